@@ -1,0 +1,117 @@
+"""DiagContext: the parsed evidence plus the resolved expectations, handed once to every check."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from diag.model import (
+    Certificate, Detection, EntityMetadata, Evidence, Expectations, MessageKind, SamlMessage,
+)
+from diag.registry import Need
+
+# Atlan's Keycloak broker endpoints (sso-facts §2.1, §4.2): SP-initiated, and IdP-initiated with the client suffix.
+ATLAN_REALM_PATH = "/auth/realms/default"
+ATLAN_IDP_INITIATED_SUFFIX = "/clients/atlan-saml"
+
+
+def atlan_endpoints(atlan_url: str, alias: str) -> tuple[str, tuple[str, str]]:
+    """(SP entity ID, (SP-initiated ACS, IdP-initiated ACS)) for an Atlan tenant and IdP alias.
+
+    The entity ID is Keycloak's default, the realm URL: Atlan's docs never print the literal value
+    (sso-facts §2.1 marks it NOT FOUND), so checks built on it say it is derived, and ``--sp-entity-id`` wins.
+    """
+    parts = urlsplit(atlan_url if "://" in atlan_url else f"https://{atlan_url}")
+    base = f"{parts.scheme}://{parts.netloc}"
+    acs = f"{base}{ATLAN_REALM_PATH}/broker/{alias}/endpoint"
+    return f"{base}{ATLAN_REALM_PATH}", (acs, acs + ATLAN_IDP_INITIATED_SUFFIX)
+
+
+@dataclass(frozen=True)
+class DiagContext:
+    evidence: Evidence
+    expect: Expectations
+    detections: tuple[Detection, ...] = ()
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    # ----------------------------------------------------------------- messages
+    def messages_of(self, kind: MessageKind) -> tuple[SamlMessage, ...]:
+        return tuple(m for m in self.evidence.messages if m.kind is kind)
+
+    @property
+    def responses(self) -> tuple[SamlMessage, ...]:
+        return self.messages_of(MessageKind.RESPONSE)
+
+    @property
+    def authn_requests(self) -> tuple[SamlMessage, ...]:
+        return self.messages_of(MessageKind.AUTHN_REQUEST)
+
+    def instant_for(self, message: SamlMessage | None = None) -> datetime:
+        """When to evaluate time conditions: ``--at``, else the capture time of the message, else now."""
+        if self.expect.at:
+            return self.expect.at
+        if message is not None and message.captured_at:
+            return message.captured_at
+        return self.now
+
+    # ----------------------------------------------------------------- expectations
+    @property
+    def idp_entities(self) -> tuple[EntityMetadata, ...]:
+        """IdP entities from --idp-metadata and from metadata given as evidence."""
+        docs = self.expect.idp_metadata + self.evidence.metadata
+        return tuple(e for d in docs for e in d.entities if e.role("idp"))
+
+    @property
+    def sp_entity_id(self) -> str | None:
+        if self.expect.sp_entity_id:
+            return self.expect.sp_entity_id
+        if self.expect.atlan_url and self.expect.atlan_alias:
+            return atlan_endpoints(self.expect.atlan_url, self.expect.atlan_alias)[0]
+        return None
+
+    @property
+    def acs_urls(self) -> tuple[str, ...]:
+        urls = list(self.expect.acs_urls)
+        if self.expect.atlan_url and self.expect.atlan_alias:
+            urls += [u for u in atlan_endpoints(self.expect.atlan_url, self.expect.atlan_alias)[1] if u not in urls]
+        return tuple(urls)
+
+    @property
+    def idp_entity_id(self) -> str | None:
+        if self.expect.idp_entity_id:
+            return self.expect.idp_entity_id
+        entities = self.idp_entities
+        return entities[0].entity_id if len(entities) == 1 else None
+
+    @property
+    def trusted_certificates(self) -> tuple[Certificate, ...]:
+        """Only what the user configured: --idp-cert and the signing certs of IdP metadata. Never KeyInfo."""
+        certs = list(self.expect.idp_certificates)
+        for entity in self.idp_entities:
+            certs += entity.role("idp").signing_certificates
+        return tuple(certs)
+
+    @property
+    def request_id(self) -> str | None:
+        if self.expect.request_id:
+            return self.expect.request_id
+        ids = [m.id for m in self.authn_requests if m.id]
+        return ids[-1] if ids else None
+
+    # ----------------------------------------------------------------- needs
+    def has(self, need: Need) -> bool:
+        ev = self.evidence
+        return {
+            Need.RESPONSE: bool(self.responses),
+            Need.AUTHN_REQUEST: bool(self.authn_requests),
+            Need.MESSAGE: bool(ev.messages),
+            Need.FLOW: bool(ev.flows),
+            Need.IDP_METADATA: bool(self.idp_entities),
+            Need.IDP_TRUST: bool(self.trusted_certificates or self.expect.idp_fingerprints),
+            Need.IDP_ENTITY_ID: bool(self.idp_entity_id),
+            Need.SP_ENTITY_ID: bool(self.sp_entity_id),
+            Need.ACS_URL: bool(self.acs_urls),
+            Need.REQUEST_ID: bool(self.request_id),
+            Need.ERROR_PAGE: bool(ev.error_pages),
+            Need.GROUP_MAPPINGS: False,  # filled when the group-sync inputs are wired into analyze
+        }[need]

@@ -1,0 +1,10 @@
+"""Bounds applied to every untrusted input, in one place so that tests and docs can cite them."""
+from __future__ import annotations
+
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a whole evidence file (a HAR of a long session stays well under this)
+MAX_XML_BYTES = 8 * 1024 * 1024  # one SAML message or metadata document after decoding
+MAX_INFLATED_BYTES = 8 * 1024 * 1024  # Redirect-binding inflate output: a deflate bomb is an error
+MAX_BASE64_CHARS = 12 * 1024 * 1024  # a base64 blob larger than this cannot decode to an acceptable XML
+MAX_URL_DECODE_ROUNDS = 3  # double (or triple) URL-encoding seen in copied URLs
+MAX_TEXT_EXCERPT = 300  # characters of an error page or value shown in a report
+MAX_HAR_ENTRIES = 20000

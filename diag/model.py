@@ -1,0 +1,405 @@
+"""The typed model every other module shares: evidence in, findings out.
+
+Everything here is a frozen dataclass or a ``str`` Enum. Parsing code builds these once
+(``diag.saml``, ``diag.metadata``, ``diag.certs``, ``diag.har``); checks only read them; the
+report document (``reports.document``) turns a :class:`RunResult` into the stable JSON shape.
+
+Every string held here came from untrusted input: renderers escape it, and the parsers bound it.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Severity(str, enum.Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse; used by ``--fail-on`` and to sort findings."""
+        return {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}[self.value]
+
+
+class Status(str, enum.Enum):
+    FAIL = "fail"
+    WARN = "warn"
+    PASS = "pass"
+    SKIP = "skip"  # the check could not decide (missing input or undecidable); never a pass
+    ERROR = "error"  # the check itself crashed; the run went on
+
+
+class Connector(str, enum.Enum):
+    GENERIC = "generic"
+    PINGFEDERATE = "pingfederate"
+    OKTA = "okta"
+    GOOGLE = "google"
+    DEFENDER = "defender"
+    ENTRA = "entra"
+
+
+class InputKind(str, enum.Enum):
+    """What an evidence file turned out to be (auto-detected, never declared by the user)."""
+
+    SAML_MESSAGE = "saml-message"
+    HAR = "har"
+    SAML_TRACER = "saml-tracer"
+    METADATA = "metadata"
+    CERTIFICATE = "certificate"
+    ERROR_PAGE = "error-page"
+
+
+class MessageKind(str, enum.Enum):
+    RESPONSE = "Response"
+    AUTHN_REQUEST = "AuthnRequest"
+    LOGOUT_REQUEST = "LogoutRequest"
+    LOGOUT_RESPONSE = "LogoutResponse"
+
+
+class SignatureVerdict(str, enum.Enum):
+    VALID = "valid"
+    INVALID = "invalid"
+    ABSENT = "absent"
+    WRAPPING = "wrapping"
+    UNTRUSTED = "untrusted"
+    UNSUPPORTED = "unsupported"
+    NOT_CHECKED = "not-checked"
+
+
+# --------------------------------------------------------------------------- certificates
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """An X.509 certificate as a support engineer needs to see it (fingerprints are upper-case hex, no colons)."""
+
+    subject: str
+    issuer: str
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    key_type: str  # "RSA", "EC", "DSA", "Ed25519", ...
+    key_bits: int | None
+    signature_algorithm: str  # e.g. "sha256WithRSAEncryption"
+    sha1: str
+    sha256: str
+    source: str = ""  # where it came from: a file, "metadata <entityID>", "KeyInfo of Response _abc"
+    der: bytes = field(default=b"", repr=False, compare=False)
+
+
+# --------------------------------------------------------------------------- SAML messages
+
+
+@dataclass(frozen=True)
+class NameID:
+    value: str
+    format: str | None = None
+    sp_name_qualifier: str | None = None
+    name_qualifier: str | None = None
+
+
+@dataclass(frozen=True)
+class SubjectConfirmation:
+    method: str
+    not_before: datetime | None = None
+    not_on_or_after: datetime | None = None
+    recipient: str | None = None
+    in_response_to: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Conditions:
+    not_before: datetime | None = None
+    not_on_or_after: datetime | None = None
+    audiences: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    name_format: str | None = None
+    friendly_name: str | None = None
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuthnStatement:
+    authn_instant: datetime | None = None
+    session_index: str | None = None
+    session_not_on_or_after: datetime | None = None
+    authn_context_class_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class EncryptedPart:
+    """An EncryptedAssertion / EncryptedID / EncryptedAttribute we could not (or did not) decrypt."""
+
+    element: str  # "EncryptedAssertion", "EncryptedID", "EncryptedAttribute"
+    data_algorithm: str | None  # xenc:EncryptionMethod/@Algorithm of the EncryptedData
+    key_algorithm: str | None  # of the EncryptedKey, when present
+    decrypted: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Assertion:
+    id: str | None
+    issuer: str | None
+    issue_instant: datetime | None
+    version: str | None
+    name_id: NameID | None
+    subject_confirmations: tuple[SubjectConfirmation, ...] = ()
+    conditions: Conditions | None = None  # None: no <Conditions> element at all
+    authn_statements: tuple[AuthnStatement, ...] = ()
+    attributes: tuple[Attribute, ...] = ()
+    encrypted_parts: tuple[EncryptedPart, ...] = ()
+    has_signature: bool = False  # a ds:Signature is a direct child
+    decrypted_from: EncryptedPart | None = None  # set when this came out of an EncryptedAssertion
+    element: Any = field(default=None, repr=False, compare=False)  # the lxml element, for the trust engine
+
+    def attribute(self, name: str) -> Attribute | None:
+        """First attribute with exactly this Name (SAML names are case-sensitive)."""
+        return next((a for a in self.attributes if a.name == name), None)
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    code: str | None
+    sub_code: str | None = None
+    message: str | None = None
+
+    @property
+    def is_success(self) -> bool:
+        return self.code == "urn:oasis:names:tc:SAML:2.0:status:Success"
+
+
+@dataclass(frozen=True)
+class SignedElement:
+    """One ds:Signature found in the message and what it covered."""
+
+    element: str  # "Response", "Assertion", "AuthnRequest", ... (local name of the signature's parent)
+    element_id: str | None
+    reference_uri: str | None
+    algorithm: str | None
+    digest_algorithm: str | None
+    verified: bool  # cryptographically verified with a trusted key
+    covers_consumed_data: bool = False  # the data the report shows comes from this signed element
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    verdict: SignatureVerdict = SignatureVerdict.NOT_CHECKED
+    signed_elements: tuple[SignedElement, ...] = ()
+    algorithm: str | None = None
+    digest_algorithm: str | None = None
+    reason: str = "signature verification has not run"
+    rules_broken: tuple[str, ...] = ()  # wrapping-defence rules the document breaks
+    embedded_certificates: tuple[Certificate, ...] = ()  # from KeyInfo: shown, never trusted on their own
+    signing_certificate: Certificate | None = None  # the configured cert that verified it
+
+
+@dataclass(frozen=True)
+class RedirectSignature:
+    """HTTP-Redirect binding signature (SAML bindings §3.4.4.1): lives in the query string, not the XML."""
+
+    sig_alg: str
+    signature: str
+    signed_query: str  # the exact octets that were signed, as they appeared in the URL
+
+
+@dataclass(frozen=True)
+class SamlMessage:
+    kind: MessageKind
+    source: str  # human locator: "login.har entry 14: POST https://x/endpoint" or "response.b64"
+    binding: str  # "post", "redirect", "raw"
+    encoding_layers: tuple[str, ...]  # e.g. ("url-decode", "base64", "inflate")
+    raw_xml: bytes = field(repr=False)  # the decoded bytes, exactly as signed; never re-serialised
+    id: str | None = None
+    issuer: str | None = None
+    destination: str | None = None
+    in_response_to: str | None = None
+    issue_instant: datetime | None = None
+    version: str | None = None
+    status: StatusInfo | None = None  # Responses only
+    assertions: tuple[Assertion, ...] = ()
+    encrypted_parts: tuple[EncryptedPart, ...] = ()  # EncryptedAssertions left encrypted
+    relay_state: str | None = None
+    redirect_signature: RedirectSignature | None = None
+    captured_at: datetime | None = None  # the HAR entry's timestamp, when the message came from a HAR
+    # AuthnRequest fields
+    acs_url: str | None = None
+    protocol_binding: str | None = None
+    name_id_policy_format: str | None = None
+    requested_authn_context: tuple[str, ...] = ()
+    force_authn: bool | None = None
+    is_passive: bool | None = None
+    signature: SignatureReport = field(default_factory=SignatureReport)
+    root: Any = field(default=None, repr=False, compare=False)  # parsed lxml root of raw_xml
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    binding: str
+    location: str
+    index: int | None = None
+    is_default: bool | None = None
+
+
+@dataclass(frozen=True)
+class KeyDescriptor:
+    use: str | None  # "signing", "encryption" or None (both)
+    certificate: Certificate | None
+    error: str | None = None  # the KeyDescriptor's certificate could not be read
+
+
+@dataclass(frozen=True)
+class RoleDescriptor:
+    role: str  # "idp" or "sp"
+    sso_services: tuple[Endpoint, ...] = ()
+    slo_services: tuple[Endpoint, ...] = ()
+    acs_services: tuple[Endpoint, ...] = ()
+    keys: tuple[KeyDescriptor, ...] = ()
+    name_id_formats: tuple[str, ...] = ()
+    want_authn_requests_signed: bool | None = None
+    authn_requests_signed: bool | None = None
+    want_assertions_signed: bool | None = None
+
+    @property
+    def signing_certificates(self) -> tuple[Certificate, ...]:
+        return tuple(k.certificate for k in self.keys if k.certificate and k.use in (None, "signing"))
+
+
+@dataclass(frozen=True)
+class EntityMetadata:
+    entity_id: str
+    roles: tuple[RoleDescriptor, ...]
+    valid_until: datetime | None = None
+    cache_duration: str | None = None  # xs:duration as written
+
+    def role(self, name: str) -> RoleDescriptor | None:
+        return next((r for r in self.roles if r.role == name), None)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    source: str
+    entities: tuple[EntityMetadata, ...]
+    has_signature: bool = False
+    raw_xml: bytes = field(default=b"", repr=False)
+
+
+# --------------------------------------------------------------------------- browser flow
+
+
+@dataclass(frozen=True)
+class FlowHop:
+    index: int  # position in the capture (HAR entry number)
+    time: datetime | None
+    method: str
+    url: str
+    status: int | None
+    redirect_to: str | None = None
+    message_index: int | None = None  # index into Evidence.messages of the SAML message this hop carries
+    relay_state: str | None = None
+    page_excerpt: str | None = None  # short visible text of an error page
+
+
+@dataclass(frozen=True)
+class Flow:
+    source: str
+    hops: tuple[FlowHop, ...]
+    initiation: str  # "sp", "idp" or "unknown"
+    pairs: tuple[tuple[str, str], ...] = ()  # (AuthnRequest ID, Response ID) matched by InResponseTo
+
+
+# --------------------------------------------------------------------------- inputs and expectations
+
+
+@dataclass(frozen=True)
+class LoadedInput:
+    source: str
+    kind: InputKind | None
+    detail: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ErrorPage:
+    """Visible text of a page the user saw (an error page from a HAR, or a pasted text file)."""
+
+    source: str
+    text: str  # bounded excerpt
+    url: str | None = None
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    inputs: tuple[LoadedInput, ...] = ()
+    messages: tuple[SamlMessage, ...] = ()
+    metadata: tuple[Metadata, ...] = ()
+    certificates: tuple[Certificate, ...] = ()
+    flows: tuple[Flow, ...] = ()
+    error_pages: tuple[ErrorPage, ...] = ()
+    urls: tuple[str, ...] = ()  # every request URL seen (for connector detection and URL checks)
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What the user told us the configuration should be. Everything is optional."""
+
+    idp_certificates: tuple[Certificate, ...] = ()  # --idp-cert (several, for rollover)
+    idp_fingerprints: tuple[str, ...] = ()  # --idp-fingerprint, normalised upper-case hex
+    idp_metadata: tuple[Metadata, ...] = ()  # --idp-metadata
+    idp_entity_id: str | None = None
+    sp_entity_id: str | None = None
+    acs_urls: tuple[str, ...] = ()
+    sp_key_pem: bytes | None = field(default=None, repr=False)
+    request_id: str | None = None
+    at: datetime | None = None  # --at; None means "the capture's own time, else now"
+    clock_skew: int = 180  # seconds
+    connector: Connector | None = None
+    atlan_url: str | None = None
+    atlan_alias: str | None = None
+
+
+@dataclass(frozen=True)
+class Detection:
+    connector: Connector
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    check_id: str
+    title: str
+    severity: Severity
+    status: Status
+    connector: Connector
+    message: str  # a full sentence; observed values in backticks
+    remediation: str
+    docs: str | None = None
+    source: str | None = None  # which input or message
+    locator: str | None = None  # element path inside it
+    expected: str | None = None
+    seen: str | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    tool_version: str
+    evidence: Evidence
+    expectations: Expectations
+    detections: tuple[Detection, ...]
+    findings: tuple[Finding, ...]
+    extras: dict[str, Any] = field(default_factory=dict, compare=False)  # e.g. {"groupsync": plan}

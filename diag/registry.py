@@ -1,0 +1,130 @@
+"""The check catalogue: a ``@check`` decorator on plain functions, filled from an explicit module list.
+
+A check is ``func(ctx: DiagContext, spec: CheckSpec) -> Iterable[Finding]`` and builds its findings with
+``spec.fail(...)``, ``spec.warn(...)``, ``spec.passed(...)`` and ``spec.skip(...)`` so that id, title,
+severity, connector, remediation and docs always come from the catalogue entry.
+
+Checks declare the inputs they need (:class:`Need`); the runner turns a missing need into a ``skip`` finding
+that names the option which would enable the check.
+"""
+from __future__ import annotations
+
+import enum
+import importlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from diag.model import Connector, Finding, Severity, Status
+
+if TYPE_CHECKING:
+    from diag.context import DiagContext
+
+
+class Need(str, enum.Enum):
+    """An input a check needs, with the hint shown when it is missing."""
+
+    hint: str
+
+    def __new__(cls, value: str, hint: str) -> Need:
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.hint = hint
+        return obj
+
+    RESPONSE = ("response", "give a SAML Response (a HAR of the login, a SAML-tracer export or the SAMLResponse value)")
+    AUTHN_REQUEST = ("authn-request", "give the AuthnRequest (a HAR of an SP-initiated login or the SAMLRequest value)")
+    MESSAGE = ("message", "give a SAML message, a HAR or a SAML-tracer export")
+    FLOW = ("flow", "give a HAR or SAML-tracer export of the login")
+    IDP_METADATA = ("idp-metadata", "pass --idp-metadata FILE (or give the IdP metadata as evidence)")
+    IDP_TRUST = ("idp-trust", "pass --idp-cert, --idp-fingerprint or --idp-metadata")
+    IDP_ENTITY_ID = ("idp-entity-id", "pass --idp-entity-id or --idp-metadata")
+    SP_ENTITY_ID = ("sp-entity-id", "pass --sp-entity-id, or --atlan URL --alias ALIAS")
+    ACS_URL = ("acs-url", "pass --acs-url, or --atlan URL --alias ALIAS")
+    REQUEST_ID = ("request-id", "pass --request-id, or give a HAR holding the AuthnRequest")
+    ERROR_PAGE = ("error-page", "give a HAR (or the error page text) of the failed login")
+    GROUP_MAPPINGS = ("group-mappings", "pass --mappings FILE and --atlan-users FILE")
+
+
+CHECK_ID_RE = re.compile(r"^[A-Z]+\d{3}$")
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    title: str
+    severity: Severity
+    connector: Connector
+    requires: frozenset[Need]
+    remediation: str
+    docs: str | None
+    func: Callable[[DiagContext, CheckSpec], Iterable[Finding]] = field(repr=False, compare=False)
+
+    @property
+    def description(self) -> str:
+        """The long help: the check function's docstring."""
+        return (self.func.__doc__ or "").strip()
+
+    def _finding(self, status: Status, message: str, *, severity: Severity | None = None,
+                 remediation: str | None = None, **where: str | None) -> Finding:
+        return Finding(
+            check_id=self.id, title=self.title, severity=severity or self.severity, status=status,
+            connector=self.connector, message=message, remediation=remediation or self.remediation,
+            docs=self.docs, **where,
+        )
+
+    def fail(self, message: str, **kw) -> Finding:
+        return self._finding(Status.FAIL, message, **kw)
+
+    def warn(self, message: str, **kw) -> Finding:
+        return self._finding(Status.WARN, message, **kw)
+
+    def passed(self, message: str, **kw) -> Finding:
+        return self._finding(Status.PASS, message, **kw)
+
+    def skip(self, message: str, **kw) -> Finding:
+        return self._finding(Status.SKIP, message, **kw)
+
+    def error(self, message: str, **kw) -> Finding:
+        return self._finding(Status.ERROR, message, **kw)
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(*, id: str, title: str, severity: Severity, remediation: str, connector: Connector = Connector.GENERIC,
+          requires: Iterable[Need] = (), docs: str | None = None):
+    """Register a check function in :data:`REGISTRY` under a stable, never-reused id."""
+
+    def register(func):
+        if id in REGISTRY:
+            raise ValueError(f"check id {id} registered twice")
+        REGISTRY[id] = CheckSpec(id, title, severity, connector, frozenset(requires), remediation, docs, func)
+        return func
+
+    return register
+
+
+# Explicit module list (no globbing): a newcomer sees every check module here, and import order is stable.
+CHECK_MODULES = (
+    "checks.saml_generic",
+)
+
+
+def load_builtin_checks() -> dict[str, CheckSpec]:
+    for name in CHECK_MODULES:
+        importlib.import_module(name)
+    validate_registry()
+    return REGISTRY
+
+
+def validate_registry() -> None:
+    """Catalogue lint, run at start-up and in tests: ids, titles and remediations a user can rely on."""
+    for cid, spec in REGISTRY.items():
+        if not CHECK_ID_RE.match(cid):
+            raise ValueError(f"check id {cid!r} does not match {CHECK_ID_RE.pattern}")
+        if not spec.title.strip() or not spec.remediation.strip():
+            raise ValueError(f"check {cid} needs a title and a remediation")
+        if not spec.description:
+            raise ValueError(f"check {cid} needs a docstring (it is the catalogue's long help)")

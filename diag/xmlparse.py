@@ -1,0 +1,76 @@
+"""The one hardened XML parser every SAML, metadata and HAR-embedded document goes through.
+
+Why each setting (see shared recipes / saml-validation.md §3.C):
+- ``resolve_entities=False, no_network=True, load_dtd=False``: no XXE, no external DTD, no network.
+- libxml2 still keeps a DOCTYPE (and unexpanded ``&x;``) in the tree, so any DOCTYPE is rejected outright,
+  as signxml and python3-saml do.
+- ``huge_tree=False`` keeps libxml2's own depth/size limits; we add a byte cap before parsing.
+- comments and processing instructions are kept: the signature is verified on the original bytes, and
+  :func:`text_of` reads text across comments so that ``alice@corp.com<!---->.evil.com`` is one value
+  (CVE-2017-11427 class).
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from diag.errors import InputError
+from diag.limits import MAX_XML_BYTES
+
+NS = {
+    "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
+    "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
+    "md": "urn:oasis:names:tc:SAML:2.0:metadata",
+    "ds": "http://www.w3.org/2000/09/xmldsig#",
+    "xenc": "http://www.w3.org/2001/04/xmlenc#",
+}
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+        remove_comments=False,
+        collect_ids=False,
+    )
+
+
+def parse_xml(data: bytes, source: str | None = None) -> etree._Element:
+    """Parse untrusted XML bytes into a root element, or raise :class:`InputError` with a one-line reason."""
+    if len(data) > MAX_XML_BYTES:
+        raise InputError(f"XML document is {len(data)} bytes, over the {MAX_XML_BYTES}-byte limit", source)
+    head = data[:4096].lstrip()
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in head:
+        raise InputError("XML with a DOCTYPE or entity declaration is refused (XXE / entity-expansion risk)", source)
+    try:
+        root = etree.fromstring(data, parser=_parser())
+    except etree.XMLSyntaxError as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else "malformed XML"
+        raise InputError(f"malformed XML: {msg}", source) from None
+    if root is None:
+        raise InputError("empty XML document", source)
+    # fromstring silently keeps a DOCTYPE that was encoded (e.g. UTF-16); check the parsed tree too.
+    if root.getroottree().docinfo.doctype:
+        raise InputError("XML with a DOCTYPE is refused (XXE / entity-expansion risk)", source)
+    return root
+
+
+def text_of(element: etree._Element | None) -> str | None:
+    """The element's full text content, joined across comments, CDATA and processing instructions.
+
+    ``element.text`` stops at the first comment; that truncation is the comment-injection attack.
+    Child *elements* are not expected inside SAML text values, but their text is included too, which is
+    what canonicalisation (and so the signature) sees.
+    """
+    if element is None:
+        return None
+    parts = [t for t in element.itertext(with_tail=True) if t]
+    # itertext skips comments and PIs but keeps their tails, which is exactly what we need
+    return "".join(parts).strip() if parts else ""
+
+
+def local_name(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
