@@ -367,7 +367,7 @@ class Expectations:
     sp_key_pem: bytes | None = field(default=None, repr=False)
     request_id: str | None = None
     at: datetime | None = None  # --at; None means "the capture's own time, else now"
-    clock_skew: int = 180  # seconds
+    clock_skew: int = 300  # seconds; python3-saml ALLOWED_CLOCK_DRIFT (saml-validation.md §1.4)
     connector: Connector | None = None
     atlan_url: str | None = None
     atlan_alias: str | None = None

@@ -108,7 +108,10 @@ def check(*, id: str, title: str, severity: Severity, remediation: str, connecto
 
 # Explicit module list (no globbing): a newcomer sees every check module here, and import order is stable.
 CHECK_MODULES = (
-    "checks.saml_generic",
+    "checks.signature",  # SIG: signature trust, wrapping defence, algorithms, certificates
+    "checks.response",  # SAML: Response / Assertion protocol rules (status, time, audience, destination, ...)
+    "checks.authn_request",  # REQ: AuthnRequest rules
+    "checks.metadata",  # MD: IdP metadata health
 )
 
 

@@ -1,0 +1,283 @@
+"""The ``ssodiag`` command line (typer). Exit codes: 0 nothing at or above --fail-on failed, 1 something did,
+2 usage or input error (one line on stderr, never a traceback)."""
+from __future__ import annotations
+
+import copy
+import sys
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from lxml import etree
+
+from diag import __version__
+from diag.errors import InputError
+from diag.model import Connector, Expectations, RunResult, Severity, Status
+
+app = typer.Typer(
+    name="ssodiag",
+    help="Diagnose a failed SAML single sign-on login from the evidence you have (HAR, SAML message, metadata).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+checks_app = typer.Typer(help="The check catalogue.", no_args_is_help=True)
+app.add_typer(checks_app, name="checks")
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+class Format(str, Enum):
+    terminal = "terminal"
+    json = "json"
+    md = "md"
+    html = "html"
+
+
+class FailOn(str, Enum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+    never = "never"
+
+
+def fail(message: str) -> None:
+    """Print a one-line error and exit 2."""
+    typer.echo(f"ssodiag: error: {' '.join(str(message).split())}", err=True)
+    raise typer.Exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ssodiag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """ssodiag: SAML SSO diagnostics."""
+
+
+# --------------------------------------------------------------------------- option parsing
+
+
+def parse_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"--at: `{text[:60]}` is not an ISO 8601 time such as 2026-11-28T14:05:00Z") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def build_expectations(
+    *, idp_metadata: list[Path], idp_cert: list[Path], idp_fingerprint: list[str], idp_entity_id: str | None,
+    sp_entity_id: str | None, acs_url: list[str], sp_key: Path | None, request_id: str | None, at: str | None,
+    clock_skew: int, connector: Connector | None, atlan: str | None, alias: str | None,
+) -> Expectations:
+    """Turn option values into Expectations; a bad option file is an InputError naming the option."""
+    from diag.certs import load_certificates, normalise_fingerprint
+    from diag.files import read_file
+    from diag.metadata import parse_metadata
+
+    if (atlan is None) != (alias is None):
+        raise InputError("--atlan and --alias go together (the alias is shown on Atlan's SSO page)")
+    certs = tuple(c for p in idp_cert for c in load_certificates(read_file(p, "--idp-cert"), f"--idp-cert {p}"))
+    metadata = tuple(parse_metadata(read_file(p, "--idp-metadata"), f"--idp-metadata {p}") for p in idp_metadata)
+    key = read_file(sp_key, "--sp-key") if sp_key else None
+    if key is not None and b"PRIVATE KEY" not in key:
+        raise InputError(f"--sp-key {sp_key}: not a PEM private key")
+    if clock_skew < 0:
+        raise InputError("--clock-skew must be zero or more seconds")
+    return Expectations(
+        idp_certificates=certs,
+        idp_fingerprints=tuple(normalise_fingerprint(f) for f in idp_fingerprint),
+        idp_metadata=metadata,
+        idp_entity_id=idp_entity_id,
+        sp_entity_id=sp_entity_id,
+        acs_urls=tuple(acs_url),
+        sp_key_pem=key,
+        request_id=request_id,
+        at=parse_time(at) if at else None,
+        clock_skew=clock_skew,
+        connector=connector,
+        atlan_url=atlan,
+        atlan_alias=alias,
+    )
+
+
+def exit_code(result: RunResult, fail_on: FailOn) -> int:
+    if fail_on is FailOn.never:
+        return 0
+    threshold = Severity(fail_on.value).rank
+    return int(any(f.status is Status.FAIL and f.severity.rank >= threshold for f in result.findings))
+
+
+def emit(doc: dict, fmt: Format, output: Path | None, redact: bool | None, show_all: bool) -> None:
+    """Render the report; files are redacted unless --no-redact, the screen only with --redact."""
+    from diag.redact import redact_document
+    from reports.render import RENDERERS
+
+    if redact if redact is not None else output is not None:
+        doc = redact_document(doc)
+    color = output is None and fmt is Format.terminal and sys.stdout.isatty()
+    text = RENDERERS[fmt.value](doc, color=color, show_passed=show_all)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror}") from None
+    typer.echo(f"ssodiag: report written to {output}{' (redacted)' if doc.get('redacted') else ''}", err=True)
+
+
+# --------------------------------------------------------------------------- analyze
+
+EvidenceArg = Annotated[list[str], typer.Argument(help="Evidence files (HAR, SAML-tracer export, SAML message in "
+                                                       "any encoding, metadata, certificate, error page), or - for stdin.",
+                                                  show_default=False)]
+
+
+@app.command()
+def analyze(
+    evidence: EvidenceArg,
+    idp_metadata: Annotated[list[Path], typer.Option("--idp-metadata", help="IdP metadata XML (trust + expected issuer).")] = [],
+    idp_cert: Annotated[list[Path], typer.Option("--idp-cert", help="Trusted IdP signing certificate (repeat for rollover).")] = [],
+    idp_fingerprint: Annotated[list[str], typer.Option("--idp-fingerprint", help="Trusted IdP cert SHA-1/SHA-256 fingerprint.")] = [],
+    idp_entity_id: Annotated[Optional[str], typer.Option("--idp-entity-id", help="Expected IdP entity ID (Issuer).")] = None,
+    sp_entity_id: Annotated[Optional[str], typer.Option("--sp-entity-id", help="Expected SP entity ID (Audience).")] = None,
+    acs_url: Annotated[list[str], typer.Option("--acs-url", help="Expected ACS URL (repeatable).")] = [],
+    sp_key: Annotated[Optional[Path], typer.Option("--sp-key", help="SP private key (PEM) to decrypt encrypted assertions.")] = None,
+    request_id: Annotated[Optional[str], typer.Option("--request-id", help="ID of the AuthnRequest the Response should answer.")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="Evaluate time conditions at this ISO 8601 time (default: the capture's time, else now).")] = None,
+    clock_skew: Annotated[int, typer.Option("--clock-skew", help="Allowed clock skew in seconds.")] = 300,
+    connector: Annotated[Optional[Connector], typer.Option("--connector", help="Force the connector instead of detecting it.")] = None,
+    atlan: Annotated[Optional[str], typer.Option("--atlan", help="Your Atlan URL, e.g. https://acme.atlan.com (with --alias).")] = None,
+    alias: Annotated[Optional[str], typer.Option("--alias", help="The IdP alias shown on Atlan's SSO page.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.terminal,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file (redacted by default).")] = None,
+    redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact personal values (default: on for -o files, off on screen).", show_default=False)] = None,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a failed check has at least this severity.")] = FailOn.high,
+    show_all: Annotated[bool, typer.Option("--show-all", help="Also list passed and skipped checks on the terminal.")] = False,
+) -> None:
+    """Diagnose a login: what happened, why, and exactly what to change."""
+    from diag.evidence import load_evidence
+    from diag.runner import analyze as run_analysis
+    from reports.document import build_document
+
+    try:
+        expect = build_expectations(
+            idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
+            idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,
+            request_id=request_id, at=at, clock_skew=clock_skew, connector=connector, atlan=atlan, alias=alias)
+        ev = load_evidence(evidence, stdin=sys.stdin.buffer)
+        for bad in (i for i in ev.inputs if i.error):
+            typer.echo(f"ssodiag: error: {bad.error}", err=True)
+        if not any(i.error is None for i in ev.inputs):
+            raise typer.Exit(2)
+        result = run_analysis(ev, expect)
+        emit(build_document(result), fmt, output, redact, show_all)
+    except InputError as exc:
+        fail(str(exc))
+    raise typer.Exit(exit_code(result, fail_on))
+
+
+@app.command()
+def demo(
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.terminal,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file (redacted).")] = None,
+) -> None:
+    """Run `analyze` on the bundled sample evidence (a failed Okta login to Atlan)."""
+    analyze([str(SAMPLES / "okta-idp-initiated.har")], idp_metadata=[SAMPLES / "okta-idp-metadata.xml"],
+            atlan="https://acme.atlan.com", alias="okta", fmt=fmt, output=output, fail_on=FailOn.never,
+            idp_cert=[], idp_fingerprint=[], idp_entity_id=None, sp_entity_id=None, acs_url=[], sp_key=None,
+            request_id=None, at=None, clock_skew=300, connector=None, redact=None, show_all=False)
+
+
+# --------------------------------------------------------------------------- decode
+
+
+@app.command()
+def decode(evidence: EvidenceArg) -> None:
+    """Print each SAML message found, pretty-printed, with the encoding layers that were removed."""
+    from diag.evidence import load_evidence
+
+    try:
+        ev = load_evidence(evidence, stdin=sys.stdin.buffer)
+    except InputError as exc:
+        fail(str(exc))
+    for bad in (i for i in ev.inputs if i.error):
+        typer.echo(f"ssodiag: error: {bad.error}", err=True)
+    if not ev.messages:
+        if not any(i.error is None for i in ev.inputs):
+            raise typer.Exit(2)
+        fail("no SAML message found in the input")
+    for index, m in enumerate(ev.messages):
+        layers = ", ".join(m.encoding_layers) or "none (raw XML)"
+        typer.echo(f"# message {index}: {m.kind.value} from {m.source}")
+        typer.echo(f"# binding: {m.binding}; layers removed: {layers}")
+        if m.relay_state is not None:
+            typer.echo(f"# RelayState: {m.relay_state}")
+        if m.redirect_signature is not None:
+            typer.echo(f"# SigAlg: {m.redirect_signature.sig_alg}")
+        display = copy.deepcopy(m.root)  # display only: signatures are verified on m.raw_xml, never on this
+        etree.indent(display)
+        typer.echo(etree.tostring(display, encoding="unicode"))
+
+
+# --------------------------------------------------------------------------- checks
+
+
+@checks_app.command("list")
+def checks_list(fmt: Annotated[Format, typer.Option("--format", "-f", help="terminal or json.")] = Format.terminal) -> None:
+    """Print the catalogue of checks with their remediation."""
+    import json
+
+    from diag.registry import load_builtin_checks
+
+    specs = sorted(load_builtin_checks().values(), key=lambda s: s.id)
+    if fmt is Format.json:
+        typer.echo(json.dumps([
+            {"id": s.id, "title": s.title, "severity": s.severity.value, "connector": s.connector.value,
+             "requires": sorted(n.value for n in s.requires), "remediation": s.remediation, "docs": s.docs,
+             "description": s.description} for s in specs], indent=2))
+        return
+    for s in specs:
+        needs = ", ".join(sorted(n.value for n in s.requires)) or "-"
+        typer.echo(f"{s.id:<8} {s.severity.value:<8} {s.connector.value:<12} {s.title}")
+        typer.echo(f"{'':<8} needs: {needs}")
+        typer.echo(f"{'':<8} fix: {s.remediation}")
+
+
+@checks_app.command("explain")
+def checks_explain(check_id: Annotated[str, typer.Argument(help="A check id, e.g. SAML010.")]) -> None:
+    """Print one check's full description."""
+    from diag.registry import load_builtin_checks
+
+    spec = load_builtin_checks().get(check_id.upper())
+    if spec is None:
+        fail(f"no check with id {check_id!r} (see `ssodiag checks list`)")
+    typer.echo(f"{spec.id}: {spec.title}\nseverity: {spec.severity.value}; connector: {spec.connector.value}; "
+               f"needs: {', '.join(sorted(n.value for n in spec.requires)) or '-'}\n\n{spec.description}\n\n"
+               f"Fix: {spec.remediation}" + (f"\nDocs: {spec.docs}" if spec.docs else ""))
+
+
+def main() -> None:
+    """Entry point: typer, with every uncaught error reduced to one line and exit 2."""
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug must still not print a traceback at a support engineer
+        typer.echo(f"ssodiag: internal error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]} "
+                   "(set SSODIAG_DEBUG=1 for details)", err=True)
+        if __import__("os").environ.get("SSODIAG_DEBUG"):
+            raise
+        sys.exit(2)

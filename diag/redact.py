@@ -1,0 +1,93 @@
+"""Redaction of a report document before it is written: on by default for files, opt-in for the screen.
+
+The diagnosis always runs on the real values first (sso-facts / saml-validation §1.19: HAR sanitizers delete the
+SAML evidence; we analyse, then redact). Redaction then replaces personal data with stable tokens, so a reader can
+still see that two places hold the same value ("<email-3f9a1c>@corp.com" twice) without seeing it.
+
+What is personal: NameIDs, attribute values (except group claims, which a group-sync diagnosis needs), e-mail
+addresses anywhere in any string, RelayState, usernames, and SAML/credential values inside URLs (SAMLRequest,
+SAMLResponse, Signature, RelayState, code, token). Issuers, entity IDs, endpoints, certificate data and group names
+are configuration, not personal data, and stay readable.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+GROUP_ATTRIBUTES = {
+    "memberOf", "groups", "group",
+    "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+}
+_SECRET_QUERY_KEYS = {"samlrequest", "samlresponse", "signature", "relaystate", "code", "token", "id_token",
+                      "access_token", "sessiontoken", "mcascsrf", "state"}
+_EMAIL_RE = re.compile(r"\b([A-Za-z0-9._%+-]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+_URL_RE = re.compile(r"https?://[^\s`'\"<>]+")
+
+
+class Redactor:
+    """Replaces personal values with tokens keyed by a per-report secret (tokens cannot be looked up offline)."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key or os.urandom(16)
+        self._values: dict[str, str] = {}
+
+    def token(self, value: str, kind: str = "value") -> str:
+        digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:6]
+        return f"<{kind}-{digest}>"
+
+    def remember(self, value: str | None, kind: str = "value") -> None:
+        """Mark a value as personal; every later occurrence in any string is replaced."""
+        if value and value.strip() and value not in self._values:
+            match = _EMAIL_RE.fullmatch(value)
+            self._values[value] = (f"{self.token(match.group(1), 'email')}@{match.group(2)}" if match
+                                   else self.token(value, kind))
+
+    def _url(self, url: str) -> str:
+        parts = urlsplit(url)
+        if not parts.query:
+            return url
+        query = [(k, "<redacted>" if k.lower() in _SECRET_QUERY_KEYS else v)
+                 for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        return urlunsplit(parts._replace(query=urlencode(query, safe="<>")))
+
+    def text(self, value: str) -> str:
+        if value in self._values:
+            return self._values[value]
+        for secret in sorted(self._values, key=len, reverse=True):  # longest first: a@b.com before a
+            if len(secret) >= 3 and secret in value:  # shorter values are replaced only where they stand alone
+                value = value.replace(secret, self._values[secret])
+        value = _URL_RE.sub(lambda m: self._url(m.group(0)), value)
+        return _EMAIL_RE.sub(lambda m: f"{self.token(m.group(1), 'email')}@{m.group(2)}", value)
+
+    def walk(self, node: Any) -> Any:
+        if isinstance(node, str):
+            return self.text(node)
+        if isinstance(node, list):
+            return [self.walk(v) for v in node]
+        if isinstance(node, dict):
+            return {k: self.walk(v) for k, v in node.items()}
+        return node
+
+
+def redact_document(doc: dict[str, Any], key: bytes | None = None) -> dict[str, Any]:
+    """A redacted copy of a report document (reports.document); the original is not modified."""
+    r = Redactor(key)
+    for message in doc.get("messages", []):
+        r.remember(message.get("relay_state"), "relaystate")
+        for assertion in message.get("assertions", []):
+            r.remember(assertion["subject"].get("name_id"), "nameid")
+            for name, values in assertion.get("attributes", {}).items():
+                if name not in GROUP_ATTRIBUTES:
+                    for v in values:
+                        r.remember(v, "attr")
+    for hop in (h for flow in doc.get("flow", []) for h in flow.get("hops", [])):
+        r.remember(hop.get("relay_state"), "relaystate")
+    for change in doc.get("groupsync", {}).get("changes", []) if isinstance(doc.get("groupsync"), dict) else []:
+        r.remember(change.get("username"), "user")
+    out = r.walk(doc)
+    out["redacted"] = True
+    return out

@@ -1,0 +1,78 @@
+"""The analysis pipeline: prepare the evidence once, then run every selected check in isolation.
+
+prepare: decrypt (with --sp-key) and verify each message's signatures, so checks only read results.
+run:     a check whose inputs are missing -> one ``skip`` finding naming the option that would enable it;
+         a check that raises -> one ``error`` finding, and the run goes on.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from diag import __version__
+from diag.context import DiagContext
+from diag.decrypt import decrypt_message
+from diag.detect import detect_connectors
+from diag.model import Connector, Detection, Evidence, Expectations, Finding, RunResult, Status
+from diag.registry import CheckSpec, load_builtin_checks
+from diag.signature import verify_message
+
+LOG = logging.getLogger(__name__)
+
+
+def prepare(evidence: Evidence, expect: Expectations, ctx_for_trust: DiagContext) -> Evidence:
+    """Decrypt and verify every message once; the result replaces the messages in the evidence."""
+    trusted = ctx_for_trust.trusted_certificates
+    messages = []
+    for message in evidence.messages:
+        if expect.sp_key_pem and message.encrypted_parts:
+            message = decrypt_message(message, expect.sp_key_pem)
+        messages.append(replace(message, signature=verify_message(message, trusted, expect.idp_fingerprints)))
+    return replace(evidence, messages=tuple(messages))
+
+
+def select_connectors(expect: Expectations, detections: Iterable[Detection]) -> set[Connector]:
+    """Generic checks always run; a connector's checks run when it is detected or forced with --connector."""
+    chosen = {Connector.GENERIC}
+    chosen |= {expect.connector} if expect.connector else {d.connector for d in detections}
+    return chosen
+
+
+def run_check(spec: CheckSpec, ctx: DiagContext) -> list[Finding]:
+    missing = [need for need in sorted(spec.requires, key=lambda n: n.value) if not ctx.has(need)]
+    if missing:
+        hints = "; ".join(n.hint for n in missing)
+        return [spec.skip(f"Not evaluated: missing {', '.join(n.value for n in missing)} ({hints}).")]
+    try:
+        return list(spec.func(ctx, spec))
+    except Exception as exc:  # a crashing check is a finding, not an abort (bandit / sslyze BUG_IN_SSLYZE)
+        LOG.debug("check %s crashed", spec.id, exc_info=True)
+        first_line = (str(exc).splitlines() or [""])[0][:200]
+        return [spec.error(f"The check crashed ({type(exc).__name__}: {first_line}); its result is unknown.")]
+
+
+def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = None) -> RunResult:
+    registry = load_builtin_checks()
+    now = now or datetime.now(timezone.utc)
+    base_ctx = DiagContext(evidence=evidence, expect=expect, now=now)
+    evidence = prepare(evidence, expect, base_ctx)
+    detections = detect_connectors(evidence)
+    if expect.connector:
+        detections = (Detection(expect.connector, "forced with --connector"),) + tuple(
+            d for d in detections if d.connector is not expect.connector)
+    ctx = DiagContext(evidence=evidence, expect=expect, detections=detections, now=now)
+    connectors = select_connectors(expect, detections)
+    findings: list[Finding] = []
+    for spec in registry.values():
+        if spec.connector in connectors:
+            findings.extend(run_check(spec, ctx))
+    findings.sort(key=lambda f: (_STATUS_ORDER[f.status], -f.severity.rank, f.check_id))
+    resolved = {"sp_entity_id": ctx.sp_entity_id, "acs_urls": list(ctx.acs_urls),
+                "idp_entity_id": ctx.idp_entity_id, "trusted_certificates": ctx.trusted_certificates}
+    return RunResult(tool_version=__version__, evidence=evidence, expectations=expect,
+                     detections=detections, findings=tuple(findings), extras=resolved)
+
+
+_STATUS_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.SKIP: 3, Status.PASS: 4}
