@@ -1,0 +1,178 @@
+"""The `ssodiag` command end to end (typer's CliRunner, plus one real subprocess): exit codes 0/1/2, one-line
+errors, JSON that validates, decode layers, the catalogue, the bundled demo, redaction of written files."""
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+from urllib.parse import quote
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from diag.cli import app
+from tests.idp import ACS_URL, SP_ENTITY_ID, TestIdP
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((ROOT / "reports/schema/report.schema.json").read_text())
+runner = CliRunner()
+
+
+def invoke(*args: str, input: bytes | None = None):
+    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def idp() -> TestIdP:
+    return TestIdP()
+
+
+@pytest.fixture
+def files(tmp_path, idp):
+    good = tmp_path / "response.b64"
+    good.write_text(base64.b64encode(idp.signed_response()).decode())
+    cert = tmp_path / "idp.pem"
+    cert.write_text(idp.cert_pem)
+    return tmp_path, good, cert
+
+
+def test_valid_signed_response_exits_0_with_valid_signature(files):
+    tmp, good, cert = files
+    r = invoke("analyze", str(good), "--idp-cert", str(cert), "--sp-entity-id", SP_ENTITY_ID,
+               "--acs-url", ACS_URL, "--request-id", "_request-1", "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    [m] = doc["messages"]
+    assert m["kind"] == "Response" and m["encoding_layers"] == ["base64"]
+    assert m["signature"]["verdict"] == "valid"
+    assert m["assertions"][0]["subject"]["name_id"] == "alice@example.test"
+    assert doc["inputs"][0]["kind"] == "saml-message"
+
+
+def test_failing_finding_exits_1_and_fail_on_never_exits_0(tmp_path, idp, files):
+    _, _, cert = files
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(idp.signed_response(audiences=["https://someone-else.example/"]))
+    r = invoke("analyze", str(bad), "--idp-cert", str(cert), "--sp-entity-id", SP_ENTITY_ID, "--format", "json")
+    assert r.exit_code == 1
+    assert any(f["status"] == "fail" and "someone-else" in f["message"] for f in json.loads(r.stdout)["findings"])
+    r = invoke("analyze", str(bad), "--idp-cert", str(cert), "--sp-entity-id", SP_ENTITY_ID, "--fail-on", "never")
+    assert r.exit_code == 0
+
+
+def test_redirect_binding_url_is_decoded(tmp_path, idp):
+    raw = zlib.compress(idp.authn_request(id="_req42"))[2:-4]  # raw DEFLATE, SAML bindings §3.4.4.1
+    url = "https://idp.example.test/sso?SAMLRequest=" + quote(base64.b64encode(raw).decode(), safe="") + "&RelayState=abc"
+    f = tmp_path / "url.txt"
+    f.write_text(url)
+    r = invoke("analyze", str(f), "--format", "json", "--fail-on", "never")
+    assert r.exit_code == 0, r.output
+    [m] = json.loads(r.stdout)["messages"]
+    assert (m["kind"], m["id"], m["relay_state"]) == ("AuthnRequest", "_req42", "abc")
+    assert m["encoding_layers"][-2:] == ["base64", "inflate"]
+
+
+def test_stdin_dash(idp):
+    r = invoke("analyze", "-", "--format", "json", "--fail-on", "never",
+               input=base64.b64encode(idp.signed_response()))
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["messages"][0]["kind"] == "Response"
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"<!DOCTYPE r [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><r>&x;</r>", "DOCTYPE"),
+    (b"\x00\x01\x02\xff" * 100, "not recognised"),
+    (b"<samlp:Response xmlns:samlp='urn:oasis:names:tc:SAML:2.0:protocol'", "malformed"),
+])
+def test_hostile_input_is_one_line_exit_2(tmp_path, content, needle):
+    f = tmp_path / "evil.bin"
+    f.write_bytes(content)
+    r = invoke("analyze", str(f))
+    assert r.exit_code == 2
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and needle in lines[0] and "evil.bin" in lines[0]
+    assert "Traceback" not in r.output
+
+
+def test_bad_input_reported_and_good_one_still_analysed(tmp_path, files):
+    _, good, _ = files
+    bad = tmp_path / "junk.txt"
+    bad.write_text("hello, not SAML")
+    r = invoke("analyze", str(bad), str(good), "--format", "json", "--fail-on", "never")
+    assert r.exit_code == 0
+    doc = json.loads(r.stdout)
+    assert doc["inputs"][0]["error"] and doc["inputs"][1]["error"] is None
+    assert len(doc["messages"]) == 1
+    assert "junk.txt" in r.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["analyze", "/nonexistent/x.har"], "no such file"),
+    (["analyze", "{good}", "--idp-cert", "{good}"], "--idp-cert"),
+    (["analyze", "{good}", "--at", "yesterday"], "--at"),
+    (["analyze", "{good}", "--atlan", "https://acme.atlan.com"], "--alias"),
+    (["analyze", "{good}", "--idp-fingerprint", "zz:11"], "fingerprint"),
+    (["checks", "explain", "NOPE999"], "NOPE999"),
+])
+def test_usage_errors_exit_2_one_line(files, args, needle):
+    _, good, _ = files
+    r = invoke(*[a.replace("{good}", str(good)) for a in args])
+    assert r.exit_code == 2
+    assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_output_file_is_redacted_by_default(tmp_path, files):
+    _, good, cert = files
+    out = tmp_path / "report.json"
+    r = invoke("analyze", str(good), "--idp-cert", str(cert), "--format", "json", "-o", str(out), "--fail-on", "never")
+    assert r.exit_code == 0
+    text = out.read_text()
+    assert "alice@example.test" not in text and json.loads(text)["redacted"] is True
+    out2 = tmp_path / "report2.json"
+    invoke("analyze", str(good), "--format", "json", "-o", str(out2), "--no-redact", "--fail-on", "never")
+    assert "alice@example.test" in out2.read_text()
+
+
+def test_decode_prints_layers_and_pretty_xml(files):
+    _, good, _ = files
+    before = good.read_bytes()
+    r = invoke("decode", str(good))
+    assert r.exit_code == 0
+    assert "layers removed: base64" in r.stdout and "<saml:Assertion" in r.stdout
+    assert good.read_bytes() == before  # input never modified
+
+
+def test_checks_list_json_is_the_catalogue():
+    r = invoke("checks", "list", "--format", "json")
+    catalogue = json.loads(r.stdout)
+    assert len(catalogue) >= 20 and all(c["remediation"] for c in catalogue)
+    ids = [c["id"] for c in catalogue]
+    assert len(ids) == len(set(ids))
+    explain = invoke("checks", "explain", ids[0])
+    assert explain.exit_code == 0 and catalogue[0]["title"] in explain.stdout
+
+
+def test_demo_runs_on_bundled_samples_and_finds_the_story():
+    r = invoke("demo", "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    assert doc["detections"][0]["connector"] == "okta"
+    assert doc["flow"] and doc["flow"][0]["initiation"] == "idp"
+    response = next(m for m in doc["messages"] if m["kind"] == "Response")
+    assert response["signature"]["verdict"] == "untrusted"  # Atlan holds the old app's certificate
+    failing = {f["check_id"] for f in doc["findings"] if f["status"] == "fail"}
+    assert failing, "the sample tells a failure story"
+
+
+def test_real_subprocess_never_prints_a_traceback(tmp_path):
+    evil = tmp_path / "bomb.txt"
+    evil.write_bytes(b"SAMLResponse=" + base64.b64encode(zlib.compress(b"A" * 50_000_000)[2:-4]))
+    p = subprocess.run([sys.executable, "-m", "diag", "analyze", str(evil)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1

@@ -1,0 +1,87 @@
+"""Report document and renderers: the JSON validates against the committed schema; hostile values from the
+evidence are inert in every format; redaction removes personal data but keeps configuration readable."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from diag.model import Evidence, Expectations
+from diag.redact import redact_document
+from diag.runner import analyze
+from diag.saml import parse_message
+from reports.document import build_document
+from reports.render import RENDERERS, md_escape
+from tests.idp import TestIdP
+
+SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "reports/schema/report.schema.json").read_text())
+HOSTILE = '<script>alert(1)</script>[bold red]x[/] `| **y** <img src=x onerror=alert(2)>'
+
+
+def _document(**fields) -> dict:
+    idp = TestIdP()
+    xml = idp.signed_response(**fields)
+    msg = parse_message(xml, source="hostile.xml")
+    result = analyze(Evidence(messages=(msg,)), Expectations(sp_entity_id="https://sp.example.test/metadata"))
+    return build_document(result)
+
+
+@pytest.fixture(scope="module")
+def hostile_doc() -> dict:
+    return _document(name_id="victim@corp.example", issuer=HOSTILE,
+                     attributes={"email": ["victim@corp.example"], "firstName": [HOSTILE], "lastName": ["L"],
+                                 "memberOf": ["Admins"]})
+
+
+def test_json_validates_against_schema(hostile_doc):
+    jsonschema.Draft202012Validator(SCHEMA).validate(json.loads(RENDERERS["json"](hostile_doc)))
+
+
+def test_schema_rejects_a_broken_document(hostile_doc):
+    # the schema is not vacuous: a finding with an unknown status fails validation
+    broken = json.loads(json.dumps(hostile_doc))
+    broken["findings"][0]["status"] = "maybe"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(SCHEMA).validate(broken)
+
+
+def test_html_escapes_every_evidence_value(hostile_doc):
+    html = RENDERERS["html"](hostile_doc)
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Content-Security-Policy" in html  # no script can run even if a value slipped through
+
+
+def test_markdown_escapes_backticks_pipes_and_html(hostile_doc):
+    md = RENDERERS["md"](hostile_doc)
+    assert "<script>" not in md and "<img" not in md
+    assert md_escape("a|b`c") == "a\\|b\\`c"
+
+
+def test_terminal_prints_markup_literally(hostile_doc):
+    out = RENDERERS["terminal"](hostile_doc, color=True)
+    assert "[bold red]x[/]" in out  # rich did not interpret the value as markup
+    assert out.splitlines()[0].startswith("Verdict")  # the verdict comes first
+
+
+def test_redaction_removes_personal_values_and_keeps_configuration(hostile_doc):
+    red = redact_document(hostile_doc)
+    text = json.dumps(red)
+    assert "victim@corp.example" not in text and "victim" not in text
+    assert red["redacted"] is True
+    # configuration stays readable; the same value maps to the same token everywhere
+    assert "https://sp.example.test/metadata" in text
+    token = red["messages"][0]["assertions"][0]["subject"]["name_id"]
+    assert token.endswith("@corp.example") and red["messages"][0]["assertions"][0]["attributes"]["email"] == [token]
+    assert red["messages"][0]["assertions"][0]["attributes"]["memberOf"] == ["Admins"]  # group claims kept
+    # the diagnosis ran on real values: the unredacted document still has them
+    assert "victim@corp.example" in json.dumps(hostile_doc)
+
+
+def test_verdict_names_the_worst_failure():
+    doc = _document(audiences=["https://wrong.example/"], status_code="Requester")
+    assert doc["verdict"]["status"] == "fail"
+    assert doc["verdict"]["top_check_id"] == doc["findings"][0]["check_id"]
+    assert doc["findings"][0]["status"] == "fail"
