@@ -1,0 +1,260 @@
+"""SAML protocol messages (Response, AuthnRequest, LogoutRequest, LogoutResponse) -> :class:`SamlMessage`.
+
+Parsing only reads; it judges nothing and trusts nothing. Every text value goes through ``text_of`` so that a
+comment inside a value (``alice@corp.com<!---->.evil.com``) is read whole, as canonicalisation sees it.
+Which assertion the signature covers is the signature engine's business: here we read the assertions that a
+relying party consumes, the direct children of the Response (SAML core §3.3.3).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from lxml import etree
+
+from diag.errors import InputError
+from diag.model import (
+    Assertion, Attribute, AuthnStatement, Conditions, EncryptedPart, MessageKind, NameID, RedirectSignature,
+    SamlMessage, StatusInfo, SubjectConfirmation,
+)
+from diag.xmlparse import NS, local_name, parse_xml, text_of
+
+SAMLP = NS["samlp"]
+SAML = NS["saml"]
+MD = NS["md"]
+_MESSAGE_KINDS = {kind.value: kind for kind in MessageKind}
+_METADATA_ROOTS = ("EntityDescriptor", "EntitiesDescriptor")
+
+# xs:dateTime (XML Schema part 2 §3.2.7): SAML core §1.3.3 requires UTC; we accept "Z", an offset or none (as UTC).
+_DATETIME = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})T(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})"
+    r"(?:\.(?P<fraction>\d+))?(?P<tz>Z|[+-]\d{2}:\d{2})?",
+    re.ASCII,  # xs:dateTime digits are ASCII; Python's \d would also take "１２３４"
+)
+
+
+def classify_xml(root: etree._Element) -> str | None:
+    """"message" for a SAML protocol message, "metadata" for SAML metadata, else None."""
+    if not isinstance(root.tag, str):
+        return None
+    qname = etree.QName(root)
+    if qname.namespace == SAMLP and qname.localname in _MESSAGE_KINDS:
+        return "message"
+    if qname.namespace == MD and qname.localname in _METADATA_ROOTS:
+        return "metadata"
+    return None
+
+
+def parse_message(raw_xml: bytes, *, source: str, binding: str = "raw", encoding_layers: tuple[str, ...] = (),
+                  relay_state: str | None = None, redirect_signature: RedirectSignature | None = None,
+                  captured_at: datetime | None = None, root: etree._Element | None = None) -> SamlMessage:
+    """Parse a decoded SAML protocol message. ``root``, when given, must be the parse of ``raw_xml``."""
+    if root is None:
+        root = parse_xml(raw_xml, source)
+    if classify_xml(root) != "message":
+        raise InputError("expected a SAML protocol message (Response, AuthnRequest, LogoutRequest, "
+                         f"LogoutResponse), found <{shown_tag(root)}>", source)
+    kind = _MESSAGE_KINDS[local_name(root)]
+    common = dict(
+        kind=kind, source=source, binding=binding, encoding_layers=encoding_layers, raw_xml=raw_xml,
+        # RequestAbstractType / StatusResponseType attributes (SAML core §3.2.1, §3.2.2)
+        id=root.get("ID"), issuer=text_of(root.find("saml:Issuer", NS)), destination=root.get("Destination"),
+        issue_instant=parse_instant(root.get("IssueInstant")), version=root.get("Version"),
+        relay_state=relay_state, redirect_signature=redirect_signature, captured_at=captured_at, root=root,
+    )
+    if kind in (MessageKind.RESPONSE, MessageKind.LOGOUT_RESPONSE):
+        common.update(in_response_to=root.get("InResponseTo"), status=_status(root))
+    if kind is MessageKind.RESPONSE:
+        common.update(
+            assertions=tuple(parse_assertion(a, source) for a in root.findall("saml:Assertion", NS)),
+            encrypted_parts=tuple(_encrypted_part(e) for e in root.findall("saml:EncryptedAssertion", NS)),
+        )
+    if kind is MessageKind.AUTHN_REQUEST:
+        common.update(_authn_request_fields(root))
+    return SamlMessage(**common)
+
+
+def parse_assertion(element: etree._Element, source: str) -> Assertion:
+    """One saml:Assertion element (SAML core §2.3.3); reused on assertions that came out of decryption."""
+    if not isinstance(element.tag, str) or etree.QName(element).text != f"{{{SAML}}}Assertion":
+        raise InputError(f"expected <{{{SAML}}}Assertion>, found <{shown_tag(element)}>", source)
+    subject = element.find("saml:Subject", NS)
+    encrypted: list[EncryptedPart] = []
+    name_id = None
+    confirmations: tuple[SubjectConfirmation, ...] = ()
+    if subject is not None:
+        name_id = _name_id(subject.find("saml:NameID", NS))
+        encrypted += [_encrypted_part(e) for e in subject.findall("saml:EncryptedID", NS)]
+        confirmations = tuple(_subject_confirmation(c) for c in subject.findall("saml:SubjectConfirmation", NS))
+    attributes: list[Attribute] = []
+    for statement in element.findall("saml:AttributeStatement", NS):
+        attributes += [_attribute(a) for a in statement.findall("saml:Attribute", NS)]
+        encrypted += [_encrypted_part(e) for e in statement.findall("saml:EncryptedAttribute", NS)]
+    return Assertion(
+        id=element.get("ID"),
+        issuer=text_of(element.find("saml:Issuer", NS)),
+        issue_instant=parse_instant(element.get("IssueInstant")),
+        version=element.get("Version"),
+        name_id=name_id,
+        subject_confirmations=confirmations,
+        conditions=_conditions(element.find("saml:Conditions", NS)),
+        authn_statements=tuple(_authn_statement(s) for s in element.findall("saml:AuthnStatement", NS)),
+        attributes=tuple(attributes),
+        encrypted_parts=tuple(encrypted),
+        has_signature=element.find("ds:Signature", NS) is not None,
+        element=element,
+    )
+
+
+def parse_instant(text: str | None) -> datetime | None:
+    """An xs:dateTime (SAML core §1.3.3) as tz-aware UTC; None when absent or unparsable.
+
+    Fractional seconds of any length are cut to microseconds; an offset is converted to UTC; a value without a
+    time zone is read as UTC, which is what SAML core §1.3.3 says it must be.
+    """
+    if text is None:
+        return None
+    # no length cap needed: the pattern has no nested repetition, so matching is linear in the (size-capped) input
+    match = _DATETIME.fullmatch(text.strip())
+    if not match:
+        return None
+    part = match.groupdict()
+    try:
+        instant = datetime(int(part["year"]), int(part["month"]), int(part["day"]), int(part["hour"]),
+                           int(part["minute"]), int(part["second"]),
+                           int((part["fraction"] or "0")[:6].ljust(6, "0")), tzinfo=timezone.utc)
+    except ValueError:  # month 13, second 60, ...
+        return None
+    tz = part["tz"]
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        hours, minutes = int(tz[1:3]), int(tz[4:6])
+        if hours > 14 or minutes > 59:  # xs:dateTime offsets are at most ±14:00
+            return None
+        try:
+            instant -= sign * timedelta(hours=hours, minutes=minutes)
+        except OverflowError:  # "0001-01-01T00:00:00+01:00" is before datetime.min
+            return None
+    return instant
+
+
+def parse_boolean(text: str | None) -> bool | None:
+    """xs:boolean ("true", "false", "1", "0", surrounding whitespace allowed); None when absent or invalid."""
+    if text is None:
+        return None
+    return {"true": True, "1": True, "false": False, "0": False}.get(text.strip())
+
+
+# --------------------------------------------------------------------------- message parts
+
+
+def _status(root: etree._Element) -> StatusInfo | None:
+    status = root.find("samlp:Status", NS)
+    if status is None:
+        return None
+    code = status.find("samlp:StatusCode", NS)
+    # second-level status code (SAML core §3.2.2.2): a StatusCode nested in the top-level one
+    sub = code.find("samlp:StatusCode", NS) if code is not None else None
+    return StatusInfo(
+        code=code.get("Value") if code is not None else None,
+        sub_code=sub.get("Value") if sub is not None else None,
+        message=text_of(status.find("samlp:StatusMessage", NS)),
+    )
+
+
+def _authn_request_fields(root: etree._Element) -> dict:
+    """AuthnRequest attributes and children (SAML core §3.4.1)."""
+    policy = root.find("samlp:NameIDPolicy", NS)
+    requested = root.find("samlp:RequestedAuthnContext", NS)
+    refs: tuple[str, ...] = ()
+    if requested is not None:
+        refs = tuple(text_of(r) or "" for r in requested
+                     if isinstance(r.tag, str) and etree.QName(r).namespace == SAML
+                     and etree.QName(r).localname in ("AuthnContextClassRef", "AuthnContextDeclRef"))
+    return dict(
+        acs_url=root.get("AssertionConsumerServiceURL"),
+        protocol_binding=root.get("ProtocolBinding"),
+        name_id_policy_format=policy.get("Format") if policy is not None else None,
+        requested_authn_context=refs,
+        force_authn=parse_boolean(root.get("ForceAuthn")),
+        is_passive=parse_boolean(root.get("IsPassive")),
+    )
+
+
+# --------------------------------------------------------------------------- assertion parts
+
+
+def _name_id(element: etree._Element | None) -> NameID | None:
+    if element is None:
+        return None
+    return NameID(value=text_of(element) or "", format=element.get("Format"),
+                  sp_name_qualifier=element.get("SPNameQualifier"), name_qualifier=element.get("NameQualifier"))
+
+
+def _subject_confirmation(element: etree._Element) -> SubjectConfirmation:
+    """SAML core §2.4.1.1 / §2.4.1.2: the bearer rules (Recipient, NotOnOrAfter, InResponseTo) live in the data."""
+    data = element.find("saml:SubjectConfirmationData", NS)
+    get = data.get if data is not None else (lambda _name: None)
+    return SubjectConfirmation(
+        method=element.get("Method") or "",
+        not_before=parse_instant(get("NotBefore")),
+        not_on_or_after=parse_instant(get("NotOnOrAfter")),
+        recipient=get("Recipient"),
+        in_response_to=get("InResponseTo"),
+        address=get("Address"),
+    )
+
+
+def _conditions(element: etree._Element | None) -> Conditions | None:
+    """SAML core §2.5.1: every AudienceRestriction must hold, so all their Audiences are kept."""
+    if element is None:
+        return None
+    audiences = tuple(text_of(a) or "" for r in element.findall("saml:AudienceRestriction", NS)
+                      for a in r.findall("saml:Audience", NS))
+    return Conditions(not_before=parse_instant(element.get("NotBefore")),
+                      not_on_or_after=parse_instant(element.get("NotOnOrAfter")), audiences=audiences)
+
+
+def _authn_statement(element: etree._Element) -> AuthnStatement:
+    """SAML core §2.7.2."""
+    return AuthnStatement(
+        authn_instant=parse_instant(element.get("AuthnInstant")),
+        session_index=element.get("SessionIndex"),
+        session_not_on_or_after=parse_instant(element.get("SessionNotOnOrAfter")),
+        authn_context_class_ref=text_of(element.find("saml:AuthnContext/saml:AuthnContextClassRef", NS)),
+    )
+
+
+def _attribute(element: etree._Element) -> Attribute:
+    """SAML core §2.7.3.1."""
+    return Attribute(
+        name=element.get("Name") or "",
+        name_format=element.get("NameFormat"),
+        friendly_name=element.get("FriendlyName"),
+        values=tuple(text_of(v) or "" for v in element.findall("saml:AttributeValue", NS)),
+    )
+
+
+def _encrypted_part(element: etree._Element) -> EncryptedPart:
+    """An EncryptedElementType (SAML core §2.2.4): xenc:EncryptedData plus its key, inside KeyInfo or beside it."""
+    data = element.find("xenc:EncryptedData", NS)
+    key = data.find("ds:KeyInfo/xenc:EncryptedKey", NS) if data is not None else None
+    if key is None:
+        key = element.find("xenc:EncryptedKey", NS)
+    return EncryptedPart(
+        element=local_name(element),
+        data_algorithm=_encryption_method(data),
+        key_algorithm=_encryption_method(key),
+        error=None if data is not None else f"{local_name(element)} has no xenc:EncryptedData",
+    )
+
+
+def _encryption_method(element: etree._Element | None) -> str | None:
+    method = element.find("xenc:EncryptionMethod", NS) if element is not None else None
+    return method.get("Algorithm") if method is not None else None
+
+
+def shown_tag(element: etree._Element) -> str:
+    """``{namespace}local`` of an element, bounded: it is echoed in one-line errors (here and in diag.metadata)."""
+    tag = element.tag if isinstance(element.tag, str) else repr(element.tag)
+    return tag if len(tag) <= 200 else tag[:200] + "..."
