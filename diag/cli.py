@@ -110,6 +110,15 @@ def build_expectations(
     )
 
 
+def _stdin(sources: list[str]):
+    """stdin only when asked for with `-` (CI and cron run us with no standard input at all)."""
+    if "-" not in sources:
+        return None
+    if sys.stdin is None:
+        raise InputError("-: no standard input to read")
+    return sys.stdin.buffer
+
+
 def exit_code(result: RunResult, fail_on: FailOn) -> int:
     if fail_on is FailOn.never:
         return 0
@@ -175,7 +184,7 @@ def analyze(
             idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
             idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,
             request_id=request_id, at=at, clock_skew=clock_skew, connector=connector, atlan=atlan, alias=alias)
-        ev = load_evidence(evidence, stdin=sys.stdin.buffer)
+        ev = load_evidence(evidence, stdin=_stdin(evidence))
         for bad in (i for i in ev.inputs if i.error):
             typer.echo(f"ssodiag: error: {bad.error}", err=True)
         if not any(i.error is None for i in ev.inputs):
@@ -208,7 +217,7 @@ def decode(evidence: EvidenceArg) -> None:
     from diag.evidence import load_evidence
 
     try:
-        ev = load_evidence(evidence, stdin=sys.stdin.buffer)
+        ev = load_evidence(evidence, stdin=_stdin(evidence))
     except InputError as exc:
         fail(str(exc))
     for bad in (i for i in ev.inputs if i.error):

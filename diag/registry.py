@@ -110,8 +110,10 @@ def check(*, id: str, title: str, severity: Severity, remediation: str, connecto
 CHECK_MODULES = (
     "checks.signature",  # SIG: signature trust, wrapping defence, algorithms, certificates
     "checks.response",  # SAML: Response / Assertion protocol rules (status, time, audience, destination, ...)
+    "checks.attributes",  # ATTR: Atlan's required attributes, look-alike names, group claims
     "checks.authn_request",  # REQ: AuthnRequest rules
     "checks.metadata",  # MD: IdP metadata health
+    "checks.keycloak",  # KC: what Atlan's Keycloak error page means
 )
 
 

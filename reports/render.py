@@ -19,8 +19,8 @@ def render_json(doc: dict, **_: object) -> str:
 
 def md_escape(value: object, limit: int = 300) -> str:
     """Inline Markdown-safe text: no backticks, pipes, HTML or link syntax from evidence values survive."""
-    text = clip(value, limit)
-    for ch in "\\`*_[]<>|#!":
+    text = clip(value, limit).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in "\\`*_[]|#!":
         text = text.replace(ch, "\\" + ch)
     return text
 

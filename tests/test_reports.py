@@ -24,7 +24,8 @@ def _document(**fields) -> dict:
     idp = TestIdP()
     xml = idp.signed_response(**fields)
     msg = parse_message(xml, source="hostile.xml")
-    result = analyze(Evidence(messages=(msg,)), Expectations(sp_entity_id="https://sp.example.test/metadata"))
+    result = analyze(Evidence(messages=(msg,)), Expectations(sp_entity_id="https://sp.example.test/metadata",
+                                                             idp_entity_id="https://idp.example.test/metadata"))
     return build_document(result)
 
 
@@ -57,13 +58,15 @@ def test_html_escapes_every_evidence_value(hostile_doc):
 def test_markdown_escapes_backticks_pipes_and_html(hostile_doc):
     md = RENDERERS["md"](hostile_doc)
     assert "<script>" not in md and "<img" not in md
-    assert md_escape("a|b`c") == "a\\|b\\`c"
+    assert "&lt;script&gt;" in md
+    assert md_escape("a|b`c<d") == "a\\|b\\`c&lt;d"
 
 
 def test_terminal_prints_markup_literally(hostile_doc):
     out = RENDERERS["terminal"](hostile_doc, color=True)
     assert "[bold red]x[/]" in out  # rich did not interpret the value as markup
-    assert out.splitlines()[0].startswith("Verdict")  # the verdict comes first
+    plain = RENDERERS["terminal"](hostile_doc, color=False)
+    assert plain.splitlines()[0].startswith("Verdict: FAIL")  # the verdict comes first
 
 
 def test_redaction_removes_personal_values_and_keeps_configuration(hostile_doc):
