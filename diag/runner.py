@@ -27,7 +27,7 @@ def prepare(evidence: Evidence, expect: Expectations, ctx_for_trust: DiagContext
     trusted = ctx_for_trust.trusted_certificates
     messages = []
     for message in evidence.messages:
-        if expect.sp_key_pem and message.encrypted_parts:
+        if expect.sp_key_pem and (message.encrypted_parts or any(a.encrypted_parts for a in message.assertions)):
             message = decrypt_message(message, expect.sp_key_pem)
         messages.append(replace(message, signature=verify_message(message, trusted, expect.idp_fingerprints)))
     return replace(evidence, messages=tuple(messages))

@@ -67,7 +67,7 @@ def parse_message(raw_xml: bytes, *, source: str, binding: str = "raw", encoding
     if kind is MessageKind.RESPONSE:
         common.update(
             assertions=tuple(parse_assertion(a, source) for a in root.findall("saml:Assertion", NS)),
-            encrypted_parts=tuple(_encrypted_part(e) for e in root.findall("saml:EncryptedAssertion", NS)),
+            encrypted_parts=tuple(encrypted_part(e) for e in root.findall("saml:EncryptedAssertion", NS)),
         )
     if kind is MessageKind.AUTHN_REQUEST:
         common.update(_authn_request_fields(root))
@@ -84,12 +84,12 @@ def parse_assertion(element: etree._Element, source: str) -> Assertion:
     confirmations: tuple[SubjectConfirmation, ...] = ()
     if subject is not None:
         name_id = _name_id(subject.find("saml:NameID", NS))
-        encrypted += [_encrypted_part(e) for e in subject.findall("saml:EncryptedID", NS)]
+        encrypted += [encrypted_part(e) for e in subject.findall("saml:EncryptedID", NS)]
         confirmations = tuple(_subject_confirmation(c) for c in subject.findall("saml:SubjectConfirmation", NS))
     attributes: list[Attribute] = []
     for statement in element.findall("saml:AttributeStatement", NS):
         attributes += [_attribute(a) for a in statement.findall("saml:Attribute", NS)]
-        encrypted += [_encrypted_part(e) for e in statement.findall("saml:EncryptedAttribute", NS)]
+        encrypted += [encrypted_part(e) for e in statement.findall("saml:EncryptedAttribute", NS)]
     return Assertion(
         id=element.get("ID"),
         issuer=text_of(element.find("saml:Issuer", NS)),
@@ -235,7 +235,7 @@ def _attribute(element: etree._Element) -> Attribute:
     )
 
 
-def _encrypted_part(element: etree._Element) -> EncryptedPart:
+def encrypted_part(element: etree._Element) -> EncryptedPart:
     """An EncryptedElementType (SAML core §2.2.4): xenc:EncryptedData plus its key, inside KeyInfo or beside it."""
     data = element.find("xenc:EncryptedData", NS)
     key = data.find("ds:KeyInfo/xenc:EncryptedKey", NS) if data is not None else None

@@ -151,32 +151,43 @@ def finding_doc(f: Finding) -> dict[str, Any]:
     }
 
 
-def verdict(findings: list[dict[str, Any]], has_messages: bool) -> dict[str, Any]:
-    """The one-line answer shown first: what is wrong, or that nothing wrong was found in what we could check."""
+def verdict(findings: list[dict[str, Any]], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one-line answer shown first: what is wrong, or that nothing wrong was found in what we could check.
+
+    "pass" needs every signed message verified with trusted keys: an unverified signature makes the run
+    "inconclusive", never a pass.
+    """
     failing = [f for f in findings if f["status"] == Status.FAIL.value]
     warnings = [f for f in findings if f["status"] == Status.WARN.value]
     if failing:
         worst = failing[0]  # findings are sorted: fail first, worst severity first
         more = f" (and {len(failing) - 1} more problem{'s' if len(failing) > 2 else ''})" if len(failing) > 1 else ""
         return {"status": "fail", "summary": f"{worst['title']}{more}", "top_check_id": worst["check_id"]}
-    if not has_messages:
+    if not messages:
         return {"status": "inconclusive", "summary": "No SAML message found in the evidence; nothing to judge.",
                 "top_check_id": None}
     if warnings:
         return {"status": "warn", "summary": f"No blocking problem found; {len(warnings)} warning(s) to review.",
                 "top_check_id": warnings[0]["check_id"]}
+    unverified = [m for m in messages if m["signature"]["verdict"] not in ("valid", "absent")]
+    if unverified:
+        return {"status": "inconclusive",
+                "summary": f"No problem found, but {len(unverified)} message signature(s) could not be verified "
+                           f"({unverified[0]['signature']['verdict']}): give --idp-metadata or --idp-cert.",
+                "top_check_id": None}
     return {"status": "pass", "summary": "No problem found in the checks that could run.", "top_check_id": None}
 
 
 def build_document(result: RunResult) -> dict[str, Any]:
     ev = result.evidence
     findings = [finding_doc(f) for f in result.findings]
+    messages = [_message_doc(i, m) for i, m in enumerate(ev.messages)]
     counts = {s.value: sum(1 for f in result.findings if f.status is s) for s in Status}
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "ssodiag", "version": result.tool_version},
         "redacted": False,
-        "verdict": verdict(findings, bool(ev.messages)),
+        "verdict": verdict(findings, messages),
         "inputs": [{"source": i.source, "kind": i.kind.value if i.kind else None, "detail": i.detail,
                     "error": i.error} for i in ev.inputs],
         "expectations": {
@@ -187,7 +198,7 @@ def build_document(result: RunResult) -> dict[str, Any]:
             "at": _time(result.expectations.at),
             "clock_skew": result.expectations.clock_skew,
         },
-        "messages": [_message_doc(i, m) for i, m in enumerate(ev.messages)],
+        "messages": messages,
         "metadata": [_metadata_doc(m) for m in ev.metadata],
         "certificates": [certificate_doc(c) for c in ev.certificates],
         "flow": [_flow_doc(f) for f in ev.flows],

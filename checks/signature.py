@@ -1,0 +1,344 @@
+"""SIG: signature trust, wrapping defence, algorithms and signing certificates.
+
+The runner has already run the trust engine (``diag.signature.verify_message``, after ``diag.decrypt`` when
+``--sp-key`` is given), so every check here reads ``message.signature`` and judges one problem. Keycloak shows all
+of these as one page, "Invalid signature in response from identity provider." (sso-facts §4.1); these checks say
+which cause it is. Protocol-level rules (status, audience, time) live in ``checks.response``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from diag.context import DiagContext
+from diag.model import Certificate, Finding, SamlMessage, Severity, SignatureVerdict
+from diag.registry import CheckSpec, Need, check
+from diag.signature import is_sha1, unsupported_algorithms
+from diag.timefmt import before_or_after, format_instant, reference_name
+from diag.urls import quoted
+
+DSIG = "https://www.w3.org/TR/xmldsig-core1/"
+SAML_CORE = "https://docs.oasis-open.org/security/saml/v2.0/saml-core-2.0-os.pdf"
+ATLAN_PING = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
+              "integration-with-pingfederate-using-saml")
+MIN_RSA_BITS = 2048  # NIST SP 800-131A: RSA below 2048 bits is disallowed for signatures
+EXPIRY_WARNING = timedelta(days=30)
+NOT_VERIFIED = (SignatureVerdict.INVALID, SignatureVerdict.WRAPPING, SignatureVerdict.NOT_CHECKED)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _name(msg: SamlMessage) -> str:
+    return f"{msg.kind.value} {quoted(msg.id)}" if msg.id else f"The {msg.kind.value} (no ID)"
+
+
+def _where(msg: SamlMessage, locator: str = "Signature") -> dict[str, str]:
+    return {"source": msg.source, "locator": f"{msg.kind.value}/{locator}"}
+
+
+def describe_certificate(cert: Certificate) -> str:
+    return (f"SHA-256 `{cert.sha256}` subject {quoted(cert.subject)} valid {format_instant(cert.not_before)} to "
+            f"{format_instant(cert.not_after)}")
+
+
+def signing_certificates(msg: SamlMessage) -> tuple[Certificate, ...]:
+    """The certificate(s) whose key actually signed: the configured one that verified, else (when the signature is
+    intact but untrusted) what KeyInfo carries. Nothing for a broken or wrapped signature."""
+    report = msg.signature
+    if report.signing_certificate is not None:
+        return (report.signing_certificate,)
+    if report.verdict is SignatureVerdict.UNTRUSTED:
+        return report.embedded_certificates
+    return ()
+
+
+def _not_signed_yet(spec: CheckSpec, msg: SamlMessage) -> Finding | None:
+    """A skip when there is no signature to judge (absent, or hidden in an encrypted assertion)."""
+    verdict = msg.signature.verdict
+    if verdict is SignatureVerdict.ABSENT:
+        return spec.skip(f"{_name(msg)} is not signed, so there is nothing to judge here (see SIG001).", **_where(msg))
+    if verdict is SignatureVerdict.NOT_CHECKED:
+        return spec.skip(f"{_name(msg)}: {msg.signature.reason}.", **_where(msg))
+    return None
+
+
+# --------------------------------------------------------------------------- checks
+
+
+@check(id="SIG001", title="Neither the Response nor the Assertion is signed", severity=Severity.CRITICAL,
+       requires={Need.RESPONSE}, docs=SAML_CORE,
+       remediation="Enable signing in the IdP's Atlan app: sign the Assertion (JumpCloud: \"Sign Assertion\"; "
+                   "Okta/Entra/Google sign it by default) or the whole Response, with RSA-SHA256.")
+def response_is_signed(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """SAML profiles §4.1.3.5: an assertion delivered over HTTP-POST must be signed (the Response, the Assertion, or
+    both). An unsigned one is python3-saml NO_SIGNATURE_FOUND (code 34) and Keycloak refuses it; a stripped signature
+    is also an attack (saml-validation §3.D). An encrypted assertion hides its signature: without --sp-key this
+    check skips rather than guessing.
+    """
+    for msg in ctx.responses:
+        report = msg.signature
+        if report.verdict is SignatureVerdict.NOT_CHECKED:
+            yield spec.skip(f"{_name(msg)}: {report.reason}.", **_where(msg))
+            continue
+        signed = sorted({e.element for e in report.signed_elements if e.element in ("Response", "Assertion")})
+        if signed:
+            yield spec.passed(f"{_name(msg)} carries a signature on: {', '.join(signed)}.",
+                              expected="a signed Response or Assertion", seen=", ".join(signed), **_where(msg))
+        else:
+            yield spec.fail(f"{_name(msg)} has no signature on the Response nor on the Assertion; any relying "
+                            "party must reject it (Keycloak: \"Invalid signature in response from identity "
+                            "provider.\").", expected="a ds:Signature on the Response or the Assertion",
+                            seen="no signature", **_where(msg))
+
+
+@check(id="SIG002", title="The signature does not verify", severity=Severity.CRITICAL, requires={Need.MESSAGE},
+       docs=DSIG, remediation="Capture the message again without editing it (pretty-printing, re-encoding or any "
+                              "change breaks the digest); if it still fails, the IdP signed with another key than "
+                              "the one in its KeyInfo/metadata, or a proxy rewrote the message.")
+def signature_verifies(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """Every XML signature (and an HTTP-Redirect query signature, SAML bindings §3.4.4.1) must verify
+    cryptographically: digest over the referenced element, then the SignatureValue. A digest mismatch means the
+    content changed after signing; a SignatureValue mismatch means another key signed it. Without configured trust
+    the engine still tells "intact" from "broken" using the KeyInfo certificate (trust is SIG004's business).
+    """
+    for msg in ctx.evidence.messages:
+        skipped = _not_signed_yet(spec, msg)
+        if skipped:
+            yield skipped
+            continue
+        report = msg.signature
+        if report.verdict is SignatureVerdict.INVALID:
+            yield spec.fail(f"{_name(msg)}: the signature does not verify: {report.reason}.",
+                            expected="a signature that verifies", seen="does not verify", **_where(msg))
+        elif report.verdict is SignatureVerdict.UNSUPPORTED:
+            yield spec.skip(f"{_name(msg)}: the signature uses an algorithm that cannot be evaluated (see SIG005).",
+                            **_where(msg))
+        elif report.verdict is SignatureVerdict.UNTRUSTED and not report.embedded_certificates:
+            yield spec.skip(f"{_name(msg)}: {report.reason}.", **_where(msg))  # no key at all to verify with
+        else:
+            yield spec.passed(f"{_name(msg)}: the signature is cryptographically intact.",
+                              expected="a signature that verifies", seen="verifies", **_where(msg))
+
+
+@check(id="SIG003", title="The document is built like an XML signature-wrapping attack", severity=Severity.CRITICAL,
+       requires={Need.MESSAGE}, docs="https://www.usenix.org/conference/usenixsecurity12/technical-sessions/"
+                                     "presentation/somorovsky",
+       remediation="Do not accept this message. Get a fresh capture straight from the IdP; if the IdP itself emits "
+                   "this shape (several assertions, signatures in unusual places), fix its signing configuration.")
+def no_signature_wrapping(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """XSW defence (saml-validation §3.A; python3-saml codes 6-13; node-saml): the signature's parent is the
+    Response or its Assertion, its single Reference points at that parent, IDs are unique, there is exactly one
+    assertion anywhere in the document, transforms are only enveloped-signature + C14N. A message that breaks any
+    of these is refused even when its signature verifies, because the signed element is not the one read.
+    """
+    for msg in ctx.evidence.messages:
+        report = msg.signature
+        if report.rules_broken:
+            crypto = ("its signature verifies, so the signed data was moved, not forged"
+                      if report.verdict is SignatureVerdict.WRAPPING else "its signature does not verify either")
+            yield spec.fail(f"{_name(msg)} breaks {len(report.rules_broken)} signature-wrapping rule(s); {crypto}: "
+                            + "; ".join(report.rules_broken) + ".",
+                            expected="one signed Response/Assertion, referenced by its own ID",
+                            seen=report.rules_broken[0].split(":", 1)[0], **_where(msg))
+            continue
+        skipped = _not_signed_yet(spec, msg)
+        yield skipped or spec.passed(f"{_name(msg)}: the signed element is the element read; no wrapping rule is "
+                                     "broken.", **_where(msg))
+
+
+@check(id="SIG004", title="Signed with a certificate that is not the configured one (rotated certificate)",
+       severity=Severity.CRITICAL, requires={Need.RESPONSE, Need.IDP_TRUST}, docs=SAML_CORE,
+       remediation="The IdP signs with a new certificate: download the IdP's current metadata (or signing "
+                   "certificate) and upload it in Atlan (Admin > SSO > your IdP). During a rollover keep both.")
+def signed_by_trusted_certificate(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """Trust comes only from --idp-cert, --idp-fingerprint and IdP metadata, never from the certificate the message
+    carries in KeyInfo (saml-validation §3.E, certificate faking). Several configured certificates are a rollover:
+    any one verifying is enough. A signature intact only with an unconfigured KeyInfo certificate is the classic
+    "IdP rotated its certificate and Atlan still has the old one".
+    """
+    configured = [describe_certificate(c) for c in ctx.trusted_certificates]
+    configured += [f"fingerprint `{f}`" for f in ctx.expect.idp_fingerprints]
+    for msg in ctx.responses:
+        skipped = _not_signed_yet(spec, msg)
+        report = msg.signature
+        if skipped:
+            yield skipped
+        elif report.verdict is SignatureVerdict.VALID and report.signing_certificate:
+            yield spec.passed(f"{_name(msg)} is signed by the configured certificate "
+                              f"{describe_certificate(report.signing_certificate)}.",
+                              seen=report.signing_certificate.sha256, **_where(msg))
+        elif report.verdict is SignatureVerdict.UNTRUSTED:
+            embedded = "; ".join(describe_certificate(c) for c in report.embedded_certificates) or "(none)"
+            yield spec.fail(f"{_name(msg)} is signed with a key none of the configured certificates holds. The "
+                            f"message's KeyInfo certificate is {embedded}; configured: {'; '.join(configured)}.",
+                            expected="; ".join(configured), seen=embedded, **_where(msg))
+        else:
+            yield spec.skip(f"{_name(msg)}: trust cannot be judged while the signature is {report.verdict.value} "
+                            "(see SIG002, SIG003, SIG005).", **_where(msg))
+
+
+@check(id="SIG005", title="Signature algorithm is not supported", severity=Severity.HIGH, requires={Need.MESSAGE},
+       docs=DSIG, remediation="Set the IdP's signature algorithm to RSA-SHA256 (http://www.w3.org/2001/04/"
+                              "xmldsig-more#rsa-sha256) and digest SHA-256 (http://www.w3.org/2001/04/xmlenc#sha256).")
+def algorithm_supported(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """Algorithm URIs must be the XML-DSig ones (xmldsig-core1 §6). Non-standard spellings (ADFS's
+    ``xmlenc#sha384``, ``xmldsig-more#rsa-sha1``) and HMAC cannot be verified by Keycloak nor here.
+    """
+    for msg in ctx.evidence.messages:
+        skipped = _not_signed_yet(spec, msg)
+        if skipped:
+            yield skipped
+            continue
+        odd = [u for e in msg.signature.signed_elements for u in unsupported_algorithms(e)]
+        if odd:
+            yield spec.fail(f"{_name(msg)} is signed with {quoted(odd[0])}, which is not a supported XML-DSig "
+                            "algorithm.", expected="rsa-sha256 / sha256", seen=odd[0], **_where(msg))
+        else:
+            shown = ", ".join(sorted({e.algorithm or "?" for e in msg.signature.signed_elements}))
+            yield spec.passed(f"{_name(msg)} uses supported algorithms ({shown}).", seen=shown, **_where(msg))
+
+
+@check(id="SIG006", title="Signed with SHA-1", severity=Severity.HIGH, requires={Need.RESPONSE}, docs=ATLAN_PING,
+       remediation="Switch the IdP's signing algorithm to SHA-256 (or SHA-512: OneLogin \"SAML Signature Algorithm\" "
+                   "SHA-512; PingFederate signing algorithm RSA SHA256) for both signature and digest.")
+def not_sha1(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """Atlan requires SHA-256 or SHA-512 signatures ("If you get an Invalid signature error, check that the
+    certificate in the XML metadata file is SHA-256 or SHA-512", sso-facts §1.3). SHA-1 (rsa-sha1, dsa-sha1, the sha1
+    digest) is python3-saml DEPRECATED_SIGNATURE_METHOD / _DIGEST_METHOD (codes 46/47). The signature is still
+    verified, so the finding says "valid, but SHA-1".
+    """
+    for msg in ctx.responses:
+        skipped = _not_signed_yet(spec, msg)
+        if skipped:
+            yield skipped
+            continue
+        weak = sorted({u for e in msg.signature.signed_elements for u in (e.algorithm, e.digest_algorithm)
+                       if is_sha1(u)})
+        verdict = msg.signature.verdict
+        joiner = "but" if verdict is SignatureVerdict.VALID else "and"
+        if weak:
+            yield spec.fail(f"{_name(msg)} is signed with SHA-1 ({', '.join(quoted(u) for u in weak)}); the "
+                            f"signature is {verdict.value}, {joiner} Atlan expects SHA-256 or SHA-512.",
+                            expected="SHA-256 or SHA-512", seen=", ".join(weak), **_where(msg))
+        else:
+            shown = ", ".join(sorted({u for e in msg.signature.signed_elements
+                                      for u in (e.algorithm, e.digest_algorithm) if u}))
+            yield spec.passed(f"{_name(msg)} uses no SHA-1 ({shown}).", seen=shown, **_where(msg))
+
+
+@check(id="SIG007", title="Signing key is too short", severity=Severity.HIGH, requires={Need.RESPONSE},
+       docs="https://csrc.nist.gov/pubs/sp/800/131/a/r2/final",
+       remediation="Generate a new IdP signing certificate with an RSA key of at least 2048 bits, then upload the "
+                   "new metadata/certificate in Atlan.")
+def key_long_enough(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """RSA keys under 2048 bits are disallowed for signatures (NIST SP 800-131A) and refused by current Java
+    (jdk.certpath.disabledAlgorithms, which Keycloak runs on). Judged on the key that actually signed.
+    """
+    for msg in ctx.responses:
+        certs = signing_certificates(msg)
+        if not certs:
+            yield _not_signed_yet(spec, msg) or spec.skip(
+                f"{_name(msg)}: the signature is {msg.signature.verdict.value}, so which key signed is unknown.",
+                **_where(msg))
+            continue
+        for cert in certs:
+            seen = f"{cert.key_type} {cert.key_bits or '?'} bits"
+            if cert.key_type == "RSA" and cert.key_bits is not None and cert.key_bits < MIN_RSA_BITS:
+                yield spec.fail(f"{_name(msg)} is signed with a {seen} key ({describe_certificate(cert)}).",
+                                expected=f"RSA >= {MIN_RSA_BITS} bits", seen=seen, **_where(msg))
+            else:
+                yield spec.passed(f"{_name(msg)} is signed with a {seen} key.", seen=seen, **_where(msg))
+
+
+@check(id="SIG008", title="Signing certificate is expired, not yet valid, or expiring soon", severity=Severity.HIGH,
+       requires={Need.RESPONSE}, docs="https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5",
+       remediation="Renew the IdP signing certificate (keep the old one active during the rollover), then upload the "
+                   "new metadata/certificate in Atlan before the old one expires.")
+def certificate_in_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """The signing certificate's notBefore/notAfter (RFC 5280 §4.1.2.5), judged at the login's instant (--at, the
+    capture time, else now). Many SPs refuse expired IdP certificates; within 30 days is a warning to plan the
+    rollover.
+    """
+    for msg in ctx.responses:
+        certs = signing_certificates(msg)
+        if not certs:
+            yield _not_signed_yet(spec, msg) or spec.skip(
+                f"{_name(msg)}: the signature is {msg.signature.verdict.value}, so which certificate signed is "
+                "unknown.", **_where(msg))
+            continue
+        instant, ref = ctx.instant_for(msg), reference_name(ctx, msg)
+        for cert in certs:
+            window = f"{format_instant(cert.not_before)} to {format_instant(cert.not_after)}"
+            kw = dict(expected=f"valid at {format_instant(instant)}", seen=window, **_where(msg))
+            if instant > cert.not_after:
+                yield spec.fail(f"{_name(msg)} is signed with a certificate that expired "
+                                f"{before_or_after(cert.not_after, instant)} {ref} ({describe_certificate(cert)}).",
+                                **kw)
+            elif instant < cert.not_before:
+                yield spec.fail(f"{_name(msg)} is signed with a certificate that is not valid until "
+                                f"{format_instant(cert.not_before)}, {before_or_after(cert.not_before, instant)} "
+                                f"{ref}.", **kw)
+            elif cert.not_after - instant < EXPIRY_WARNING:
+                yield spec.warn(f"{_name(msg)} is signed with a certificate that expires "
+                                f"{format_instant(cert.not_after)}, within 30 days of {ref}.",
+                                severity=Severity.MEDIUM, **kw)
+            else:
+                yield spec.passed(f"{_name(msg)} is signed with a certificate valid {window}.", **kw)
+
+
+@check(id="SIG009", title="IdP metadata certificate is not the one that signed", severity=Severity.HIGH,
+       requires={Need.RESPONSE, Need.IDP_METADATA}, docs=SAML_CORE,
+       remediation="Upload the IdP's current metadata to Atlan: the metadata you have lists a signing certificate "
+                   "the IdP no longer uses, so Keycloak will reject the signature.")
+def metadata_cert_signed(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """The signature verified with a certificate from --idp-cert/--idp-fingerprint, but the IdP metadata (what
+    Atlan holds) lists other signing certificates: the metadata is stale (SAML metadata §2.4.1.1 KeyDescriptor).
+    When the signature matches no configured certificate at all, SIG004 reports it instead.
+    """
+    metadata_certs = {c.sha256: c for e in ctx.idp_entities for c in e.role("idp").signing_certificates}
+    for msg in ctx.responses:
+        report = msg.signature
+        signer = report.signing_certificate
+        if report.verdict is not SignatureVerdict.VALID or signer is None:
+            yield _not_signed_yet(spec, msg) or spec.skip(
+                f"{_name(msg)}: the signature is {report.verdict.value}; see SIG002-SIG004.", **_where(msg))
+        elif signer.sha256 in metadata_certs:
+            yield spec.passed(f"{_name(msg)} is signed by the metadata's certificate {describe_certificate(signer)}.",
+                              seen=signer.sha256, **_where(msg))
+        else:
+            listed = "; ".join(describe_certificate(c) for c in metadata_certs.values()) or "(none)"
+            yield spec.fail(f"{_name(msg)} is signed by {describe_certificate(signer)}, which the IdP metadata does "
+                            f"not list (it lists {listed}).", expected=listed, seen=signer.sha256, **_where(msg))
+
+
+@check(id="SIG010", title="Encrypted assertion could not be read", severity=Severity.HIGH, requires={Need.RESPONSE},
+       docs=SAML_CORE, remediation="Pass --sp-key with the private key of the SP (Atlan) encryption certificate the "
+                                   "IdP encrypts to; if decryption fails, the IdP encrypts to an old or wrong SP "
+                                   "certificate: update it in the IdP's Atlan app.")
+def encrypted_parts_readable(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """EncryptedAssertion / EncryptedID / EncryptedAttribute (SAML core §2.2.4, §2.3.4, §2.7.3.2) hide the data the
+    other checks judge, and the assertion's signature with it. Without --sp-key this is a skip naming what is
+    encrypted and with which algorithms, never a pass; with a key that does not fit, a failure.
+    """
+    for msg in ctx.responses:
+        parts = list(msg.encrypted_parts) + [p for a in msg.assertions for p in a.encrypted_parts]
+        decrypted = [a.decrypted_from for a in msg.assertions if a.decrypted_from]
+        for part in parts:
+            what = (f"{part.element} (data {quoted(part.data_algorithm or '?')}, key transport "
+                    f"{quoted(part.key_algorithm or '?')})")
+            where = _where(msg, part.element)
+            if part.error:
+                yield spec.fail(f"{_name(msg)}: {what} could not be decrypted: {part.error}.",
+                                expected="decryptable with the SP key", seen=part.error, **where)
+            elif not ctx.expect.sp_key_pem:
+                yield spec.skip(f"{_name(msg)} carries an encrypted {what}; its content (and any signature inside) "
+                                "is not checked. Pass --sp-key to decrypt it.", seen=what, **where)
+            else:  # a key was given but this part was not attempted (e.g. nested deeper than SAML allows)
+                yield spec.skip(f"{_name(msg)}: {what} was not decrypted, so its content is not checked.",
+                                seen=what, **where)
+        for part in decrypted:
+            yield spec.passed(f"{_name(msg)}: the {part.element} was decrypted with the SP key.",
+                              **_where(msg, part.element))
+        if not parts and not decrypted:
+            yield spec.passed(f"{_name(msg)} has no encrypted parts.", **_where(msg, "Assertion"))
