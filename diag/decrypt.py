@@ -17,7 +17,7 @@ from lxml import etree
 
 from diag.errors import InputError
 from diag.model import Assertion, EncryptedPart, SamlMessage
-from diag.saml import encrypted_part as encrypted_part  # the parser's own description, so both agree
+from diag.saml import encrypted_part  # the parser's own description, so both agree
 from diag.saml import parse_assertion
 from diag.xmlparse import NS, local_name, parse_xml
 
