@@ -31,7 +31,8 @@ class KeycloakMessage:
 def _rx(text: str) -> re.Pattern[str]:
     """Match the theme sentence, with its {0} placeholders as wildcards, ignoring case and spacing."""
     parts = [re.escape(p) for p in re.split(r"\{\d\}", text)]
-    return re.compile(r"\s+".join(".{1,200}?".join(parts).split(r"\ ")), re.I)
+    body = r"\s+".join(".{1,200}?".join(parts).split(r"\ "))
+    return re.compile(body + (r"(?!\w)" if text[-1].isalnum() else ""), re.I)  # "Invalid request" ≠ "…requester"
 
 
 TABLE: tuple[KeycloakMessage, ...] = (

@@ -41,9 +41,10 @@ def render(doc: dict, *, color: bool = False, width: int = 110, show_passed: boo
             (f"{f['check_id']} ", "cyan"), f["title"]))
         con.print(Text("    " + clip(f["message"], 600)))
         ev = f["evidence"]
-        if ev.get("expected") is not None or ev.get("seen") is not None:
-            con.print(Text(f"    expected: {clip(ev.get('expected'))}"), style="dim")
-            con.print(Text(f"    seen:     {clip(ev.get('seen'))}"), style="dim")
+        if ev.get("expected") is not None:
+            con.print(Text(f"    expected: {clip(ev['expected'])}"), style="dim")
+        if ev.get("seen") is not None:
+            con.print(Text(f"    seen:     {clip(ev['seen'])}"), style="dim")
         if ev.get("source"):
             con.print(Text(f"    in: {clip(ev['source'], 160)}"), style="dim")
         con.print(Text.assemble(("    fix: ", "bold green"), clip(f["remediation"], 600)))
