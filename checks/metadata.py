@@ -252,27 +252,3 @@ def metadata_sso_bindings(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding
             yield spec.fail(f"{entity_name(entity)} publishes no SingleSignOnService.", **where)
         else:
             yield spec.fail(f"{entity_name(entity)} offers SSO only over {quoted(', '.join(bindings))}.", **where)
-
-
-@check(id="MD010", title="Response Issuer is not the entityID in the IdP metadata", severity=Severity.HIGH,
-       requires={Need.RESPONSE, Need.IDP_METADATA}, docs="https://github.com/keycloak/keycloak/pull/11084",
-       remediation="Upload the metadata of the IdP (app) that actually issues the Responses, or fix the IdP's "
-                   "issuer; Keycloak answers `Invalid requester` on a mismatch.")
-def response_issuer_in_metadata(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
-    """The metadata uploaded to Atlan sets the IdP entity ID Keycloak expects; a Response whose Issuer is not
-    that entityID fails with `Invalid requester` (sso-facts §4.2, §5 check 9). Typical causes: metadata of another
-    app or tenant, or an issuer that differs only in case or a trailing slash.
-    """
-    entity_ids = [e.entity_id for e in ctx.idp_entities]
-    expected = ", ".join(entity_ids)
-    for msg in ctx.responses:
-        issuer = msg.issuer or next((a.issuer for a in msg.assertions if a.issuer), None)
-        where = dict(source=msg.source, locator="Response/Issuer", expected=expected, seen=issuer or "(none)")
-        if issuer is None:
-            yield spec.skip("The Response names no Issuer to compare (see SAML015).", **where)
-        elif issuer in entity_ids:
-            yield spec.passed(f"Response Issuer {quoted(issuer)} is the entityID of the IdP metadata.", **where)
-        else:
-            hint = identifier_hint(issuer, entity_ids[0]) if len(entity_ids) == 1 else "it matches none of them"
-            yield spec.fail(f"Response Issuer {quoted(issuer)} is not the IdP metadata entityID {quoted(expected)}: "
-                            f"{hint}.", **where)

@@ -116,10 +116,12 @@ def test_certificate_expiry_is_judged_at_the_at_time_not_today():
     ("http://www.okta.com/exkOTHER", Status.FAIL, "`http://www.okta.com/exkOTHER`"),
 ])
 def test_response_issuer_is_compared_with_the_metadata_entity_id(issuer, status, text):
+    # SAML016 takes the expected IdP entity ID from the metadata when --idp-entity-id is not given
     idp = idp_at()
-    response = message(idp.response(issuer=issuer))
-    (finding,) = metadata_findings("MD010", idp, response)
-    assert finding.status is status and text in finding.message
+    response = message(idp.response(issuer=issuer, assertion_issuer=IDP_ENTITY_ID))
+    response_finding = metadata_findings("SAML016", idp, response)[0]
+    assert response_finding.locator.startswith("Response")
+    assert response_finding.status is status and text in response_finding.message
 
 
 def test_metadata_from_the_option_and_from_evidence_are_both_judged():
