@@ -39,7 +39,8 @@ TABLE: tuple[KeycloakMessage, ...] = (
     KeycloakMessage("invalidRequesterMessage", _rx("Invalid requester"),
                     "Keycloak refused the Response's issuer: the Issuer of the Response or of the Assertion is not the "
                     "'Identity Provider Entity ID' configured in Atlan (keycloak PR 11084).",
-                    "Compare the Response Issuer with the entityID of the IdP metadata Atlan holds (SAML015, SAML016); upload the IdP's current metadata to Atlan."),
+                    "Compare the Response Issuer with the entityID of the IdP metadata Atlan holds (SAML015, SAML016); "
+                    "upload the IdP's current metadata to Atlan."),
     KeycloakMessage("identityProviderInvalidSignatureMessage",
                     _rx("Invalid signature in response from identity provider."),
                     "The Response or Assertion signature did not verify with the certificate Atlan holds: a rotated "
