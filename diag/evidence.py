@@ -1,0 +1,215 @@
+"""Load evidence files: read each once, detect what it is, parse it, and collect everything into :class:`Evidence`.
+
+The user never says what a file is. Detection order: JSON (HAR, SAML-tracer export), XML (SAML message or
+metadata), an HTML page, a certificate, text holding a URL or form body with SAML parameters, a bare encoded SAML
+value, and finally plain text showing a known error message. A file that cannot be read becomes a
+:class:`LoadedInput` with a one-line ``error`` and the other files still load. Input files are only read.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import BinaryIO
+
+from diag.certs import is_certificate_bytes, load_certificates
+from diag.decode import decode_saml_value, looks_like_xml, parse_saml_params
+from diag.errors import InputError
+from diag.files import read_file
+from diag.har import (
+    KNOWN_ERROR_TEXT, MAX_URLS, HarContent, error_excerpt, load_json, page_text, read_har, saml_form,
+)
+from diag.limits import MAX_FILE_BYTES
+from diag.metadata import parse_metadata
+from diag.model import (
+    Certificate, ErrorPage, Evidence, Flow, InputKind, LoadedInput, Metadata, SamlMessage,
+)
+from diag.saml import classify_xml, parse_message
+from diag.tracer import read_saml_tracer
+from diag.xmlparse import local_name, parse_xml
+
+NOT_RECOGNISED = "not recognised as SAML, HAR, SAML-tracer, metadata or certificate"
+STDIN = "-"
+MAX_CERT_FILE_BYTES = 1024 * 1024  # a PEM chain is a few KB; a bigger file is not sniffed as certificates
+_UTF8_BOM = b"\xef\xbb\xbf"
+_HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body|title|meta|div|span|p|h[1-6])[\s>/]", re.IGNORECASE)
+_ENCODED_TEXT = re.compile(r"[A-Za-z0-9+/=_\-%\s]+")
+# Encoded SAML has long unbroken runs (base64 lines are 64-76 characters); prose has short words.
+_ENCODED_RUN = re.compile(r"[^\s]{40}")
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """What one input contributed."""
+
+    kind: InputKind
+    detail: str
+    messages: tuple[SamlMessage, ...] = ()
+    metadata: tuple[Metadata, ...] = ()
+    certificates: tuple[Certificate, ...] = ()
+    flow: Flow | None = None
+    error_pages: tuple[ErrorPage, ...] = ()
+    urls: tuple[str, ...] = ()
+
+
+def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None) -> Evidence:
+    """Read, detect and parse every source (a path, or "-" for ``stdin``) into one :class:`Evidence`."""
+    inputs: list[LoadedInput] = []
+    parsed: list[_Parsed] = []
+    for path in sources:
+        name = "stdin" if path == STDIN else path
+        try:
+            data = _read_stdin(stdin) if path == STDIN else read_file(path)
+            result = _detect_and_parse(data, name)
+        except InputError as exc:
+            inputs.append(LoadedInput(source=name, kind=None, error=_one_line(str(exc), name)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a parser bug on one file must not lose the others
+            inputs.append(LoadedInput(source=name, kind=None,
+                                      error=_one_line(f"could not be read ({type(exc).__name__}: {exc})", name)))
+            continue
+        inputs.append(LoadedInput(source=name, kind=result.kind, detail=result.detail))
+        parsed.append(result)
+    return _merge(inputs, parsed)
+
+
+def _read_stdin(stdin: BinaryIO | None) -> bytes:
+    if stdin is None:
+        raise InputError("no standard input to read", "stdin")
+    data = stdin.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"input is over the {MAX_FILE_BYTES}-byte limit", "stdin")
+    return data
+
+
+def _one_line(message: str, source: str) -> str:
+    line = " ".join(message.split())
+    return line if line.startswith(f"{source}:") else f"{source}: {line}"
+
+
+def _merge(inputs: list[LoadedInput], parsed: list[_Parsed]) -> Evidence:
+    messages: list[SamlMessage] = []
+    flows: list[Flow] = []
+    for result in parsed:
+        if result.flow is not None:
+            # Hop message indexes are local to their capture; Evidence.messages holds every capture's messages.
+            offset = len(messages)
+            hops = tuple(replace(h, message_index=h.message_index + offset) if h.message_index is not None else h
+                         for h in result.flow.hops)
+            flows.append(replace(result.flow, hops=hops))
+        messages += result.messages
+    urls = tuple(dict.fromkeys(u for r in parsed for u in r.urls))[:MAX_URLS]
+    return Evidence(
+        inputs=tuple(inputs), messages=tuple(messages),
+        metadata=tuple(m for r in parsed for m in r.metadata),
+        certificates=tuple(c for r in parsed for c in r.certificates),
+        flows=tuple(flows), error_pages=tuple(p for r in parsed for p in r.error_pages), urls=urls,
+    )
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def _detect_and_parse(data: bytes, source: str) -> _Parsed:
+    """Work out what ``data`` is and parse it; :class:`InputError` with a one-line reason when it is nothing known."""
+    head = data[:4096].removeprefix(_UTF8_BOM).lstrip()
+    if not head:
+        raise InputError("file is empty", source)
+    if head[:1] in (b"{", b"["):
+        return _from_json(data, source)
+    if _HTML_START.match(head):
+        return _from_page(data.decode("utf-8", errors="replace"), source)
+    if looks_like_xml(data):
+        return _from_xml(data, source)
+    if head.startswith(b"-----BEGIN") or len(data) <= MAX_CERT_FILE_BYTES and is_certificate_bytes(data):
+        # PEM armour: a certificate, or load_certificates says which other block it is (a key, a CSR, ...)
+        certs = load_certificates(data, source)
+        return _Parsed(InputKind.CERTIFICATE, _plural(len(certs), "certificate") + f": {certs[0].subject[:200]}",
+                       certificates=certs)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"binary data, {NOT_RECOGNISED}", source) from None
+    if "SAMLRequest" in text or "SAMLResponse" in text:
+        params = parse_saml_params(text)
+        if params is not None and params.message_value is not None:
+            return _from_value(params.message_value, source, relay_state=params.relay_state,
+                               redirect_signature=params.redirect_signature)
+    stripped = text.strip()
+    if _ENCODED_RUN.search(stripped) and _ENCODED_TEXT.fullmatch(stripped):
+        return _from_value(stripped, source)
+    if KNOWN_ERROR_TEXT.search(text):
+        return _from_page(text, source)
+    raise InputError(NOT_RECOGNISED, source)
+
+
+def _from_json(data: bytes, source: str) -> _Parsed:
+    obj = load_json(data, source)
+    if isinstance(obj, dict) and "log" in obj:
+        return _from_capture(read_har(obj, source), InputKind.HAR, "HAR")
+    if isinstance(obj, dict) and "requests" in obj:
+        return _from_capture(read_saml_tracer(obj, source), InputKind.SAML_TRACER, "SAML-tracer export")
+    raise InputError("JSON that is neither a HAR (log.entries) nor a SAML-tracer export (requests)", source)
+
+
+def _from_capture(content: HarContent, kind: InputKind, label: str) -> _Parsed:
+    counts = [_plural(content.entries, "request"), _plural(len(content.messages), "SAML message")]
+    if content.messages:
+        counts[-1] += f" ({', '.join(m.kind.value for m in content.messages[:6])}" \
+                      f"{', …' if len(content.messages) > 6 else ''})"
+    if content.error_pages:
+        counts.append(_plural(len(content.error_pages), "error page"))
+    detail = f"{label}: {', '.join(counts)}"
+    if content.problems:
+        more = f" (and {len(content.problems) - 1} more)" if len(content.problems) > 1 else ""
+        detail += f"; not decoded: {content.problems[0]}{more}"
+    return _Parsed(kind, detail, messages=content.messages, flow=content.flow, error_pages=content.error_pages,
+                   urls=content.urls)
+
+
+def _from_xml(data: bytes, source: str) -> _Parsed:
+    xml, _ = decode_saml_value(data, source)
+    root = parse_xml(xml, source)
+    what = classify_xml(root)
+    if what == "message":
+        message = parse_message(xml, source=source, binding="raw", root=root)
+        return _Parsed(InputKind.SAML_MESSAGE, f"SAML {message.kind.value} (raw XML)", messages=(message,))
+    if what == "metadata":
+        metadata = parse_metadata(xml, source, root=root)
+        return _Parsed(InputKind.METADATA, "metadata: " + ", ".join(e.entity_id[:200] for e in metadata.entities[:5]),
+                       metadata=(metadata,))
+    if local_name(root).lower() == "html":  # XHTML page
+        return _from_page(xml.decode("utf-8", errors="replace"), source)
+    raise InputError(f"XML root element <{local_name(root)[:100]}> is not a SAML message or metadata", source)
+
+
+def _from_value(value: str, source: str, **message_fields) -> _Parsed:
+    """A SAMLRequest/SAMLResponse value (or metadata) in any encoding."""
+    xml, layers = decode_saml_value(value, source)
+    root = parse_xml(xml, source)
+    what = classify_xml(root)
+    if what == "metadata":
+        return _Parsed(InputKind.METADATA, f"metadata ({', '.join(layers)})",
+                       metadata=(parse_metadata(xml, source, root=root),))
+    # The Redirect binding always DEFLATEs (bindings §3.4.4.1); the POST binding never does (§3.5.4).
+    binding = "redirect" if "inflate" in layers else "post" if "base64" in layers else "raw"
+    message = parse_message(xml, source=source, binding=binding, encoding_layers=layers, root=root, **message_fields)
+    return _Parsed(InputKind.SAML_MESSAGE, f"SAML {message.kind.value} ({', '.join(layers) or 'raw XML'})",
+                   messages=(message,))
+
+
+def _from_page(text: str, source: str) -> _Parsed:
+    """A saved page: the IdP's auto-submitting SAML form (POST binding), else an error page the user saw."""
+    form = saml_form(text)
+    if form is not None:
+        return _from_value(form.message_value, source, relay_state=form.relay_state)
+    visible = page_text(text)
+    if not visible:
+        raise InputError(f"page with no visible text, {NOT_RECOGNISED}", source)
+    match = KNOWN_ERROR_TEXT.search(visible)
+    detail = f'error page: "{match.group(0)}"' if match else "error page"
+    return _Parsed(InputKind.ERROR_PAGE, detail, error_pages=(ErrorPage(source=source, text=error_excerpt(visible)),))
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -1,0 +1,465 @@
+"""Browser captures (HAR 1.2, SAML-tracer): every SAML message, the login's redirect chain, and error pages.
+
+Both capture formats are first turned into :class:`Exchange` records (one request and its response); one builder,
+:func:`content_from_exchanges`, then finds the messages, the hops that matter and the error pages, so HAR and
+SAML-tracer input mean exactly the same thing downstream.
+
+HAR variants accepted (HAR 1.2 spec, http://www.softwareishard.com/blog/har-12-spec/, as browsers write it):
+Chrome/Edge add ``_resourceType`` and other ``_`` private fields and give both ``postData.params`` and ``.text``;
+Firefox and Playwright may give only one of them; response bodies may be ``encoding: base64``; the redirect
+target is ``response.redirectURL`` or only the ``Location`` header; ``startedDateTime`` may lack milliseconds.
+Every value is untrusted: wrong types are skipped, strings and counts are bounded.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from diag.decode import (
+    SamlParams, decode_saml_value, pairs_look_encoded, parse_saml_params, saml_params_from_pairs,
+)
+from diag.errors import InputError
+from diag.limits import MAX_HAR_ENTRIES, MAX_TEXT_EXCERPT
+from diag.model import ErrorPage, Flow, FlowHop, MessageKind, SamlMessage
+from diag.saml import parse_instant, parse_message
+
+MAX_URL_CHARS = 4096  # a URL kept in the model (a signed Redirect URL is a few KB; longer ones are cut)
+MAX_URLS = 1000  # distinct request URLs kept for connector detection
+MAX_PAGE_CHARS = 1_000_000  # of an HTML page parsed for its visible text; a SAML error page is a few KB
+MAX_BODY_CHARS = 16 * 1024 * 1024  # of a request body or a URL searched for SAML parameters
+MAX_MESSAGES = 500  # SAML messages read from one capture; a login has a handful, a long session dozens
+
+# IdP (and Keycloak broker) endpoints that start or carry a login, kept as hops even without SAML parameters.
+# PingFederate /idp/startSSO.ping and /idp/SSO.saml2 (sso-facts §3.1); SimpleSAMLphp /saml2/idp/SSOService.php;
+# Okta /app/<app>/<id>/sso/saml; Google /o/saml2; Entra /<tenant>/saml2; Keycloak broker /broker/<alias>/endpoint.
+IDP_LOGIN_PATH = re.compile(
+    r"(/idp/startSSO\.ping|/idp/SSO\.saml2|/saml2/idp/SSOService\.php|/sso/saml\b|/o/saml2\b|/saml2/?$"
+    r"|/broker/[^/]+/endpoint|/protocol/saml\b)",
+    re.IGNORECASE,
+)
+
+# Error text a user sees, verbatim from the sources in sso-facts.md (§3 vendors, §4.1 Keycloak's login theme).
+# Detection only: which failure each one means is decided by the checks.
+KNOWN_ERROR_TEXT = re.compile(
+    "|".join([
+        # Keycloak broker (messages_en.properties)
+        r"Invalid requester", r"Invalid signature in response from identity provider",
+        r"Invalid response from identity provider", r"Unexpected error when authenticating with identity provider",
+        r"Missing state parameter in response from identity provider",
+        r"Could not find an identity provider with the identifier",
+        r"Could not authenticate with identity provider", r"Unexpected error when handling (?:response|authentication request)",
+        r"Could not send authentication request to identity provider", r"No relay state in response from identity provider",
+        r"Unsupported NameIDFormat", r"is already linked to another user", r"already exists\. (?:Please login|How do you want)",
+        r"authenticated with identity provider .{0,80} does not exist", r"(?:Username|Email) already exists",
+        r"You are already authenticated as different user", r"Login timeout\. Please sign in again",
+        r"This page is no longer valid", r"Cookie not found\. Please make sure cookies are enabled",
+        r"An error occurred, please login again through your application", r"Page has expired",
+        r"Invalid redirect uri", r"Invalid Request", r"Account is disabled", r"Access denied when authenticating with",
+        r"An internal server error has occurred",
+        # Okta
+        r"403 App Not Assigned", r"not assigned (?:to )?this app", r"User attempted unauthorized access to app",
+        # Google Workspace
+        r"app_not_configured_for_user", r"app_not_enabled_for_user", r"app_not_configured", r"duplicate entity id",
+        # Microsoft Entra ID and Defender for Cloud Apps
+        r"AADSTS\d{5,7}", r"App is not recognized", r"You don't have any apps deployed with Conditional Access App Control",
+        # PingFederate / PingOne
+        r"AUTHZ_001", r"AUTHN_005", r"User is not in an authorized group for this application",
+    ]),
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its response, as HAR and SAML-tracer both describe it."""
+
+    index: int  # position in the capture file (HAR log.entries[index], SAML-tracer requests[index])
+    time: datetime | None
+    method: str
+    url: str
+    status: int | None
+    location: str | None  # redirect target, absolute
+    form: SamlParams | None  # SAML fields of the request body
+    is_document: bool  # a page the user saw (navigation), not an image/script/XHR
+    page: str | None = None  # response body of a document, bounded
+    page_form: SamlParams | None = None  # a SAML form in that page, which the browser posts next
+    decoded_xml: bytes | None = None  # SAML-tracer's own decoded copy; used only when no encoded value exists
+
+
+@dataclass(frozen=True)
+class HarContent:
+    messages: tuple[SamlMessage, ...]
+    flow: Flow | None  # None when the capture holds nothing SAML-related
+    error_pages: tuple[ErrorPage, ...]
+    urls: tuple[str, ...]
+    problems: tuple[str, ...] = ()  # SAML values that could not be decoded, one line each
+    entries: int = 0
+
+
+# --------------------------------------------------------------------------- page text
+
+
+def _html_root(html: str) -> etree._Element | None:
+    parser = lxml.html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, recover=True)
+    try:
+        return lxml.html.document_fromstring(html[:MAX_PAGE_CHARS], parser=parser)
+    except (etree.ParserError, ValueError):  # empty document, or only whitespace
+        return None
+
+
+def visible_text(html: str) -> str:
+    """What a person sees on an HTML page: no scripts, styles or markup, whitespace collapsed. No network."""
+    root = _html_root(html)
+    if root is None:
+        return ""
+    for element in list(root.iter("script", "style", "noscript", "template")):
+        element.drop_tree()
+    # itertext, not text_content: "<h1>Error</h1><p>Invalid requester</p>" reads as two words, not one
+    return " ".join(" ".join(root.itertext()).split())
+
+
+def saml_form(html: str) -> SamlParams | None:
+    """The SAML fields of an HTML form: the POST binding's auto-submitting page (SAML bindings §3.5.4)."""
+    if "SAMLResponse" not in html and "SAMLRequest" not in html:
+        return None
+    root = _html_root(html)
+    for form in root.iter("form") if root is not None else ():
+        # attribute values come out of the HTML parser already entity-decoded: they are not URL-encoded
+        pairs = [(field.get("name") or "", field.get("value") or "") for field in form.iter("input")]
+        params = saml_params_from_pairs(pairs, encoded=False)
+        if params is not None and params.message_value is not None:
+            return params
+    return None
+
+
+def error_excerpt(text: str) -> str:
+    """At most MAX_TEXT_EXCERPT characters of ``text``, around the first known error string if there is one."""
+    if len(text) <= MAX_TEXT_EXCERPT:
+        return text
+    match = KNOWN_ERROR_TEXT.search(text)
+    start = max(0, match.start() - MAX_TEXT_EXCERPT // 3) if match else 0
+    lead = "…" if start else ""
+    room = MAX_TEXT_EXCERPT - len(lead)
+    excerpt = text[start:start + room]
+    if start + room < len(text):
+        excerpt = excerpt[:-1] + "…"
+    return lead + excerpt
+
+
+def page_text(body: str) -> str:
+    """Visible text of a response body: markup is rendered to text, anything else is taken as text."""
+    if body.lstrip().startswith("<"):
+        return visible_text(body)
+    return " ".join(body[:MAX_PAGE_CHARS].split())
+
+
+# --------------------------------------------------------------------------- the shared builder
+
+
+def short_url(url: str) -> str:
+    """scheme://host/path of a URL, for a human locator (the query can be kilobytes of SAMLRequest)."""
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url.split("?", 1)[0]
+    return shown[:200]
+
+
+def hop_label(source: str, ex: Exchange, where: str = "request") -> str:
+    """Human locator of a hop: "login.har entry 14: POST https://host/path"."""
+    of = {"location": "Location header of ", "form": "form in the page of "}.get(where, "")
+    return f"{source} entry {ex.index}: {of}{ex.method} {short_url(ex.url)}"
+
+
+def _message_sources(ex: Exchange) -> list[tuple[str, SamlParams, str]]:
+    """(where, params, binding) for each SAML value the exchange carries, in the order the browser sent them."""
+    found = []
+    if "?" in ex.url and len(ex.url) <= MAX_BODY_CHARS:
+        params = parse_saml_params(ex.url)
+        if params and params.message_value is not None:
+            found.append(("query", params, "redirect"))
+    if ex.form and ex.form.message_value is not None:
+        found.append(("body", ex.form, "post"))
+    if ex.location and "?" in ex.location:
+        params = parse_saml_params(ex.location)
+        if params and params.message_value is not None:
+            found.append(("location", params, "redirect"))
+    if ex.page_form is not None:
+        found.append(("form", ex.page_form, "post"))
+    return found
+
+
+def _relay_state(ex: Exchange) -> str | None:
+    if ex.form and ex.form.relay_state is not None:
+        return ex.form.relay_state
+    params = parse_saml_params(ex.url) if "RelayState=" in ex.url else None
+    return params.relay_state if params else None
+
+
+def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarContent:
+    """Messages, flow, error pages and URLs of one capture, in time order."""
+    ordered = list(exchanges)
+    if all(ex.time is not None for ex in ordered):
+        ordered.sort(key=lambda ex: ex.time)  # stable: equal times keep file order
+    messages: list[SamlMessage] = []
+    problems: list[str] = []
+    hop_message: dict[int, int] = {}  # position in ``ordered`` -> index into ``messages``
+    handed_on: dict[bytes, int] = {}  # a message handed on by a Location or a form, awaiting its request
+    error_pages: list[ErrorPage] = []
+    core: set[int] = set()
+    excerpts: dict[int, str] = {}
+
+    for pos, ex in enumerate(ordered):
+        for where, params, binding in _message_sources(ex):
+            if len(messages) >= MAX_MESSAGES:
+                if not problems or not problems[-1].endswith("the rest are not read"):
+                    problems.append(f"{hop_label(source, ex)}: over {MAX_MESSAGES} SAML messages, the rest are not read")
+                break
+            message_index = _add_message(messages, problems, handed_on, ex, params, binding,
+                                         hop_label(source, ex, where), where)
+            if message_index is not None:
+                hop_message.setdefault(pos, message_index)
+                core.add(pos)
+        if pos not in hop_message and ex.decoded_xml is not None:
+            message_index = _add_decoded(messages, problems, ex, hop_label(source, ex))
+            if message_index is not None:
+                hop_message[pos] = message_index
+                core.add(pos)
+        if _relay_state(ex) is not None or IDP_LOGIN_PATH.search(ex.url.split("?", 1)[0]):
+            core.add(pos)
+        page = _error_page(ex, source)
+        if page is not None:
+            error_pages.append(page)
+            excerpts[pos] = page.text
+            core.add(pos)
+
+    positions = _with_redirect_chains(ordered, core)
+    hops = tuple(
+        FlowHop(index=ex.index, time=ex.time, method=ex.method, url=ex.url[:MAX_URL_CHARS], status=ex.status,
+                redirect_to=ex.location[:MAX_URL_CHARS] if ex.location else None,
+                message_index=hop_message.get(pos), relay_state=_relay_state(ex), page_excerpt=excerpts.get(pos))
+        for pos, ex in ((p, ordered[p]) for p in positions)
+    )
+    pairs, initiation = _correlate(messages)
+    flow = Flow(source=source, hops=hops, initiation=initiation, pairs=pairs) if hops else None
+    urls = tuple(dict.fromkeys(ex.url[:MAX_URL_CHARS] for ex in ordered))[:MAX_URLS]
+    return HarContent(messages=tuple(messages), flow=flow, error_pages=tuple(error_pages), urls=urls,
+                      problems=tuple(problems), entries=len(ordered))
+
+
+def _add_message(messages: list[SamlMessage], problems: list[str], handed_on: dict[bytes, int],
+                 ex: Exchange, params: SamlParams, binding: str, label: str, where: str) -> int | None:
+    try:
+        xml, layers = decode_saml_value(params.message_value, label)
+    except InputError as exc:
+        problems.append(_one_line(exc))
+        return None
+    # A Location header or an auto-submitting form hands the message to the browser's next request.
+    forwarded = where in ("location", "form")
+    try:
+        message = parse_message(xml, source=label, binding=binding, encoding_layers=layers,
+                                relay_state=params.relay_state, redirect_signature=params.redirect_signature,
+                                captured_at=ex.time)
+    except InputError as exc:
+        problems.append(_one_line(exc))
+        return None
+    if not forwarded and xml in handed_on:
+        # The message the previous response handed on: one message on two hops, described as the request
+        # that delivered it (its URL, binding and time are what the receiver saw).
+        index = handed_on.pop(xml)
+        messages[index] = message
+        return index
+    messages.append(message)
+    if forwarded:
+        handed_on[xml] = len(messages) - 1
+    return len(messages) - 1
+
+
+def _add_decoded(messages: list[SamlMessage], problems: list[str], ex: Exchange, label: str) -> int | None:
+    binding = "post" if ex.method.upper() == "POST" else "redirect"
+    try:
+        message = parse_message(ex.decoded_xml, source=label, binding=binding, encoding_layers=(),
+                                relay_state=_relay_state(ex), captured_at=ex.time)
+    except InputError as exc:
+        problems.append(_one_line(exc))
+        return None
+    messages.append(message)
+    return len(messages) - 1
+
+
+def _error_page(ex: Exchange, source: str) -> ErrorPage | None:
+    """An ErrorPage for a 4xx/5xx document, or any document showing a known error string."""
+    if not ex.is_document:
+        return None
+    failed = ex.status is not None and ex.status >= 400
+    if not failed and not (ex.page and KNOWN_ERROR_TEXT.search(ex.page)):
+        return None  # cheap test on the raw body first: most pages are not error pages
+    text = page_text(ex.page) if ex.page else ""
+    if not failed and not KNOWN_ERROR_TEXT.search(text):
+        return None  # the error string was only in a script or attribute, not shown
+    shown = error_excerpt(text) if text else f"HTTP {ex.status} (no page text captured)"
+    return ErrorPage(source=hop_label(source, ex), text=shown, url=ex.url[:MAX_URL_CHARS], status=ex.status)
+
+
+def _with_redirect_chains(ordered: Sequence[Exchange], core: set[int]) -> list[int]:
+    """``core`` plus the redirects leading to and from each of its hops (the ACS POST and what followed)."""
+    by_url: dict[str, list[int]] = {}
+    by_location: dict[str, list[int]] = {}
+    for pos, ex in enumerate(ordered):
+        by_url.setdefault(ex.url, []).append(pos)
+        if ex.location:
+            by_location.setdefault(ex.location, []).append(pos)
+    keep = set(core)
+    for start in sorted(core):
+        pos = start
+        while ordered[pos].location:  # forward: the first later request to where each redirect pointed
+            later = by_url.get(ordered[pos].location, [])
+            at = bisect.bisect_right(later, pos)
+            if at == len(later) or later[at] in keep:
+                break
+            pos = later[at]
+            keep.add(pos)
+        pos = start
+        while True:  # backward: the last earlier redirect that pointed here
+            earlier = by_location.get(ordered[pos].url, [])
+            at = bisect.bisect_left(earlier, pos)
+            if at == 0 or earlier[at - 1] in keep:
+                break
+            pos = earlier[at - 1]
+            keep.add(pos)
+    return sorted(keep)
+
+
+def _correlate(messages: Sequence[SamlMessage]) -> tuple[tuple[tuple[str, str], ...], str]:
+    """(AuthnRequest ID, Response ID) pairs matched by InResponseTo (SAML core §3.2.2), and who started the login.
+
+    "sp" when a Response answers an AuthnRequest in the capture; "idp" when a Response has no InResponseTo
+    (unsolicited, SAML profiles §4.1.5); "unknown" otherwise (e.g. the AuthnRequest was not captured).
+    """
+    requests = {m.id for m in messages if m.kind is MessageKind.AUTHN_REQUEST and m.id}
+    responses = [m for m in messages if m.kind is MessageKind.RESPONSE]
+    pairs = tuple(dict.fromkeys((r.in_response_to, r.id or "") for r in responses if r.in_response_to in requests))
+    if pairs:
+        return pairs, "sp"
+    if any(r.in_response_to is None for r in responses):
+        return pairs, "idp"
+    return pairs, "unknown"
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+# --------------------------------------------------------------------------- HAR
+
+
+def read_har(data: bytes | dict, source: str) -> HarContent:
+    """Read a HAR (bytes of JSON, or the parsed object) into messages, flow, error pages and URLs."""
+    har = load_json(data, source) if isinstance(data, bytes) else data
+    log = har.get("log") if isinstance(har, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
+    if not isinstance(entries, list):
+        raise InputError("not a HAR: no log.entries list", source)
+    if len(entries) > MAX_HAR_ENTRIES:
+        raise InputError(f"HAR has {len(entries)} entries, over the {MAX_HAR_ENTRIES}-entry limit", source)
+    exchanges = [ex for i, entry in enumerate(entries) if (ex := _har_exchange(i, entry)) is not None]
+    return content_from_exchanges(exchanges, source)
+
+
+def load_json(data: bytes, source: str) -> Any:
+    """Parse untrusted JSON; one-line :class:`InputError` for bad syntax or hostile nesting."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise InputError("JSON is nested too deeply", source) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"invalid JSON: {_one_line(exc)}", source) from None
+
+
+def _s(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _d(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def header(headers: Any, name: str) -> str | None:
+    """First value of a header in a HAR/SAML-tracer header list (``[{"name":..,"value":..}]``) or dict."""
+    if isinstance(headers, dict):
+        headers = [{"name": k, "value": v} for k, v in headers.items()]
+    if not isinstance(headers, list):
+        return None
+    for item in headers:
+        if isinstance(item, dict) and _s(item.get("name")).lower() == name.lower() and isinstance(item.get("value"), str):
+            return item["value"]
+    return None
+
+
+def status_code(value: Any) -> int | None:
+    """An HTTP status; Chrome writes 0 (and some tools -1) for a request that got no response."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 999 else None
+
+
+def redirect_target(url: str, status: int | None, location: str | None) -> str | None:
+    if not location or status is None or not 300 <= status < 400:
+        return None
+    return urljoin(url, location.strip())[:MAX_BODY_CHARS]
+
+
+def _har_exchange(index: int, entry: Any) -> Exchange | None:
+    entry = _d(entry)
+    request, response = _d(entry.get("request")), _d(entry.get("response"))
+    url = _s(request.get("url"))
+    if not url:
+        return None
+    status = status_code(response.get("status"))
+    headers = response.get("headers")
+    location = redirect_target(url, status, _s(response.get("redirectURL")) or header(headers, "location"))
+    content = _d(response.get("content"))
+    mime = _s(content.get("mimeType")) or (header(headers, "content-type") or "")
+    resource_type = entry.get("_resourceType")
+    if isinstance(resource_type, str):  # Chrome / Edge say what the request was for
+        is_document = resource_type == "document"
+    else:
+        accept = header(request.get("headers"), "accept") or ""
+        is_document = any(t in mime.lower() for t in ("html", "text/plain")) or accept.startswith("text/html")
+    page = _har_body(content) if is_document else None
+    return Exchange(index=index, time=parse_instant(_s(entry.get("startedDateTime")) or None),
+                    method=_s(request.get("method")).upper()[:16] or "GET", url=url, status=status,
+                    location=location, form=_har_form(_d(request.get("postData"))), is_document=is_document,
+                    page=page, page_form=saml_form(page) if page else None)
+
+
+def _har_form(post: dict) -> SamlParams | None:
+    text = _s(post.get("text"))
+    if text and "=" in text[:MAX_BODY_CHARS]:
+        return parse_saml_params(text[:MAX_BODY_CHARS])
+    params = post.get("params")
+    if not isinstance(params, list):
+        return None
+    pairs = [(_s(p.get("name")), _s(p.get("value"))) for p in params[:200] if isinstance(p, dict)]
+    # Chrome writes params as sent (URL-encoded); Firefox writes them decoded.
+    return saml_params_from_pairs(pairs, encoded=pairs_look_encoded(pairs))
+
+
+def _har_body(content: dict) -> str | None:
+    text = content.get("text")
+    if not isinstance(text, str) or not text:
+        return None
+    if content.get("encoding") == "base64":
+        try:
+            raw = base64.b64decode(text[:MAX_PAGE_CHARS // 3 * 4], validate=False)
+        except (binascii.Error, ValueError):
+            return None
+        return raw.decode("utf-8", errors="replace")
+    return text[:MAX_PAGE_CHARS]

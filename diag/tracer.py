@@ -1,0 +1,78 @@
+"""SAML-tracer exports (the Firefox/Chrome add-on by SimpleSAMLphp): same meaning as a HAR.
+
+An export is ``{"requests": [...], "timestamp": ...}``; each request holds ``method``, ``url``, ``get`` and
+``post`` (form fields the browser already decoded, as ``[name, value]`` pairs), request ``headers``,
+``responseStatus``/``responseStatusText``/``responseHeaders``, and the add-on's own decoding of the SAML message
+in ``saml`` (text, possibly re-indented for display). Response bodies are not recorded, so error pages come only
+from HTTP status codes.
+
+The encoded value (URL or form field) is preferred: it holds the bytes exactly as signed. ``saml`` is used only
+for a request whose encoded value is missing (an export made with values filtered out).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from diag.decode import SamlParams, pairs_look_encoded, saml_params_from_pairs
+from diag.errors import InputError
+from diag.har import (
+    MAX_BODY_CHARS, Exchange, HarContent, content_from_exchanges, header, redirect_target, status_code,
+)
+from diag.limits import MAX_HAR_ENTRIES, MAX_XML_BYTES
+from diag.saml import parse_instant
+
+
+def read_saml_tracer(data: dict, source: str) -> HarContent:
+    """Read a parsed SAML-tracer export into messages, flow, error pages and URLs."""
+    requests = data.get("requests") if isinstance(data, dict) else None
+    if not isinstance(requests, list):
+        raise InputError("not a SAML-tracer export: no requests list", source)
+    if len(requests) > MAX_HAR_ENTRIES:
+        raise InputError(f"SAML-tracer export has {len(requests)} requests, over the {MAX_HAR_ENTRIES} limit", source)
+    # Older exports carry no per-request time; the export time is the closest bound on when the login happened.
+    export_time = _instant(data.get("timestamp"))
+    exchanges = [ex for i, item in enumerate(requests) if (ex := _exchange(i, item, export_time)) is not None]
+    return content_from_exchanges(exchanges, source)
+
+
+def _instant(value: Any) -> datetime | None:
+    """An export timestamp: epoch milliseconds (JavaScript ``Date.now()``) or an ISO 8601 string."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return parse_instant(value) if isinstance(value, str) else None
+
+
+def _exchange(index: int, item: Any, export_time: datetime | None) -> Exchange | None:
+    if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not item["url"]:
+        return None
+    url = item["url"]
+    method = item.get("method") if isinstance(item.get("method"), str) else "GET"
+    status = status_code(item.get("responseStatus"))
+    location = redirect_target(url, status, header(item.get("responseHeaders"), "location"))
+    accept = header(item.get("headers"), "accept") or ""
+    saml = item.get("saml")
+    decoded = saml.strip().encode("utf-8") if isinstance(saml, str) and saml.strip().startswith("<") else None
+    if decoded is not None and len(decoded) > MAX_XML_BYTES:
+        decoded = None
+    return Exchange(
+        index=index, time=_instant(item.get("timestamp")) or export_time, method=method.upper()[:16], url=url,
+        status=status, location=location, form=_form(item.get("post")), is_document=accept.startswith("text/html"),
+        decoded_xml=decoded,
+    )
+
+
+def _form(post: Any) -> SamlParams | None:
+    """``post`` as ``[[name, value], ...]`` (what the add-on stores) or ``{name: [values]}`` (WebExtension formData)."""
+    if isinstance(post, dict):
+        post = [[k, v[0] if isinstance(v, list) and v else v] for k, v in post.items()]
+    if not isinstance(post, list):
+        return None
+    pairs = [(p[0], p[1]) for p in post[:200]
+             if isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], str)
+             and len(p[1]) <= MAX_BODY_CHARS]
+    # The add-on stores decoded form values; an export edited by hand may keep them encoded.
+    return saml_params_from_pairs(pairs, encoded=pairs_look_encoded(pairs))
