@@ -1,4 +1,4 @@
-"""Bounds applied to every untrusted input, in one place so that tests and docs can cite them."""
+"""Bounds on untrusted input shared by several modules; a bound that only one module applies sits next to its use."""
 from __future__ import annotations
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a whole evidence file (a HAR of a long session stays well under this)
