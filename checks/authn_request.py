@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.response import issue_instant_finding, sp_entity_note
+from checks.response import acs_url_finding, issue_instant_finding, sp_entity_note
 from diag.context import DiagContext
 from diag.model import Finding, SamlMessage, Severity
 from diag.registry import CheckSpec, Need, check
-from diag.urls import best_match, identifier_hint, quoted
+from diag.urls import identifier_hint, quoted
 from diag.xmlparse import NS
 
 NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
@@ -79,21 +79,12 @@ def request_acs_expected(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]
     """
     expected = ", ".join(ctx.acs_urls)
     for msg in ctx.authn_requests:
-        where = dict(source=msg.source, locator="AuthnRequest/@AssertionConsumerServiceURL", expected=expected,
-                     seen=msg.acs_url or "(none)")
+        where = dict(source=msg.source, locator="AuthnRequest/@AssertionConsumerServiceURL", expected=expected)
         if not msg.acs_url:
             yield spec.passed(f"{request_name(msg)} names no AssertionConsumerServiceURL, so the IdP uses the ACS "
-                              f"registered for the app.", **where)
+                              f"registered for the app.", seen="(none)", **where)
             continue
-        match = best_match(msg.acs_url, ctx.acs_urls)
-        if match.exact:
-            yield spec.passed(f"{request_name(msg)} asks for ACS {quoted(msg.acs_url)}, an expected ACS URL.", **where)
-        elif match.equivalent:
-            yield spec.warn(f"{request_name(msg)} asks for ACS {quoted(msg.acs_url)}, which is "
-                            f"{quoted(match.expected)} written differently: {match.hint}.", **where)
-        else:
-            yield spec.fail(f"{request_name(msg)} asks for ACS {quoted(msg.acs_url)}, not an expected ACS URL; "
-                            f"closest is {quoted(match.expected)}: {match.hint}.", **where)
+        yield acs_url_finding(spec, f"{request_name(msg)} asks for ACS", msg.acs_url, ctx.acs_urls, **where)
 
 
 @check(id="REQ004", title="AuthnRequest has no Destination", severity=Severity.MEDIUM,

@@ -9,18 +9,16 @@ The health rules follow SAML metadata §2 and the checks samlguy and python3-sam
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 
+from diag.certs import MIN_KEY_BITS, Validity, key_too_short, validity_at
 from diag.context import DiagContext
 from diag.model import Certificate, EntityMetadata, Finding, Metadata, RoleDescriptor, Severity
 from diag.registry import CheckSpec, Need, check
 from diag.timefmt import as_utc, before_or_after, format_instant, reference_name
-from diag.urls import identifier_hint, quoted
+from diag.urls import quoted
 
 BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 BINDING_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-EXPIRY_WARNING = timedelta(days=30)  # rotate before this: Atlan needs the new certificate uploaded in time
-MIN_RSA_BITS = 2048  # NIST SP 800-131A: RSA below 2048 bits is disallowed for signatures
 MAX_ENTITY_ID_CHARS = 1024  # SAML metadata §2.3.2: entityID is at most 1024 characters
 METADATA_SPEC = "https://docs.oasis-open.org/security/saml/v2.0/saml-metadata-2.0-os.pdf"
 ATLAN_PING = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
@@ -133,14 +131,14 @@ def metadata_cert_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findin
             where = dict(source=doc.source, locator="IDPSSODescriptor/KeyDescriptor",
                          expected=f"{format_instant(cert.not_before)} to {format_instant(cert.not_after)}",
                          seen=format_instant(at))
-            not_after, not_before = as_utc(cert.not_after), as_utc(cert.not_before)
-            if not_after <= as_utc(at):
+            state = validity_at(cert, as_utc(at))
+            if state is Validity.EXPIRED:
                 yield spec.fail(f"The {cert_name(cert)} of {entity_name(entity)} expired "
                                 f"{before_or_after(cert.not_after, at)} {ref}.", **where)
-            elif not_before > as_utc(at):
+            elif state is Validity.NOT_YET_VALID:
                 yield spec.fail(f"The {cert_name(cert)} of {entity_name(entity)} is not valid until "
                                 f"{before_or_after(cert.not_before, at)} {ref}.", **where)
-            elif not_after - as_utc(at) < EXPIRY_WARNING:
+            elif state is Validity.EXPIRING:
                 yield spec.warn(f"The {cert_name(cert)} of {entity_name(entity)} expires "
                                 f"{before_or_after(cert.not_after, at)} {ref}.", **where)
             else:
@@ -179,9 +177,9 @@ def metadata_key_size(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
         for cert in role.signing_certificates:
             seen = f"{cert.key_type} {cert.key_bits or '?'} bits"
             where = dict(source=doc.source, locator="IDPSSODescriptor/KeyDescriptor", seen=seen)
-            if cert.key_type in ("RSA", "DSA") and cert.key_bits is not None and cert.key_bits < MIN_RSA_BITS:
+            if key_too_short(cert):
                 yield spec.fail(f"The {cert_name(cert)} of {entity_name(entity)} has a {quoted(seen)} key.",
-                                expected=f"at least {MIN_RSA_BITS} bits", **where)
+                                expected=f"at least {MIN_KEY_BITS} bits", **where)
             else:
                 yield spec.passed(f"The {cert_name(cert)} of {entity_name(entity)} has a {quoted(seen)} key.", **where)
 

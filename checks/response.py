@@ -164,6 +164,19 @@ def skew_of(ctx: DiagContext) -> timedelta:
 # --------------------------------------------------------------------------- status, structure
 
 
+def acs_url_finding(spec: CheckSpec, label: str, url: str, acs_urls: tuple[str, ...], **where) -> Finding:
+    """Judge one URL that must be an SP ACS URL: pass; warn when it is one written differently (case, default
+    port); fail naming the closest expected URL and the part that differs (diag.urls hints)."""
+    match = best_match(url, acs_urls)
+    if match.exact:
+        return spec.passed(f"{label} {quoted(url)} is an expected ACS URL.", seen=url, **where)
+    if match.equivalent:
+        return spec.warn(f"{label} {quoted(url)} is {quoted(match.expected)} written differently: {match.hint}.",
+                         seen=url, **where)
+    return spec.fail(f"{label} {quoted(url)} is not an expected ACS URL; closest is {quoted(match.expected)}: "
+                     f"{match.hint}.", seen=url, **where)
+
+
 @check(id="SAML001", title="Response status is not Success", severity=Severity.CRITICAL,
        requires={Need.RESPONSE}, docs=SPEC,
        remediation="Read the status meaning: the IdP refused the login before issuing an assertion, so the fix is "
@@ -458,15 +471,7 @@ def recipient_matches_acs(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding
                 yield spec.fail(f"The bearer confirmation of assertion {quoted(assertion.id)} has no Recipient; the "
                                 f"SSO profile requires the ACS URL there.", seen="(none)", **where)
                 continue
-            match = best_match(sc.recipient, ctx.acs_urls)
-            if match.exact:
-                yield spec.passed(f"Recipient {quoted(sc.recipient)} is an SP ACS URL.", seen=sc.recipient, **where)
-            elif match.equivalent:
-                yield spec.warn(f"Recipient {quoted(sc.recipient)} is {quoted(match.expected)} written differently: "
-                                f"{match.hint}.", seen=sc.recipient, **where)
-            else:
-                yield spec.fail(f"Recipient {quoted(sc.recipient)} is not an SP ACS URL; closest is "
-                                f"{quoted(match.expected)}: {match.hint}.", seen=sc.recipient, **where)
+            yield acs_url_finding(spec, "Recipient", sc.recipient, ctx.acs_urls, **where)
 
     yield from each_assertion(ctx, spec, judge)
 
@@ -555,15 +560,7 @@ def destination_matches_acs(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
             yield spec.skip(f"{response_name(msg)} has no Destination to compare (SAML014 judges whether it needs "
                             f"one).", seen="(none)", **where)
             continue
-        match = best_match(msg.destination, ctx.acs_urls)
-        if match.exact:
-            yield spec.passed(f"Destination {quoted(msg.destination)} is an SP ACS URL.", seen=msg.destination, **where)
-        elif match.equivalent:
-            yield spec.warn(f"Destination {quoted(msg.destination)} is {quoted(match.expected)} written differently: "
-                            f"{match.hint}.", seen=msg.destination, **where)
-        else:
-            yield spec.fail(f"Destination {quoted(msg.destination)} is not an SP ACS URL; closest is "
-                            f"{quoted(match.expected)}: {match.hint}.", seen=msg.destination, **where)
+        yield acs_url_finding(spec, "Destination", msg.destination, ctx.acs_urls, **where)
 
 
 @check(id="SAML014", title="Signed Response has no Destination", severity=Severity.HIGH, requires={Need.RESPONSE},

@@ -8,8 +8,8 @@ which cause it is. Protocol-level rules (status, audience, time) live in ``check
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 
+from diag.certs import MIN_KEY_BITS, Validity, key_too_short, validity_at
 from diag.context import DiagContext
 from diag.model import Certificate, Finding, SamlMessage, Severity, SignatureVerdict
 from diag.registry import CheckSpec, Need, check
@@ -21,8 +21,6 @@ DSIG = "https://www.w3.org/TR/xmldsig-core1/"
 SAML_CORE = "https://docs.oasis-open.org/security/saml/v2.0/saml-core-2.0-os.pdf"
 ATLAN_PING = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
               "integration-with-pingfederate-using-saml")
-MIN_RSA_BITS = 2048  # NIST SP 800-131A: RSA below 2048 bits is disallowed for signatures
-EXPIRY_WARNING = timedelta(days=30)
 NOT_VERIFIED = (SignatureVerdict.INVALID, SignatureVerdict.WRAPPING, SignatureVerdict.NOT_CHECKED)
 
 
@@ -244,9 +242,9 @@ def key_long_enough(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
             continue
         for cert in certs:
             seen = f"{cert.key_type} {cert.key_bits or '?'} bits"
-            if cert.key_type == "RSA" and cert.key_bits is not None and cert.key_bits < MIN_RSA_BITS:
+            if key_too_short(cert):
                 yield spec.fail(f"{_name(msg)} is signed with a {seen} key ({describe_certificate(cert)}).",
-                                expected=f"RSA >= {MIN_RSA_BITS} bits", seen=seen, **_where(msg))
+                                expected=f"at least {MIN_KEY_BITS} bits", seen=seen, **_where(msg))
             else:
                 yield spec.passed(f"{_name(msg)} is signed with a {seen} key.", seen=seen, **_where(msg))
 
@@ -271,15 +269,16 @@ def certificate_in_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
         for cert in certs:
             window = f"{format_instant(cert.not_before)} to {format_instant(cert.not_after)}"
             kw = dict(expected=f"valid at {format_instant(instant)}", seen=window, **_where(msg))
-            if instant > cert.not_after:
+            state = validity_at(cert, instant)
+            if state is Validity.EXPIRED:
                 yield spec.fail(f"{_name(msg)} is signed with a certificate that expired "
                                 f"{before_or_after(cert.not_after, instant)} {ref} ({describe_certificate(cert)}).",
                                 **kw)
-            elif instant < cert.not_before:
+            elif state is Validity.NOT_YET_VALID:
                 yield spec.fail(f"{_name(msg)} is signed with a certificate that is not valid until "
                                 f"{format_instant(cert.not_before)}, {before_or_after(cert.not_before, instant)} "
                                 f"{ref}.", **kw)
-            elif cert.not_after - instant < EXPIRY_WARNING:
+            elif state is Validity.EXPIRING:
                 yield spec.warn(f"{_name(msg)} is signed with a certificate that expires "
                                 f"{format_instant(cert.not_after)}, within 30 days of {ref}.",
                                 severity=Severity.MEDIUM, **kw)

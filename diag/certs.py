@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import hashlib
 import re
 import warnings
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -251,3 +253,31 @@ def _nth(source: str, index: int, total: int) -> str:
 def _one_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- judgements shared by checks
+
+EXPIRY_WARNING = timedelta(days=30)  # rotate before this: Atlan needs the new certificate uploaded in time
+MIN_KEY_BITS = 2048  # NIST SP 800-131A: RSA and DSA below 2048 bits are disallowed for signatures
+
+
+class Validity(str, enum.Enum):
+    VALID = "valid"
+    EXPIRING = "expiring"  # valid, but within EXPIRY_WARNING of notAfter
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
+
+
+def validity_at(cert: Certificate, instant: datetime) -> Validity:
+    """The certificate's state at ``instant`` (RFC 5280 §4.1.2.5 notBefore/notAfter)."""
+    if instant >= cert.not_after:
+        return Validity.EXPIRED
+    if instant < cert.not_before:
+        return Validity.NOT_YET_VALID
+    if cert.not_after - instant < EXPIRY_WARNING:
+        return Validity.EXPIRING
+    return Validity.VALID
+
+
+def key_too_short(cert: Certificate) -> bool:
+    return cert.key_type in ("RSA", "DSA") and cert.key_bits is not None and cert.key_bits < MIN_KEY_BITS
