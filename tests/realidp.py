@@ -31,6 +31,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import jsonschema
 import pytest
 
 from tests.idp import BINDING_POST, NAMEID_EMAIL, TestIdP
@@ -389,6 +390,9 @@ def http_login(start_url: str, username: str, password: str) -> PostedSamlRespon
 # --------------------------------------------------------------------------- the product on real artefacts
 
 
+REPORT_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "reports/schema/report.schema.json").read_text())
+
+
 def analyze_json(*args: str, timeout_s: float = 120) -> dict:
     """Run ``python -m diag analyze ARGS --format json --fail-on never`` as a user would; return the report.
 
@@ -400,7 +404,9 @@ def analyze_json(*args: str, timeout_s: float = 120) -> dict:
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert proc.returncode == 0, f"ssodiag exited {proc.returncode}: {proc.stderr[-2000:]}"
-    return json.loads(proc.stdout)
+    report = json.loads(proc.stdout)
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(report)  # every real report keeps the stable shape
+    return report
 
 
 SIGNATURE_CHECKS = r"^SIG\d"  # the signature check family (check ids are stable handles: STYLE.md)
