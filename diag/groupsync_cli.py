@@ -1,0 +1,144 @@
+"""``ssodiag groupsync simulate``: what the SSO group mappings will do to each user's Atlan groups.
+
+Exit codes: 0 the plan was made (whatever it holds), 2 usage or input error (one line on stderr, no traceback).
+The lead mounts :data:`groupsync_app` into the main CLI as ``ssodiag groupsync``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from diag.errors import InputError
+
+groupsync_app = typer.Typer(
+    help="Simulate Atlan's SSO group sync: which users gain or lose which Atlan groups, and who is blocked.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class PlanFormat(str, Enum):
+    terminal = "terminal"
+    json = "json"
+    md = "md"
+    html = "html"
+
+
+class Applies(str, Enum):
+    auto = "auto"
+    login = "login"
+    scim = "scim"
+
+
+@groupsync_app.callback()
+def _group() -> None:
+    """Group-sync tools."""  # a callback keeps `simulate` a sub-command when this is the only command
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"ssodiag: error: {' '.join(str(message).split())}", err=True)
+    raise typer.Exit(2)
+
+
+@groupsync_app.command("simulate")
+def simulate_command(
+    mappings: Annotated[Path, typer.Option("--mappings", "-m", help="Group mappings: CSV sso_group,atlan_group, or "
+                                           "the JSON list of Atlan/Keycloak mappers.")],
+    atlan: Annotated[Path, typer.Option("--atlan", "-a", help="Atlan users: CSV username,email,atlan_group.")],
+    idp: Annotated[list[Path], typer.Option("--idp", "-i", help="IdP users: CSV username,email,sso_group, a SCIM "
+                                            "Users/Groups JSON export, or SAML Responses / HARs (repeatable).")],
+    fmt: Annotated[PlanFormat, typer.Option("--format", "-f",
+                                            help="terminal, json, md or html.")] = PlanFormat.terminal,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the plan to this file "
+                                                   "(usernames and emails redacted unless --no-redact).")] = None,
+    redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact usernames and emails "
+                                                   "(default: on for -o files, off on screen).",
+                                                   show_default=False)] = None,
+    applies: Annotated[Applies, typer.Option("--applies", help="login or scim; auto: scim for a SCIM export, "
+                                             "else login.")] = Applies.auto,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows shown per list in terminal/md/html (JSON has "
+                                       "all).")] = 200,
+) -> None:
+    """Show what the next sync does: changes[] (add/remove with the SSO groups behind each), blocked[] (username
+    mismatches: Atlan usernames cannot change), unchanged, warnings[], and when it applies (login or scim)."""
+    from diag.groupsync import simulate
+    from diag.groupsync_io import read_atlan, read_idp, read_mappings
+    from reports.groupsync_render import render_groupsync
+
+    try:
+        plan = simulate(read_mappings(mappings), read_atlan(atlan), read_idp(idp),
+                        applies=None if applies is Applies.auto else applies.value)
+        doc = plan.to_dict()
+        if redact if redact is not None else output is not None:
+            doc = redact_plan(doc)
+        options: dict = {"limit": limit}
+        if fmt is PlanFormat.terminal:
+            options["color"] = output is None and sys.stdout.isatty()
+        text = render_groupsync(doc, fmt.value, **options)
+        if output is None:
+            sys.stdout.write(text)
+            return
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {output}: {exc.strerror}") from None
+        typer.echo(f"ssodiag: plan written to {output}{' (redacted)' if doc.get('redacted') else ''}", err=True)
+    except InputError as exc:
+        _fail(str(exc))
+
+
+_QUOTED = re.compile(r"`([^`]*)`")
+
+
+def redact_plan(doc: dict) -> dict:
+    """Usernames and emails replaced by stable tokens; group names are configuration and stay readable.
+
+    The plan says where its personal values are (usernames, blocked emails, subjects of user warnings), and its
+    messages quote every value in backticks, so free text is redacted with one dict look-up per quoted value:
+    linear, where a "replace every known value in every string" pass is quadratic on a million-change plan.
+    """
+    from diag.groupsync import USER_WARNINGS
+
+    key = os.urandom(16)  # per report: tokens cannot be looked up offline
+    tokens: dict[str, str] = {}
+
+    def personal(value: str, kind: str = "user") -> None:
+        if value and value not in tokens:
+            # 12 hex digits: a million users must not share tokens (6 digits collide from a few thousand on)
+            digest = hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:12]
+            tokens[value] = f"<{kind}-{digest}>"
+
+    for change in doc["changes"]:
+        personal(change["username"])
+    for blocked in doc["blocked"]:
+        personal(blocked["username"])
+        personal(blocked["atlan_username"])
+        personal(blocked["email"], "email")
+    for warning in doc["warnings"]:
+        if warning["code"] in USER_WARNINGS:
+            for subject in warning["subjects"]:
+                personal(subject)
+
+    def value(text: str) -> str:
+        return tokens.get(text, text)
+
+    def prose(text: str) -> str:
+        return _QUOTED.sub(lambda m: f"`{value(m.group(1))}`", text)
+
+    return {
+        **doc,
+        "changes": [{**c, "username": value(c["username"])} for c in doc["changes"]],
+        "blocked": [{k: (prose(v) if k == "reason" else value(v)) for k, v in b.items()} for b in doc["blocked"]],
+        "warnings": [{**w, "message": prose(w["message"]), "subjects": [value(x) for x in w["subjects"]]}
+                     for w in doc["warnings"]],
+        "redacted": True,
+    }

@@ -1,0 +1,91 @@
+"""Renderers for a group-sync plan document (``SyncPlan.to_dict()``, possibly redacted first).
+
+Each takes the plain dict, so redaction runs before rendering. JSON carries every change; the human formats show
+the first ``limit`` rows of each list and say how many more there are, so a million-change plan stays readable
+and bounded. Values are untrusted: HTML is autoescaped, Markdown goes through ``md``, rich gets ``Text`` only.
+"""
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from reports.render import environment, render_json
+from reports.text import clip
+
+FORMATS = ("terminal", "json", "md", "html")
+DEFAULT_LIMIT = 200  # rows of each list shown by terminal, md and html
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # an escape sequence from a value must not drive the terminal
+
+APPLIES_TEXT = {
+    "login": "Changes apply to each user when they next sign in through SSO (sync is login-triggered, not "
+             "real-time); a user who does not sign in keeps their current groups.",
+    "scim": "Changes apply when the IdP next provisions through SCIM; group changes sync from the IdP.",
+}
+
+
+def _view(doc: dict, limit: int) -> dict:
+    """What the human formats show: each list cut to ``limit``, with the count left out."""
+    view = {"doc": doc, "applies_text": APPLIES_TEXT.get(doc["applies"], doc["applies"]), "limit": limit}
+    for key in ("changes", "blocked", "warnings"):
+        view[key] = doc[key][:limit]
+        view[f"{key}_more"] = max(0, len(doc[key]) - limit)
+    return view
+
+
+def render_markdown(doc: dict, *, limit: int = DEFAULT_LIMIT) -> str:
+    return environment(True).get_template("groupsync.md.j2").render(**_view(doc, limit))
+
+
+def render_html(doc: dict, *, limit: int = DEFAULT_LIMIT) -> str:
+    return environment(False).get_template("groupsync.html.j2").render(**_view(doc, limit))
+
+
+def render_terminal(doc: dict, *, limit: int = DEFAULT_LIMIT, color: bool = False, width: int = 110) -> str:
+    out = io.StringIO()
+    con = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False, emoji=False)
+    view = _view(doc, limit)
+    s = doc["summary"]
+    con.print(Text("Group sync plan", style="bold underline"))
+    con.print(Text(f"{s['adds']} to add, {s['removes']} to remove, {s['blocked']} blocked, {s['unchanged']} "
+                   f"unchanged; {s['new_users']} new user(s), {s['not_in_idp']} Atlan user(s) not in the IdP input."))
+    con.print(Text(f"Applies: {doc['applies']}. {view['applies_text']}", style="dim"))
+    if doc.get("redacted"):
+        con.print(Text("(personal values are redacted)", style="dim"))
+    sections = (
+        ("Changes", ("user", "Atlan group", "action", "because"), view["changes"], view["changes_more"],
+         lambda c: (c["username"], c["atlan_group"], c["action"] + (" (new user)" if c["new_user"] else ""),
+                    c["because"])),
+        ("Blocked (username mismatch)", ("IdP username", "Atlan username", "reason"), view["blocked"],
+         view["blocked_more"], lambda b: (b["username"], b["atlan_username"], b["reason"])),
+        ("Warnings", ("code", "message"), view["warnings"], view["warnings_more"],
+         lambda w: (w["code"], w["message"])),
+    )
+    for title, columns, rows, more, cells in sections:
+        if not rows:
+            continue
+        table = Table(title=title, title_justify="left", show_lines=False)
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*(Text(_CONTROL.sub("?", clip(v, 400))) for v in cells(row)))
+        con.print(table)
+        if more:
+            con.print(Text(f"… and {more} more (use --format json for all)", style="dim"))
+    if not doc["changes"] and not doc["blocked"]:
+        con.print(Text("No group membership changes.", style="green"))
+    return out.getvalue()
+
+
+RENDERERS = {"terminal": render_terminal, "json": lambda doc, **_: render_json(doc), "md": render_markdown,
+             "html": render_html}
+
+
+def render_groupsync(doc: dict, fmt: str, **options: object) -> str:
+    """``fmt`` is one of :data:`FORMATS`; ``limit`` (rows shown per list) applies to the human formats."""
+    if fmt not in RENDERERS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return RENDERERS[fmt](doc, **options)
