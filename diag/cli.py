@@ -14,7 +14,9 @@ from lxml import etree
 
 from diag import __version__
 from diag.errors import InputError
+from diag.groupsync_cli import groupsync_app
 from diag.model import Connector, Expectations, RunResult, Severity, Status
+from diag.output import Format, deliver, fail, use_color, wants_redaction
 
 app = typer.Typer(
     name="ssodiag",
@@ -25,15 +27,9 @@ app = typer.Typer(
 )
 checks_app = typer.Typer(help="The check catalogue.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
+app.add_typer(groupsync_app, name="groupsync")
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
-
-
-class Format(str, Enum):
-    terminal = "terminal"
-    json = "json"
-    md = "md"
-    html = "html"
 
 
 class FailOn(str, Enum):
@@ -43,12 +39,6 @@ class FailOn(str, Enum):
     low = "low"
     info = "info"
     never = "never"
-
-
-def fail(message: str) -> None:
-    """Print a one-line error and exit 2."""
-    typer.echo(f"ssodiag: error: {' '.join(str(message).split())}", err=True)
-    raise typer.Exit(2)
 
 
 def _version(value: bool) -> None:
@@ -78,10 +68,12 @@ def build_expectations(
     *, idp_metadata: list[Path], idp_cert: list[Path], idp_fingerprint: list[str], idp_entity_id: str | None,
     sp_entity_id: str | None, acs_url: list[str], sp_key: Path | None, request_id: str | None, at: str | None,
     clock_skew: int, connector: Connector | None, atlan: str | None, alias: str | None,
+    mappings: Path | None = None, atlan_users: Path | None = None,
 ) -> Expectations:
     """Turn option values into Expectations; a bad option file is an InputError naming the option."""
     from diag.certs import load_certificates, normalise_fingerprint
     from diag.files import read_file
+    from diag.groupsync_io import read_atlan, read_mappings
     from diag.metadata import parse_metadata
 
     if (atlan is None) != (alias is None):
@@ -91,6 +83,8 @@ def build_expectations(
     key = read_file(sp_key, "--sp-key") if sp_key else None
     if key is not None and b"PRIVATE KEY" not in key:
         raise InputError(f"--sp-key {sp_key}: not a PEM private key")
+    if atlan_users is not None and mappings is None:
+        raise InputError("--atlan-users needs --mappings (the plan compares both)")
     if clock_skew < 0:
         raise InputError("--clock-skew must be zero or more seconds")
     return Expectations(
@@ -107,6 +101,8 @@ def build_expectations(
         connector=connector,
         atlan_url=atlan,
         atlan_alias=alias,
+        group_mappings=read_mappings(mappings) if mappings else None,
+        atlan_users=read_atlan(atlan_users) if atlan_users else None,
     )
 
 
@@ -127,22 +123,13 @@ def exit_code(result: RunResult, fail_on: FailOn) -> int:
 
 
 def emit(doc: dict, fmt: Format, output: Path | None, redact: bool | None, show_all: bool) -> None:
-    """Render the report; files are redacted unless --no-redact, the screen only with --redact."""
     from diag.redact import redact_document
     from reports.render import RENDERERS
 
-    if redact if redact is not None else output is not None:
+    if wants_redaction(redact, output):
         doc = redact_document(doc)
-    color = output is None and fmt is Format.terminal and sys.stdout.isatty()
-    text = RENDERERS[fmt.value](doc, color=color, show_passed=show_all)
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {output}: {exc.strerror}") from None
-    typer.echo(f"ssodiag: report written to {output}{' (redacted)' if doc.get('redacted') else ''}", err=True)
+    text = RENDERERS[fmt.value](doc, color=use_color(fmt, output), show_passed=show_all)
+    deliver(text, output, what="report", redacted=doc.get("redacted", False))
 
 
 # --------------------------------------------------------------------------- analyze
@@ -168,6 +155,8 @@ def analyze(
     connector: Annotated[Optional[Connector], typer.Option("--connector", help="Force the connector instead of detecting it.")] = None,
     atlan: Annotated[Optional[str], typer.Option("--atlan", help="Your Atlan URL, e.g. https://acme.atlan.com (with --alias).")] = None,
     alias: Annotated[Optional[str], typer.Option("--alias", help="The IdP alias shown on Atlan's SSO page.")] = None,
+    mappings: Annotated[Optional[Path], typer.Option("--mappings", help="Atlan's SSO group mappings (CSV sso_group,atlan_group or mapper JSON).")] = None,
+    atlan_users: Annotated[Optional[Path], typer.Option("--atlan-users", help="Atlan users and groups (CSV username,email,atlan_group): adds the group-sync plan for the users in the evidence.")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.terminal,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file (redacted by default).")] = None,
     redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact personal values (default: on for -o files, off on screen).", show_default=False)] = None,
@@ -183,7 +172,8 @@ def analyze(
         expect = build_expectations(
             idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
             idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,
-            request_id=request_id, at=at, clock_skew=clock_skew, connector=connector, atlan=atlan, alias=alias)
+            request_id=request_id, at=at, clock_skew=clock_skew, connector=connector, atlan=atlan, alias=alias,
+            mappings=mappings, atlan_users=atlan_users)
         ev = load_evidence(evidence, stdin=_stdin(evidence))
         for bad in (i for i in ev.inputs if i.error):
             typer.echo(f"ssodiag: error: {bad.error}", err=True)
@@ -201,11 +191,12 @@ def demo(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.terminal,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file (redacted).")] = None,
 ) -> None:
-    """Run `analyze` on the bundled sample evidence (a failed Okta login to Atlan)."""
+    """Run `analyze` on the bundled sample evidence (a failed Okta login to Atlan), with its group-sync plan."""
     analyze([str(SAMPLES / "okta-idp-initiated.har")], idp_metadata=[SAMPLES / "okta-idp-metadata.xml"],
             atlan="https://acme.atlan.com", alias="okta", fmt=fmt, output=output, fail_on=FailOn.never,
             idp_cert=[], idp_fingerprint=[], idp_entity_id=None, sp_entity_id=None, acs_url=[], sp_key=None,
-            request_id=None, at=None, clock_skew=300, connector=None, redact=None, show_all=False)
+            request_id=None, at=None, clock_skew=300, connector=None, redact=None, show_all=False,
+            mappings=SAMPLES / "group-mappings.csv", atlan_users=SAMPLES / "atlan-users.csv")
 
 
 # --------------------------------------------------------------------------- decode

@@ -113,5 +113,5 @@ class DiagContext:
             Need.ACS_URL: bool(self.acs_urls),
             Need.REQUEST_ID: bool(self.request_id),
             Need.ERROR_PAGE: bool(ev.error_pages),
-            Need.GROUP_MAPPINGS: False,  # filled when the group-sync inputs are wired into analyze
+            Need.GROUP_MAPPINGS: self.expect.group_mappings is not None,
         }[need]

@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import os
 import re
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,6 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from diag.errors import InputError
+from diag.output import Format, deliver, fail, use_color, wants_redaction
 
 groupsync_app = typer.Typer(
     help="Simulate Atlan's SSO group sync: which users gain or lose which Atlan groups, and who is blocked.",
@@ -24,13 +24,6 @@ groupsync_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-class PlanFormat(str, Enum):
-    terminal = "terminal"
-    json = "json"
-    md = "md"
-    html = "html"
 
 
 class Applies(str, Enum):
@@ -44,11 +37,6 @@ def _group() -> None:
     """Group-sync tools."""  # a callback keeps `simulate` a sub-command when this is the only command
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"ssodiag: error: {' '.join(str(message).split())}", err=True)
-    raise typer.Exit(2)
-
-
 @groupsync_app.command("simulate")
 def simulate_command(
     mappings: Annotated[Path, typer.Option("--mappings", "-m", help="Group mappings: CSV sso_group,atlan_group, or "
@@ -56,8 +44,8 @@ def simulate_command(
     atlan: Annotated[Path, typer.Option("--atlan", "-a", help="Atlan users: CSV username,email,atlan_group.")],
     idp: Annotated[list[Path], typer.Option("--idp", "-i", help="IdP users: CSV username,email,sso_group, a SCIM "
                                             "Users/Groups JSON export, or SAML Responses / HARs (repeatable).")],
-    fmt: Annotated[PlanFormat, typer.Option("--format", "-f",
-                                            help="terminal, json, md or html.")] = PlanFormat.terminal,
+    fmt: Annotated[Format, typer.Option("--format", "-f",
+                                            help="terminal, json, md or html.")] = Format.terminal,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the plan to this file "
                                                    "(usernames and emails redacted unless --no-redact).")] = None,
     redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact usernames and emails "
@@ -78,22 +66,15 @@ def simulate_command(
         plan = simulate(read_mappings(mappings), read_atlan(atlan), read_idp(idp),
                         applies=None if applies is Applies.auto else applies.value)
         doc = plan.to_dict()
-        if redact if redact is not None else output is not None:
+        if wants_redaction(redact, output):
             doc = redact_plan(doc)
         options: dict = {"limit": limit}
-        if fmt is PlanFormat.terminal:
-            options["color"] = output is None and sys.stdout.isatty()
+        if fmt is Format.terminal:
+            options["color"] = use_color(fmt, output)
         text = render_groupsync(doc, fmt.value, **options)
-        if output is None:
-            sys.stdout.write(text)
-            return
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write {output}: {exc.strerror}") from None
-        typer.echo(f"ssodiag: plan written to {output}{' (redacted)' if doc.get('redacted') else ''}", err=True)
+        deliver(text, output, what="plan", redacted=doc.get("redacted", False))
     except InputError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 _QUOTED = re.compile(r"`([^`]*)`")

@@ -11,7 +11,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from diag.groupsync import AtlanDirectory, MappingSet
 
 
 class Severity(str, enum.Enum):
@@ -371,6 +374,8 @@ class Expectations:
     connector: Connector | None = None
     atlan_url: str | None = None
     atlan_alias: str | None = None
+    group_mappings: MappingSet | None = field(default=None, repr=False)  # --mappings: SSO group -> Atlan group
+    atlan_users: AtlanDirectory | None = field(default=None, repr=False)  # --atlan-users: current memberships
 
 
 @dataclass(frozen=True)

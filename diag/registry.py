@@ -44,7 +44,7 @@ class Need(str, enum.Enum):
     ACS_URL = ("acs-url", "pass --acs-url, or --atlan URL --alias ALIAS")
     REQUEST_ID = ("request-id", "pass --request-id, or give a HAR holding the AuthnRequest")
     ERROR_PAGE = ("error-page", "give a HAR (or the error page text) of the failed login")
-    GROUP_MAPPINGS = ("group-mappings", "pass --mappings FILE and --atlan-users FILE")
+    GROUP_MAPPINGS = ("group-mappings", "pass --mappings FILE (Atlan's SSO group mappings)")
 
 
 CHECK_ID_RE = re.compile(r"^[A-Z]+\d{3}$")
@@ -60,6 +60,9 @@ class CheckSpec:
     remediation: str
     docs: str | None
     func: Callable[[DiagContext, CheckSpec], Iterable[Finding]] = field(repr=False, compare=False)
+    # The check explains what the user saw (an error page) rather than finding a cause; among failures of the
+    # same severity a cause is listed first, so the verdict names what to change, not the symptom.
+    symptom: bool = False
 
     @property
     def description(self) -> str:
@@ -94,13 +97,14 @@ REGISTRY: dict[str, CheckSpec] = {}
 
 
 def check(*, id: str, title: str, severity: Severity, remediation: str, connector: Connector = Connector.GENERIC,
-          requires: Iterable[Need] = (), docs: str | None = None):
+          requires: Iterable[Need] = (), docs: str | None = None, symptom: bool = False):
     """Register a check function in :data:`REGISTRY` under a stable, never-reused id."""
 
     def register(func):
         if id in REGISTRY:
             raise ValueError(f"check id {id} registered twice")
-        REGISTRY[id] = CheckSpec(id, title, severity, connector, frozenset(requires), remediation, docs, func)
+        REGISTRY[id] = CheckSpec(id, title, severity, connector, frozenset(requires), remediation, docs, func,
+                                 symptom)
         return func
 
     return register

@@ -15,6 +15,8 @@ from diag import __version__
 from diag.context import DiagContext
 from diag.decrypt import decrypt_message
 from diag.detect import detect_connectors
+from diag.groupsync import simulate
+from diag.groupsync_io import idp_from_evidence
 from diag.model import Connector, Detection, Evidence, Expectations, Finding, RunResult, Status
 from diag.registry import CheckSpec, load_builtin_checks
 from diag.signature import verify_message
@@ -68,9 +70,14 @@ def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = 
     for spec in registry.values():
         if spec.connector in connectors:
             findings.extend(run_check(spec, ctx))
-    findings.sort(key=lambda f: (_STATUS_ORDER[f.status], -f.severity.rank, f.check_id))
+    findings.sort(key=lambda f: (_STATUS_ORDER[f.status], -f.severity.rank,
+                                 f.check_id in registry and registry[f.check_id].symptom, f.check_id))
     resolved = {"sp_entity_id": ctx.sp_entity_id, "acs_urls": list(ctx.acs_urls),
                 "idp_entity_id": ctx.idp_entity_id, "trusted_certificates": ctx.trusted_certificates}
+    if expect.group_mappings is not None and expect.atlan_users is not None:
+        # the users of this evidence only: population-wide warnings (a group nobody has) would mislead here
+        plan = simulate(expect.group_mappings, expect.atlan_users, idp_from_evidence(evidence), population=False)
+        resolved["groupsync"] = plan.to_dict()
     return RunResult(tool_version=__version__, evidence=evidence, expectations=expect,
                      detections=detections, findings=tuple(findings), extras=resolved)
 

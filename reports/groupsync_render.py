@@ -7,47 +7,30 @@ and bounded. Values are untrusted: HTML is autoescaped, Markdown goes through ``
 from __future__ import annotations
 
 import io
-import re
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from reports.render import environment, render_json
-from reports.text import clip
+from reports.jinja import environment
+from reports.text import DEFAULT_LIMIT, clip, plan_view, to_json
 
 FORMATS = ("terminal", "json", "md", "html")
-DEFAULT_LIMIT = 200  # rows of each list shown by terminal, md and html
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # an escape sequence from a value must not drive the terminal
 
-APPLIES_TEXT = {
-    "login": "Changes apply to each user when they next sign in through SSO (sync is login-triggered, not "
-             "real-time); a user who does not sign in keeps their current groups.",
-    "scim": "Changes apply when the IdP next provisions through SCIM; group changes sync from the IdP.",
-}
-
-
-def _view(doc: dict, limit: int) -> dict:
-    """What the human formats show: each list cut to ``limit``, with the count left out."""
-    view = {"doc": doc, "applies_text": APPLIES_TEXT.get(doc["applies"], doc["applies"]), "limit": limit}
-    for key in ("changes", "blocked", "warnings"):
-        view[key] = doc[key][:limit]
-        view[f"{key}_more"] = max(0, len(doc[key]) - limit)
-    return view
 
 
 def render_markdown(doc: dict, *, limit: int = DEFAULT_LIMIT) -> str:
-    return environment(True).get_template("groupsync.md.j2").render(**_view(doc, limit))
+    return environment(True).get_template("groupsync.md.j2").render(v=plan_view(doc, limit))
 
 
 def render_html(doc: dict, *, limit: int = DEFAULT_LIMIT) -> str:
-    return environment(False).get_template("groupsync.html.j2").render(**_view(doc, limit))
+    return environment(False).get_template("groupsync.html.j2").render(v=plan_view(doc, limit))
 
 
 def render_terminal(doc: dict, *, limit: int = DEFAULT_LIMIT, color: bool = False, width: int = 110) -> str:
     out = io.StringIO()
     con = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False, emoji=False)
-    view = _view(doc, limit)
+    view = plan_view(doc, limit)
     s = doc["summary"]
     con.print(Text("Group sync plan", style="bold underline"))
     con.print(Text(f"{s['adds']} to add, {s['removes']} to remove, {s['blocked']} blocked, {s['unchanged']} "
@@ -71,7 +54,7 @@ def render_terminal(doc: dict, *, limit: int = DEFAULT_LIMIT, color: bool = Fals
         for col in columns:
             table.add_column(col, overflow="fold")
         for row in rows:
-            table.add_row(*(Text(_CONTROL.sub("?", clip(v, 400))) for v in cells(row)))
+            table.add_row(*(Text(clip(v, 400)) for v in cells(row)))
         con.print(table)
         if more:
             con.print(Text(f"… and {more} more (use --format json for all)", style="dim"))
@@ -80,7 +63,7 @@ def render_terminal(doc: dict, *, limit: int = DEFAULT_LIMIT, color: bool = Fals
     return out.getvalue()
 
 
-RENDERERS = {"terminal": render_terminal, "json": lambda doc, **_: render_json(doc), "md": render_markdown,
+RENDERERS = {"terminal": render_terminal, "json": lambda doc, **_: to_json(doc), "md": render_markdown,
              "html": render_html}
 
 

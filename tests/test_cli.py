@@ -176,3 +176,45 @@ def test_real_subprocess_never_prints_a_traceback(tmp_path):
     p = subprocess.run([sys.executable, "-m", "diag", "analyze", str(evil)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_analyze_with_mappings_shows_the_users_group_sync_plan(tmp_path, idp):
+    # given a Response for alice in SSO group `engineering`, mapped to Atlan `eng`; alice is in Atlan `ops` (mapped)
+    response = tmp_path / "r.xml"
+    response.write_bytes(idp.signed_response(attributes={"email": ["alice@example.test"], "firstName": ["A"],
+                                                         "lastName": ["L"], "memberOf": ["engineering"]}))
+    mappings = tmp_path / "m.csv"
+    mappings.write_text("sso_group,atlan_group\nengineering,eng\noperations,ops\n")
+    atlan = tmp_path / "a.csv"
+    atlan.write_text("username,email,atlan_group\nalice@example.test,alice@example.test,ops\n,,eng\n")
+    # when
+    r = invoke("analyze", str(response), "--mappings", str(mappings), "--atlan-users", str(atlan),
+               "--format", "json", "--fail-on", "never")
+    # then the plan for alice is in the report: added to eng, removed from ops, applied at her next login
+    assert r.exit_code == 0, r.output
+    plan = json.loads(r.stdout)["groupsync"]
+    assert plan["applies"] == "login"
+    assert {(c["username"], c["atlan_group"], c["action"]) for c in plan["changes"]} == {
+        ("alice@example.test", "eng", "add"), ("alice@example.test", "ops", "remove")}
+    md = invoke("analyze", str(response), "--mappings", str(mappings), "--atlan-users", str(atlan),
+                "--format", "md", "--fail-on", "never").stdout
+    assert "Group sync plan" in md and "remove" in md
+
+
+def test_missing_member_of_fails_when_mappings_are_given(tmp_path, idp):
+    response = tmp_path / "r.xml"
+    response.write_bytes(idp.signed_response(attributes={"email": ["a@example.test"], "firstName": ["A"],
+                                                         "lastName": ["L"]}))
+    mappings = tmp_path / "m.csv"
+    mappings.write_text("sso_group,atlan_group\nengineering,eng\n")
+    doc = json.loads(invoke("analyze", str(response), "--format", "json", "--fail-on", "never").stdout)
+    assert {f["status"] for f in doc["findings"] if f["check_id"] == "ATTR003"} == {"warn"}
+    doc = json.loads(invoke("analyze", str(response), "--mappings", str(mappings), "--format", "json",
+                            "--fail-on", "never").stdout)
+    assert {f["status"] for f in doc["findings"] if f["check_id"] == "ATTR003"} == {"fail"}
+
+
+def test_atlan_users_without_mappings_is_a_usage_error(files):
+    _, good, cert = files
+    r = invoke("analyze", str(good), "--atlan-users", str(cert))
+    assert r.exit_code == 2 and "--mappings" in r.stderr

@@ -13,7 +13,8 @@ from diag.redact import redact_document
 from diag.runner import analyze
 from diag.saml import parse_message
 from reports.document import build_document
-from reports.render import RENDERERS, md_escape
+from reports.jinja import md_escape
+from reports.render import RENDERERS
 from tests.idp import TestIdP
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "reports/schema/report.schema.json").read_text())

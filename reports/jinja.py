@@ -1,0 +1,32 @@
+"""The jinja2 environment shared by the Markdown and HTML renderers (analyze reports and group-sync plans)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import jinja2
+
+from reports.text import SEVERITY_ORDER, STATUS_LABEL, clip, plan_view, problems
+
+
+def md_escape(value: object, limit: int = 300) -> str:
+    """Inline Markdown-safe text: no backticks, pipes, HTML or link syntax from evidence values survive."""
+    text = clip(value, limit).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in "\\`*_[]|#!":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+@lru_cache(maxsize=None)
+def environment(markdown: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("reports", "templates"),
+        autoescape=not markdown,  # HTML: every value escaped; Markdown: the md filter escapes explicitly
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["clip"] = clip
+    env.filters["md"] = md_escape
+    env.globals.update(STATUS_LABEL=STATUS_LABEL, SEVERITY_ORDER=SEVERITY_ORDER, problems=problems,
+                       groupsync_view=plan_view)
+    return env
