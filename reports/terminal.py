@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from reports.groupsync_render import render_terminal as render_plan
 from reports.text import STATUS_LABEL, clip, problems
 
 _STYLE = {"fail": "bold red", "error": "bold magenta", "warn": "yellow", "skip": "dim", "pass": "green",
@@ -22,7 +23,7 @@ def render(doc: dict, *, color: bool = False, width: int = 110, show_passed: boo
     con = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False, emoji=False)
     v = doc["verdict"]
     con.print(Text.assemble(("Verdict: ", "bold"), (v["status"].upper(), _STYLE.get(v["status"], "bold")),
-                            " — ", v["summary"]))
+                            " — ", clip(v["summary"], 600)))
     if doc.get("redacted"):
         con.print(Text("(personal values are redacted)", style="dim"))
     for d in doc["detections"]:
@@ -66,10 +67,14 @@ def render(doc: dict, *, color: bool = False, width: int = 110, show_passed: boo
         for h in flow["hops"]:
             carried = f" carries message #{h['message_index']}" if h["message_index"] is not None else ""
             redirect = f" -> {clip(h['redirect_to'], 90)}" if h["redirect_to"] else ""
-            con.print(Text(f"  {h['index']:>4} {h['method']:<5} {h['status'] or '---'} {clip(h['url'], 90)}"
+            con.print(Text(f"  {h['index']:>4} {clip(h['method'], 16):<5} {h['status'] or '---'} {clip(h['url'], 90)}"
                            f"{redirect}{carried}"))
             if h.get("page_excerpt"):
                 con.print(Text(f"         page: {clip(h['page_excerpt'], 120)}"), style="dim")
+
+    if doc.get("groupsync"):
+        con.print()
+        con.print(Text.from_ansi(render_plan(doc["groupsync"], color=color, width=width)), end="")
 
     s = doc["summary"]
     con.print()
