@@ -1,4 +1,4 @@
-"""KC: what the error page Atlan's Keycloak showed means.
+"""KC: how Atlan's Keycloak broker treats the login: the error page it showed, and its two ACS endpoints.
 
 Atlan's login is a Keycloak SAML broker, and Keycloak shows the user one terse sentence from its login theme
 (sso-facts §4.1, verbatim strings from Keycloak's messages_en.properties). Each row below maps that sentence to
@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from diag.context import DiagContext
+from diag.context import ATLAN_IDP_INITIATED_SUFFIX, DiagContext
 from diag.model import Finding, Severity
 from diag.registry import CheckSpec, Need, check
+from diag.urls import quoted
 from reports.text import clip
 
 KEYCLOAK_MESSAGES = ("https://github.com/keycloak/keycloak/blob/main/themes/src/main/resources/theme/base/login/"
@@ -104,7 +106,7 @@ def classify(text: str) -> list[KeycloakMessage]:
 
 
 @check(id="KC001", title="Atlan (Keycloak) showed an error page", severity=Severity.HIGH, requires={Need.ERROR_PAGE},
-       remediation="Follow the cause named in the finding; the SAML and signature checks show which one applies.",
+       symptom=True, remediation="Follow the cause named in the finding; the SAML and signature checks show which one applies.",
        docs=KEYCLOAK_MESSAGES)
 def keycloak_error_page(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Recognise Keycloak's user-facing error sentences (sso-facts §4.1) in the pages of the capture and say what
@@ -119,3 +121,49 @@ def keycloak_error_page(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
                 remediation=row.look_at, source=page.source, seen=clip(page.text, 200))
     if not recognised:
         yield spec.skip("No Keycloak error sentence recognised in the captured pages; nothing to explain.")
+
+
+# Keycloak's broker endpoint for SP-initiated logins (sso-facts §2.1): `/auth/realms/{realm}/broker/{alias}/endpoint`.
+_SP_INITIATED_ACS_PATH = re.compile(r"^(?:/auth)?/realms/[^/]+/broker/[^/]+/endpoint/?$")
+# Atlan's PingFederate guide lists both assertion URLs: "To use both IdP- and SP-initiated SSO, add both the URLs".
+ATLAN_BOTH_ACS_URLS = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
+                       "integration-with-pingfederate-using-saml")
+
+
+def _is_sp_initiated_endpoint(url: str) -> bool:
+    try:
+        return bool(_SP_INITIATED_ACS_PATH.match(urlsplit(url.strip()).path))
+    except ValueError:  # an unparsable URL (bad IPv6 literal) is judged by the URL checks, not here
+        return False
+
+
+@check(id="KC002", title="IdP-initiated login posted to the SP-initiated endpoint", severity=Severity.HIGH,
+       requires={Need.RESPONSE}, docs=ATLAN_BOTH_ACS_URLS,
+       remediation="Add Atlan's IdP-initiated URL `…/broker/ALIAS/endpoint/clients/atlan-saml` as an ACS / Reply "
+                   "URL in the IdP app (keep the SP-initiated one too), or start the login from Atlan's login page.")
+def idp_initiated_to_sp_endpoint(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """An unsolicited Response (no InResponseTo: IdP-initiated, SAML profiles §4.1.5) delivered to Keycloak's
+    SP-initiated broker endpoint `…/broker/ALIAS/endpoint` finds no login session to continue: Keycloak answers
+    "No relay state in response from identity provider" or "Missing state parameter". IdP-initiated logins must
+    be sent to `…/endpoint/clients/atlan-saml` (sso-facts §1.3, §4.2: Keycloak's SAMLEndpoint has a separate
+    `postBindingIdpInitiated(…, clientId)` handler for them). Judged on the Response's Destination, else on its
+    bearer Recipient: that is where the IdP posts it.
+    """
+    for msg in ctx.responses:
+        recipients = [sc.recipient for a in msg.assertions for sc in a.subject_confirmations if sc.recipient]
+        target = msg.destination or next(iter(recipients), None)
+        where = dict(source=msg.source, locator="Response/@InResponseTo", seen=target or "(none)")
+        if msg.in_response_to:
+            yield spec.passed(f"The Response answers AuthnRequest {quoted(msg.in_response_to)}: an SP-initiated "
+                              f"login, which the SP-initiated endpoint accepts.", **where)
+        elif not target:
+            yield spec.skip("The Response is unsolicited but names no Destination or Recipient, so where it was "
+                            "posted is unknown.", **where)
+        elif _is_sp_initiated_endpoint(target):
+            yield spec.fail(f"The Response has no InResponseTo (an IdP-initiated login, e.g. from the IdP's app "
+                            f"dashboard) but is addressed to the SP-initiated endpoint {quoted(target)}; Keycloak "
+                            f"has no login session for it there and refuses it.",
+                            expected=target.rstrip("/") + ATLAN_IDP_INITIATED_SUFFIX, **where)
+        else:
+            yield spec.passed(f"The unsolicited Response is addressed to {quoted(target)}, not to Keycloak's "
+                              f"SP-initiated broker endpoint.", **where)

@@ -189,21 +189,34 @@ class SamlParams:
 
 _URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>]+")
 _FORM_BODY = re.compile(r"^[A-Za-z0-9_.\-]+=[^\s]*$")
+# A query or form body inside other text, such as an access-log line `"GET /sso?SAMLRequest=... HTTP/1.1"`.
+_PARAMS_IN_TEXT = re.compile(r"(?:^|[?&\s\"'])((?:SAMLRequest|SAMLResponse|RelayState)=[^\s\"'<>]*)")
+_SPACE_INSIDE_LINE = re.compile(r"\S[ \t]+\S")
 
 
 def _query_part(text: str) -> str | None:
     """The query string of a URL, or the text itself when it is already ``name=value&...``."""
     text = text.strip()
+    # A multi-line form body (base64 wrapped at 76 columns) pasted as it was sent.
+    if any(text.startswith(f"{p}=") for p in (*MESSAGE_PARAMS, "RelayState")):
+        return "".join(text.split())
+    candidates = [text]
+    if not _SPACE_INSIDE_LINE.search(text):  # one URL wrapped over several lines by a mail or chat client
+        candidates.append("".join(text.split()))
+    found = [query for candidate in candidates if (query := _query_in(candidate)) is not None]
+    # prefer the reading that carries the message over one that only found a RelayState
+    return next((q for q in found if any(f"{p}=" in q for p in MESSAGE_PARAMS)), found[0] if found else None)
+
+
+def _query_in(text: str) -> str | None:
     if _FORM_BODY.match(text) and "://" not in text.split("=", 1)[0]:
         return text
     for match in _URL_IN_TEXT.finditer(text):
         url = match.group(0)
         if "?" in url and any(f"{p}=" in url for p in (*MESSAGE_PARAMS, "RelayState")):
             return url.split("?", 1)[1].split("#", 1)[0]
-    # A multi-line form body (base64 wrapped at 76 columns) pasted as it was sent.
-    if any(text.startswith(f"{p}=") for p in (*MESSAGE_PARAMS, "RelayState")):
-        return "".join(text.split())
-    return None
+    match = _PARAMS_IN_TEXT.search(text)
+    return match.group(1) if match else None
 
 
 def _split_raw_pairs(query: str) -> list[tuple[str, str]]:

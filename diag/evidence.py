@@ -36,6 +36,12 @@ _HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body|title|meta|div|sp
 _ENCODED_TEXT = re.compile(r"[A-Za-z0-9+/=_\-%\s]+")
 # Encoded SAML has long unbroken runs (base64 lines are 64-76 characters); prose has short words.
 _ENCODED_RUN = re.compile(r"[^\s]{40}")
+# Quotes a value picks up when copied out of JSON, a shell command or code; base64 and URLs never hold them.
+_PASTE_QUOTES = "\"'`"
+# Several messages pasted into one text file, one after another, separated by a blank line.
+_BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
+MAX_DOCUMENTS_PER_TEXT = 50
+MAX_MULTI_DOCUMENT_BYTES = 2 * 1024 * 1024  # each split is re-parsed: bound the work to a few pasted messages
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,58 @@ def _merge(inputs: list[LoadedInput], parsed: list[_Parsed]) -> Evidence:
 
 
 def _detect_and_parse(data: bytes, source: str) -> _Parsed:
-    """Work out what ``data`` is and parse it; :class:`InputError` with a one-line reason when it is nothing known."""
+    """Work out what ``data`` is and parse it; :class:`InputError` with a one-line reason when it is nothing known.
+
+    A text that is not one document may be several pasted one after another (two Responses of a retried login):
+    each blank-line-separated part is then read on its own.
+    """
+    try:
+        return _detect_one(data, source)
+    except InputError:
+        several = _several_documents(data, source)
+        if several is None:
+            raise
+        return several
+
+
+def _several_documents(data: bytes, source: str) -> _Parsed | None:
+    """The documents of a text holding several, or None when it does not split into documents we can all read.
+
+    XML may itself contain blank lines, so consecutive parts are joined until they parse as one document.
+    """
+    if len(data) > MAX_MULTI_DOCUMENT_BYTES or data.removeprefix(_UTF8_BOM).lstrip()[:1] in (b"{", b"["):
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    parts = [p.strip() for p in _BLANK_LINE.split(text) if p.strip()]
+    if not 2 <= len(parts) <= MAX_DOCUMENTS_PER_TEXT:
+        return None
+    found: list[_Parsed] = []
+    pending: list[str] = []
+    for part in parts:
+        pending.append(part)
+        try:
+            found.append(_detect_one("\n\n".join(pending).encode("utf-8"), source))
+        except InputError:
+            if not pending[0].startswith("<"):
+                return None
+            continue
+        pending = []
+    if pending or len(found) < 2:
+        return None
+    return _Parsed(
+        found[0].kind if len({p.kind for p in found}) == 1 else InputKind.SAML_MESSAGE,
+        f"{len(found)} documents: " + "; ".join(p.detail for p in found[:5]) + ("; …" if len(found) > 5 else ""),
+        messages=tuple(m for p in found for m in p.messages),
+        metadata=tuple(m for p in found for m in p.metadata),
+        certificates=tuple(c for p in found for c in p.certificates),
+        error_pages=tuple(e for p in found for e in p.error_pages),
+    )
+
+
+def _detect_one(data: bytes, source: str) -> _Parsed:
     head = data[:4096].removeprefix(_UTF8_BOM).lstrip()
     if not head:
         raise InputError("file is empty", source)
@@ -127,15 +184,16 @@ def _detect_and_parse(data: bytes, source: str) -> _Parsed:
         return _Parsed(InputKind.CERTIFICATE, _plural(len(certs), "certificate") + f": {certs[0].subject[:200]}",
                        certificates=certs)
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a BOM is what Windows editors put before a pasted value
     except UnicodeDecodeError:
         raise InputError(f"binary data, {NOT_RECOGNISED}", source) from None
-    if "SAMLRequest" in text or "SAMLResponse" in text:
+    unwrapped = "".join(text.split())  # the parameter name itself may be cut by a line wrap (`?SAMLRes`/`ponse=`)
+    if any(p in unwrapped for p in ("SAMLRequest", "SAMLResponse")):
         params = parse_saml_params(text)
         if params is not None and params.message_value is not None:
             return _from_value(params.message_value, source, relay_state=params.relay_state,
                                redirect_signature=params.redirect_signature)
-    stripped = text.strip()
+    stripped = text.strip().strip(_PASTE_QUOTES).strip()
     if _ENCODED_RUN.search(stripped) and _ENCODED_TEXT.fullmatch(stripped):
         return _from_value(stripped, source)
     if KNOWN_ERROR_TEXT.search(text):

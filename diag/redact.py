@@ -47,21 +47,29 @@ class Redactor:
                                    else self.token(value, kind))
 
     def _url(self, url: str) -> str:
+        """Secret parameters become <redacted>; the others are redacted as plain text once URL-decoded, so that
+        `login_hint=alice%40corp.com` is caught (re-encoding would otherwise hide the address from the e-mail rule)."""
         parts = urlsplit(url)
         if not parts.query:
             return url
-        query = [(k, "<redacted>" if k.lower() in _SECRET_QUERY_KEYS else v)
+        query = [(k, "<redacted>" if k.lower() in _SECRET_QUERY_KEYS else self._plain(v))
                  for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-        return urlunsplit(parts._replace(query=urlencode(query, safe="<>")))
+        return urlunsplit(parts._replace(query=urlencode(query, safe="<>@")))
 
-    def text(self, value: str) -> str:
+    def _plain(self, value: str) -> str:
+        """Remembered personal values and e-mail addresses replaced in text that is not a URL."""
         if value in self._values:
             return self._values[value]
         for secret in sorted(self._values, key=len, reverse=True):  # longest first: a@b.com before a
             if len(secret) >= 3 and secret in value:  # shorter values are replaced only where they stand alone
                 value = value.replace(secret, self._values[secret])
-        value = _URL_RE.sub(lambda m: self._url(m.group(0)), value)
         return _EMAIL_RE.sub(lambda m: f"{self.token(m.group(1), 'email')}@{m.group(2)}", value)
+
+    def text(self, value: str) -> str:
+        if value in self._values:
+            return self._values[value]
+        # URLs first, on their raw form: a secret's token must not end the URL match early (`<` ends it).
+        return self._plain(_URL_RE.sub(lambda m: self._url(m.group(0)), value))
 
     def walk(self, node: Any) -> Any:
         if isinstance(node, str):
@@ -88,6 +96,28 @@ def redact_document(doc: dict[str, Any], key: bytes | None = None) -> dict[str, 
         r.remember(hop.get("relay_state"), "relaystate")
     for change in doc.get("groupsync", {}).get("changes", []) if isinstance(doc.get("groupsync"), dict) else []:
         r.remember(change.get("username"), "user")
+    for name in _certificate_names(doc):
+        r.remember(name, "subject")
     out = r.walk(doc)
     out["redacted"] = True
     return out
+
+
+def _certificate_names(node: Any) -> list[str]:
+    """Subject and issuer DNs of every certificate in the document that hold an e-mail address.
+
+    A DN with emailAddress (RFC 5280 §4.1.2.6 legacy attribute, OID 1.2.840.113549.1.9.1) names a person, and its
+    CN is then usually their name too: the whole DN is personal. The certificate stays identifiable by its
+    fingerprints, which are kept.
+    """
+    found: list[str] = []
+    if isinstance(node, dict):
+        if "sha256" in node and "subject" in node:  # the shape of reports.document.certificate_doc
+            found += [node[k] for k in ("subject", "issuer")
+                      if isinstance(node.get(k), str) and _EMAIL_RE.search(node[k])]
+        for value in node.values():
+            found += _certificate_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _certificate_names(value)
+    return found

@@ -171,9 +171,12 @@ def verdict(findings: list[dict[str, Any]], messages: list[dict[str, Any]]) -> d
                 "top_check_id": warnings[0]["check_id"]}
     unverified = [m for m in messages if m["signature"]["verdict"] not in ("valid", "absent")]
     if unverified:
+        # The trust engine's reason names what is missing (no trusted key, or an assertion that needs --sp-key);
+        # a fixed hint would ask for --idp-metadata from a user who already gave it.
+        first = unverified[0]["signature"]
         return {"status": "inconclusive",
                 "summary": f"No problem found, but {len(unverified)} message signature(s) could not be verified "
-                           f"({unverified[0]['signature']['verdict']}): give --idp-metadata or --idp-cert.",
+                           f"({first['verdict']}): {first['reason']}.",
                 "top_check_id": None}
     return {"status": "pass", "summary": "No problem found in the checks that could run.", "top_check_id": None}
 
