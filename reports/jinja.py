@@ -1,9 +1,11 @@
 """The jinja2 environment shared by the Markdown and HTML renderers (analyze reports and group-sync plans)."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import jinja2
+from markupsafe import Markup, escape
 
 from reports.text import SEVERITY_ORDER, STATUS_LABEL, clip, plan_view, problems
 
@@ -14,6 +16,15 @@ def md_escape(value: object, limit: int = 300) -> str:
     for ch in "\\`*_[]|#!":
         text = text.replace(ch, "\\" + ch)
     return text
+
+
+_BACKTICKED = re.compile(r"`([^`]+)`")
+
+
+def html_code_spans(value: object, limit: int = 1000) -> Markup:
+    """Clipped, escaped text whose `backticked` values (how findings quote evidence) render as <code>."""
+    escaped = str(escape(clip(value, limit)))
+    return Markup(_BACKTICKED.sub(r"<code>\1</code>", escaped))
 
 
 @lru_cache(maxsize=None)
@@ -27,6 +38,7 @@ def environment(markdown: bool) -> jinja2.Environment:
     )
     env.filters["clip"] = clip
     env.filters["md"] = md_escape
+    env.filters["code"] = html_code_spans
     env.globals.update(STATUS_LABEL=STATUS_LABEL, SEVERITY_ORDER=SEVERITY_ORDER, problems=problems,
                        groupsync_view=plan_view)
     return env

@@ -89,3 +89,9 @@ def test_verdict_names_the_worst_failure():
     assert doc["verdict"]["status"] == "fail"
     assert doc["verdict"]["top_check_id"] == doc["findings"][0]["check_id"]
     assert doc["findings"][0]["status"] == "fail"
+
+
+def test_html_code_spans_escape_before_marking_up():
+    from reports.jinja import html_code_spans
+    out = str(html_code_spans("Issuer `<script>x</script>` is not `a&b`"))
+    assert out == "Issuer <code>&lt;script&gt;x&lt;/script&gt;</code> is not <code>a&amp;b</code>"
