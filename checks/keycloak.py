@@ -106,7 +106,8 @@ def classify(text: str) -> list[KeycloakMessage]:
 
 
 @check(id="KC001", title="Atlan (Keycloak) showed an error page", severity=Severity.HIGH, requires={Need.ERROR_PAGE},
-       symptom=True, remediation="Follow the cause named in the finding; the SAML and signature checks show which one applies.",
+       symptom=True,
+       remediation="Follow the cause named in the finding; the SAML and signature checks show which one applies.",
        docs=KEYCLOAK_MESSAGES)
 def keycloak_error_page(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Recognise Keycloak's user-facing error sentences (sso-facts §4.1) in the pages of the capture and say what
@@ -155,7 +156,7 @@ def idp_initiated_to_sp_endpoint(ctx: DiagContext, spec: CheckSpec) -> Iterator[
         where = dict(source=msg.source, locator="Response/@InResponseTo", seen=target or "(none)")
         if msg.in_response_to:
             yield spec.passed(f"The Response answers AuthnRequest {quoted(msg.in_response_to)}: an SP-initiated "
-                              f"login, which the SP-initiated endpoint accepts.", **where)
+                              f"login, not an IdP-initiated one.", **where)
         elif not target:
             yield spec.skip("The Response is unsolicited but names no Destination or Recipient, so where it was "
                             "posted is unknown.", **where)

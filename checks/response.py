@@ -150,9 +150,11 @@ def window_problem(at: datetime, skew: timedelta, not_before: datetime | None,
     SAML core §2.5.1.2: valid when NotBefore <= t < NotOnOrAfter; validators add a clock-skew allowance on both
     sides (python3-saml 300 s, Keycloak ALLOWED_CLOCK_SKEW).
     """
-    if not_on_or_after is not None and as_utc(at) >= as_utc(not_on_or_after) + skew:
+    # the skew moves ``at``, never the document's instants: those may be 9999-12-31 or 0001-01-01, and adding to
+    # them overflows
+    if not_on_or_after is not None and as_utc(at) - skew >= as_utc(not_on_or_after):
         return f"expired {before_or_after(not_on_or_after, at)}"
-    if not_before is not None and as_utc(at) < as_utc(not_before) - skew:
+    if not_before is not None and as_utc(at) + skew < as_utc(not_before):
         return f"is not valid until {before_or_after(not_before, at)}"
     return None
 

@@ -36,6 +36,8 @@ _HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body|title|meta|div|sp
 _ENCODED_TEXT = re.compile(r"[A-Za-z0-9+/=_\-%\s]+")
 # Encoded SAML has long unbroken runs (base64 lines are 64-76 characters); prose has short words.
 _ENCODED_RUN = re.compile(r"[^\s]{40}")
+# The parameter name, even when a line wrap cut it (`...?SAMLRes` / `ponse=...`); searched without copying the text.
+_SAML_PARAM_NAME = re.compile(r"S\s*A\s*M\s*L\s*R\s*e\s*(?:q\s*u\s*e\s*s\s*t|s\s*p\s*o\s*n\s*s\s*e)")
 # Quotes a value picks up when copied out of JSON, a shell command or code; base64 and URLs never hold them.
 _PASTE_QUOTES = "\"'`"
 # Several messages pasted into one text file, one after another, separated by a blank line.
@@ -159,7 +161,7 @@ def _several_documents(data: bytes, source: str) -> _Parsed | None:
     if pending or len(found) < 2:
         return None
     return _Parsed(
-        found[0].kind if len({p.kind for p in found}) == 1 else InputKind.SAML_MESSAGE,
+        InputKind.SAML_MESSAGE if any(p.messages for p in found) else found[0].kind,
         f"{len(found)} documents: " + "; ".join(p.detail for p in found[:5]) + ("; …" if len(found) > 5 else ""),
         messages=tuple(m for p in found for m in p.messages),
         metadata=tuple(m for p in found for m in p.metadata),
@@ -187,8 +189,7 @@ def _detect_one(data: bytes, source: str) -> _Parsed:
         text = data.decode("utf-8-sig")  # a BOM is what Windows editors put before a pasted value
     except UnicodeDecodeError:
         raise InputError(f"binary data, {NOT_RECOGNISED}", source) from None
-    unwrapped = "".join(text.split())  # the parameter name itself may be cut by a line wrap (`?SAMLRes`/`ponse=`)
-    if any(p in unwrapped for p in ("SAMLRequest", "SAMLResponse")):
+    if _SAML_PARAM_NAME.search(text):
         params = parse_saml_params(text)
         if params is not None and params.message_value is not None:
             return _from_value(params.message_value, source, relay_state=params.relay_state,

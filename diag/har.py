@@ -17,6 +17,7 @@ import binascii
 import bisect
 import json
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,7 @@ MAX_URL_CHARS = 4096  # a URL kept in the model (a signed Redirect URL is a few 
 MAX_URLS = 1000  # distinct request URLs kept for connector detection
 MAX_PAGE_CHARS = 1_000_000  # of an HTML page parsed for its visible text; a SAML error page is a few KB
 MAX_BODY_CHARS = 16 * 1024 * 1024  # of a request body or a URL searched for SAML parameters
+PLAUSIBLE_CAPTURE_YEARS = (2005, 2199)
 MAX_MESSAGES = 500  # SAML messages read from one capture; a login has a handful, a long session dozens
 
 # IdP (and Keycloak broker) endpoints that start or carry a login, kept as hops even without SAML parameters.
@@ -268,7 +270,7 @@ def _add_message(messages: list[SamlMessage], problems: list[str], handed_on: di
     try:
         message = parse_message(xml, source=label, binding=binding, encoding_layers=layers,
                                 relay_state=params.relay_state, redirect_signature=params.redirect_signature,
-                                captured_at=ex.time)
+                                captured_at=capture_instant(ex.time))
     except InputError as exc:
         problems.append(_one_line(exc))
         return None
@@ -284,11 +286,19 @@ def _add_message(messages: list[SamlMessage], problems: list[str], handed_on: di
     return len(messages) - 1
 
 
+def capture_instant(time: datetime | None) -> datetime | None:
+    """The capture time a message is judged at, or None (judge at now) when the browser's timestamp is implausible:
+    a year before SAML 2.0 (2005) or centuries ahead is a broken or forged clock, not the time of the login, and
+    time-window arithmetic on it overflows."""
+    first, last = PLAUSIBLE_CAPTURE_YEARS
+    return time if time is not None and first <= time.year <= last else None
+
+
 def _add_decoded(messages: list[SamlMessage], problems: list[str], ex: Exchange, label: str) -> int | None:
     binding = "post" if ex.method.upper() == "POST" else "redirect"
     try:
         message = parse_message(ex.decoded_xml, source=label, binding=binding, encoding_layers=(),
-                                relay_state=_relay_state(ex), captured_at=ex.time)
+                                relay_state=_relay_state(ex), captured_at=capture_instant(ex.time))
     except InputError as exc:
         problems.append(_one_line(exc))
         return None
@@ -375,10 +385,21 @@ def read_har(data: bytes | dict, source: str) -> HarContent:
     return content_from_exchanges(exchanges, source)
 
 
+# A `\uD800`-`\uDFFF` escape that is not half of a surrogate pair (RFC 8259 §8.2 allows it) decodes to a string no
+# UTF-8 writer accepts, so one such value in a HAR URL crashed every written report. Pairs are kept; a lone half
+# becomes U+FFFD. (An escaped backslash before `u` is read as the same pattern: only that literal text changes.)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a pair
+                               rb"|\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # a lone half
+
+
+def _pair_or_replacement(match: re.Match[bytes]) -> bytes:
+    return match.group(0) if len(match.group(0)) == 12 else rb"\ufffd"
+
+
 def load_json(data: bytes, source: str) -> Any:
     """Parse untrusted JSON; one-line :class:`InputError` for bad syntax or hostile nesting."""
     try:
-        return json.loads(data)
+        return json.loads(_SURROGATE_ESCAPE.sub(_pair_or_replacement, data))
     except RecursionError:
         raise InputError("JSON is nested too deeply", source) from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -452,7 +473,11 @@ def _har_form(post: dict) -> SamlParams | None:
     return saml_params_from_pairs(pairs, encoded=pairs_look_encoded(pairs))
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 def _har_body(content: dict) -> str | None:
+    """The body as text; None when it is missing or binary (an image, or a compression we cannot undo)."""
     text = content.get("text")
     if not isinstance(text, str) or not text:
         return None
@@ -460,6 +485,14 @@ def _har_body(content: dict) -> str | None:
         try:
             raw = base64.b64decode(text[:MAX_PAGE_CHARS // 3 * 4], validate=False)
         except (binascii.Error, ValueError):
+            return None
+        if raw.startswith(_GZIP_MAGIC):
+            # Some exporters (proxies, older DevTools) store the body still Content-Encoding: gzip (RFC 1952).
+            try:
+                raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, MAX_PAGE_CHARS)
+            except zlib.error:
+                return None
+        if b"\0" in raw[:4096]:  # text never holds NUL; showing binary as "page text" would be noise
             return None
         return raw.decode("utf-8", errors="replace")
     return text[:MAX_PAGE_CHARS]

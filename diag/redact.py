@@ -24,8 +24,45 @@ GROUP_ATTRIBUTES = {
 }
 _SECRET_QUERY_KEYS = {"samlrequest", "samlresponse", "signature", "relaystate", "code", "token", "id_token",
                       "access_token", "sessiontoken", "mcascsrf", "state"}
-_EMAIL_RE = re.compile(r"\b([A-Za-z0-9._%+-]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+# \w is Unicode-aware: `josé@société.fr` (RFC 6531 internationalised address) is an address too. A match starts
+# only where a local-part run starts (the lookbehind): with `\b` every `.` in "a.a.a.…" was a new start, and each
+# start rescanned the run, quadratic time on one long attribute value.
+_EMAIL_RE = re.compile(r"(?<![\w.%+-])([\w.%+-]+)@([\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,})\b")
 _URL_RE = re.compile(r"https?://[^\s`'\"<>]+")
+# Remembered values are found inside other text by their first characters, with one regex built as a trie (one
+# pass per string, whatever the number of values: a capture of 500 logins holds tens of thousands of attribute
+# values, and testing each against each string never finished), then compared in full.
+_KEY_CHARS = 16
+_MIN_SUBSTRING = 3  # shorter values are replaced only where they stand alone
+_CLIPPED = "…"  # how reports cut a long value (reports.text.clip, diag.urls.quoted)
+
+
+def _trie_pattern(words: list[str]) -> str:
+    """A regex matching any of ``words``, longest first, built as a trie so matching costs one walk per position."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
+def _common_length(text: str, start: int, word: str) -> int:
+    if text.startswith(word, start):
+        return len(word)
+    n, limit = 0, min(len(word), len(text) - start)
+    while n < limit and text[start + n] == word[n]:
+        n += 1
+    return n
 
 
 class Redactor:
@@ -34,6 +71,8 @@ class Redactor:
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key or os.urandom(16)
         self._values: dict[str, str] = {}
+        self._by_key: dict[str, list[str]] = {}  # first _KEY_CHARS characters -> remembered values, longest first
+        self._finder: re.Pattern[str] | None = None  # rebuilt after remember()
 
     def token(self, value: str, kind: str = "value") -> str:
         digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:6]
@@ -45,6 +84,38 @@ class Redactor:
             match = _EMAIL_RE.fullmatch(value)
             self._values[value] = (f"{self.token(match.group(1), 'email')}@{match.group(2)}" if match
                                    else self.token(value, kind))
+            if len(value) >= _MIN_SUBSTRING:
+                candidates = self._by_key.setdefault(value[:_KEY_CHARS], [])
+                candidates.append(value)
+                candidates.sort(key=len, reverse=True)
+                self._finder = None
+
+    def _replace_known(self, text: str) -> str:
+        """Remembered values inside ``text``, also where a report clipped one (`a-long-opaque-nameid…`)."""
+        if not self._by_key:
+            return text
+        if self._finder is None:
+            self._finder = re.compile(_trie_pattern(list(self._by_key)))
+        out: list[str] = []
+        done = 0
+        for match in self._finder.finditer(text):
+            start = match.start()
+            if start < done:
+                continue
+            end, token = self._known_at(text, start, len(match.group(0)))
+            if token is not None:
+                out += [text[done:start], token]
+                done = end
+        return "".join(out) + text[done:]
+
+    def _known_at(self, text: str, start: int, key_length: int) -> tuple[int, str | None]:
+        """(end, token) of the longest remembered value at ``start``, whole or cut by a clip mark; (start, None)."""
+        for length in range(key_length, _MIN_SUBSTRING - 1, -1):  # a shorter key may hold a shorter value
+            for value in self._by_key.get(text[start:start + length], ()):
+                common = _common_length(text, start, value)
+                if common == len(value) or text.startswith(_CLIPPED, start + common):
+                    return start + common, self._values[value]
+        return start, None
 
     def _url(self, url: str) -> str:
         """Secret parameters become <redacted>; the others are redacted as plain text once URL-decoded, so that
@@ -60,9 +131,7 @@ class Redactor:
         """Remembered personal values and e-mail addresses replaced in text that is not a URL."""
         if value in self._values:
             return self._values[value]
-        for secret in sorted(self._values, key=len, reverse=True):  # longest first: a@b.com before a
-            if len(secret) >= 3 and secret in value:  # shorter values are replaced only where they stand alone
-                value = value.replace(secret, self._values[secret])
+        value = self._replace_known(value)
         return _EMAIL_RE.sub(lambda m: f"{self.token(m.group(1), 'email')}@{m.group(2)}", value)
 
     def text(self, value: str) -> str:

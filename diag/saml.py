@@ -23,6 +23,12 @@ SAMLP = NS["samlp"]
 SAML = NS["saml"]
 MD = NS["md"]
 _MESSAGE_KINDS = {kind.value: kind for kind in MessageKind}
+# Bounds on repeated elements. The Web Browser SSO profile sends one assertion with one bearer confirmation and
+# one AuthnStatement (SAML profiles §4.1.4.2); the checks report any count above one, so a few are enough to show
+# the problem, and thousands (each judged and reported) are a denial of service, not evidence.
+MAX_ASSERTIONS = 20  # Assertion + EncryptedAssertion children of one Response
+MAX_SUBJECT_CONFIRMATIONS = 20
+MAX_AUTHN_STATEMENTS = 20
 _METADATA_ROOTS = ("EntityDescriptor", "EntitiesDescriptor")
 
 # xs:dateTime (XML Schema part 2 §3.2.7): SAML core §1.3.3 requires UTC; we accept "Z", an offset or none (as UTC).
@@ -65,9 +71,11 @@ def parse_message(raw_xml: bytes, *, source: str, binding: str = "raw", encoding
     if kind in (MessageKind.RESPONSE, MessageKind.LOGOUT_RESPONSE):
         common.update(in_response_to=root.get("InResponseTo"), status=_status(root))
     if kind is MessageKind.RESPONSE:
+        plain, encrypted = root.findall("saml:Assertion", NS), root.findall("saml:EncryptedAssertion", NS)
+        _at_most(plain + encrypted, MAX_ASSERTIONS, "assertions in the Response", source)
         common.update(
-            assertions=tuple(parse_assertion(a, source) for a in root.findall("saml:Assertion", NS)),
-            encrypted_parts=tuple(encrypted_part(e) for e in root.findall("saml:EncryptedAssertion", NS)),
+            assertions=tuple(parse_assertion(a, source) for a in plain),
+            encrypted_parts=tuple(encrypted_part(e) for e in encrypted),
         )
     if kind is MessageKind.AUTHN_REQUEST:
         common.update(_authn_request_fields(root))
@@ -85,7 +93,9 @@ def parse_assertion(element: etree._Element, source: str) -> Assertion:
     if subject is not None:
         name_id = _name_id(subject.find("saml:NameID", NS))
         encrypted += [encrypted_part(e) for e in subject.findall("saml:EncryptedID", NS)]
-        confirmations = tuple(_subject_confirmation(c) for c in subject.findall("saml:SubjectConfirmation", NS))
+        confirmations = tuple(_subject_confirmation(c) for c in _at_most(
+            subject.findall("saml:SubjectConfirmation", NS), MAX_SUBJECT_CONFIRMATIONS,
+            "SubjectConfirmations in an assertion", source))
     attributes: list[Attribute] = []
     for statement in element.findall("saml:AttributeStatement", NS):
         attributes += [_attribute(a) for a in statement.findall("saml:Attribute", NS)]
@@ -98,12 +108,20 @@ def parse_assertion(element: etree._Element, source: str) -> Assertion:
         name_id=name_id,
         subject_confirmations=confirmations,
         conditions=_conditions(element.find("saml:Conditions", NS)),
-        authn_statements=tuple(_authn_statement(s) for s in element.findall("saml:AuthnStatement", NS)),
+        authn_statements=tuple(_authn_statement(s) for s in _at_most(
+            element.findall("saml:AuthnStatement", NS), MAX_AUTHN_STATEMENTS, "AuthnStatements in an assertion",
+            source)),
         attributes=tuple(attributes),
         encrypted_parts=tuple(encrypted),
         has_signature=element.find("ds:Signature", NS) is not None,
         element=element,
     )
+
+
+def _at_most(elements: list[etree._Element], limit: int, what: str, source: str) -> list[etree._Element]:
+    if len(elements) > limit:
+        raise InputError(f"{len(elements)} {what}, over the limit of {limit}", source)
+    return elements
 
 
 def parse_instant(text: str | None) -> datetime | None:

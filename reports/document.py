@@ -178,6 +178,12 @@ def verdict(findings: list[dict[str, Any]], messages: list[dict[str, Any]]) -> d
                 "summary": f"No problem found, but {len(unverified)} message signature(s) could not be verified "
                            f"({first['verdict']}): {first['reason']}.",
                 "top_check_id": None}
+    if not any(m["kind"] == "Response" for m in messages):
+        # most logins fail on the IdP's answer; a clean AuthnRequest alone says nothing about it
+        return {"status": "inconclusive",
+                "summary": "No problem found in the messages given, but none is a SAML Response, so the IdP's answer "
+                           "was not judged: give a HAR of the whole login or the SAMLResponse value.",
+                "top_check_id": None}
     return {"status": "pass", "summary": "No problem found in the checks that could run.", "top_check_id": None}
 
 

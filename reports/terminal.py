@@ -6,6 +6,7 @@ All values from the evidence are passed to rich as ``Text`` (never as markup), s
 from __future__ import annotations
 
 import io
+from collections import Counter
 
 from rich.console import Console
 from rich.table import Table
@@ -16,6 +17,11 @@ from reports.text import STATUS_LABEL, clip, problems
 
 _STYLE = {"fail": "bold red", "error": "bold magenta", "warn": "yellow", "skip": "dim", "pass": "green",
           "inconclusive": "yellow"}
+# A capture with hundreds of messages repeats each problem hundreds of times: the screen shows the first few of
+# each check, of the messages and of each flow, and says how many more the JSON report holds.
+SHOWN_PER_CHECK = 3
+SHOWN_MESSAGES = 50
+SHOWN_HOPS = 100
 
 
 def render(doc: dict, *, color: bool = False, width: int = 110, show_passed: bool = False) -> str:
@@ -36,7 +42,12 @@ def render(doc: dict, *, color: bool = False, width: int = 110, show_passed: boo
     if found:
         con.print()
         con.print(Text("Problems", style="bold underline"))
+    per_check = Counter(f["check_id"] for f in found)
+    shown: Counter[str] = Counter()
     for f in found:
+        shown[f["check_id"]] += 1
+        if shown[f["check_id"]] > SHOWN_PER_CHECK:
+            continue
         con.print(Text.assemble(
             (f"[{STATUS_LABEL[f['status']]}] ", _STYLE[f["status"]]), (f"{f['severity'].upper()} ", "bold"),
             (f"{f['check_id']} ", "cyan"), f["title"]))
@@ -49,28 +60,37 @@ def render(doc: dict, *, color: bool = False, width: int = 110, show_passed: boo
         if ev.get("source"):
             con.print(Text(f"    in: {clip(ev['source'], 160)}"), style="dim")
         con.print(Text.assemble(("    fix: ", "bold green"), clip(f["remediation"], 600)))
+        if shown[f["check_id"]] == SHOWN_PER_CHECK and per_check[f["check_id"]] > SHOWN_PER_CHECK:
+            con.print(Text(f"    … and {per_check[f['check_id']] - SHOWN_PER_CHECK} more {f['check_id']} "
+                           f"problems (all are in --format json)"), style="dim")
 
     if doc["messages"]:
         con.print()
         table = Table(title="SAML messages", show_lines=False, expand=False)
         for col in ("#", "kind", "source", "issuer", "ID / InResponseTo", "status", "signature"):
             table.add_column(col, overflow="fold")
-        for m in doc["messages"]:
+        for m in doc["messages"][:SHOWN_MESSAGES]:
             status = m["status"]["code"].rsplit(":", 1)[-1] if m.get("status") and m["status"]["code"] else ""
             table.add_row(Text(str(m["index"])), Text(m["kind"]), Text(clip(m["source"], 60)),
                           Text(clip(m["issuer"], 50)), Text(clip(f"{m['id'] or '-'} / {m['in_response_to'] or '-'}", 50)),
                           Text(status), Text(m["signature"]["verdict"]))
         con.print(table)
+        if len(doc["messages"]) > SHOWN_MESSAGES:
+            con.print(Text(f"… and {len(doc['messages']) - SHOWN_MESSAGES} more messages (all are in --format json)"),
+                      style="dim")
     for flow in doc["flow"]:
         con.print()
         con.print(Text.assemble(("Flow ", "bold"), clip(flow["source"], 80), f" ({flow['initiation']}-initiated)"))
-        for h in flow["hops"]:
+        for h in flow["hops"][:SHOWN_HOPS]:
             carried = f" carries message #{h['message_index']}" if h["message_index"] is not None else ""
             redirect = f" -> {clip(h['redirect_to'], 90)}" if h["redirect_to"] else ""
             con.print(Text(f"  {h['index']:>4} {clip(h['method'], 16):<5} {h['status'] or '---'} {clip(h['url'], 90)}"
                            f"{redirect}{carried}"))
             if h.get("page_excerpt"):
                 con.print(Text(f"         page: {clip(h['page_excerpt'], 120)}"), style="dim")
+        if len(flow["hops"]) > SHOWN_HOPS:
+            con.print(Text(f"  … and {len(flow['hops']) - SHOWN_HOPS} more hops (all are in --format json)"),
+                      style="dim")
 
     if doc.get("groupsync"):
         con.print()

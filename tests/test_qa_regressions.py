@@ -1,0 +1,452 @@
+"""Regressions found by adversarial QA of `ssodiag analyze` / `decode`: each test failed before its fix.
+
+1. Diagnosis: the classic Atlan tickets, built with the test IdP, must put the real cause in the verdict.
+2. Robustness: evidence as people paste it (BOM, quotes, log lines, wrapped URLs, two messages in one file).
+3. Terminal safety: control and bidi characters from the evidence never reach the terminal raw.
+4. Redaction: written reports keep no personal value, also inside URLs and certificate subjects.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+import json
+import re
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
+from typer.testing import CliRunner
+
+from diag.cli import app
+from diag.context import DiagContext
+from diag.evidence import load_evidence
+from diag.har import load_json
+from diag.model import Evidence, Expectations, MessageKind, Status
+from diag.redact import redact_document
+from diag.registry import load_builtin_checks
+from diag.saml import parse_message
+from reports.text import clip
+from tests.harbuild import HarBuilder, post_body, redirect_query
+from tests.idp import TestIdP, sp_keypair, utc_now
+
+ATLAN = "https://acme.atlan.com"
+SP = f"{ATLAN}/auth/realms/default"
+ACS = f"{SP}/broker/okta/endpoint"
+OKTA = "http://www.okta.com/exk123"
+ATLAN_ARGS = ("--atlan", ATLAN, "--alias", "okta")
+# What must never be printed raw on a terminal: C0/C1 controls other than the newline, and bidi/zero-width marks.
+RAW_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def idp() -> TestIdP:
+    # valid for a month back, so a capture from last week is judged with a then-valid certificate
+    return TestIdP(entity_id=OKTA, cert_valid_from=utc_now() - dt.timedelta(days=30))
+
+
+def atlan_response(idp: TestIdP, **fields) -> bytes:
+    """A signed Response that Atlan's Keycloak would accept, with fields overridden for one ticket."""
+    return idp.signed_response(**{"audiences": [SP], "destination": ACS, "recipient": ACS, **fields})
+
+
+def analyze_json(tmp_path: Path, idp: TestIdP, evidence: dict[str, bytes], *extra: str) -> dict:
+    (tmp_path / "idp-metadata.xml").write_bytes(idp.metadata())
+    paths = []
+    for name, data in evidence.items():
+        (tmp_path / name).write_bytes(data)
+        paths.append(str(tmp_path / name))
+    result = invoke("analyze", *paths, "--idp-metadata", str(tmp_path / "idp-metadata.xml"), *ATLAN_ARGS,
+                    "--format", "json", *extra)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def failing(doc: dict) -> set[str]:
+    return {f["check_id"] for f in doc["findings"] if f["status"] == "fail"}
+
+
+# --------------------------------------------------------------------------- 1. diagnosis
+
+
+def test_idp_initiated_post_to_sp_initiated_endpoint_is_the_verdict(tmp_path, idp):
+    """Before KC002 an unsolicited Response to `…/endpoint` passed every check, though Keycloak refuses it."""
+    doc = analyze_json(tmp_path, idp, {"r.xml": atlan_response(idp, in_response_to=None)})
+    assert doc["verdict"]["top_check_id"] == "KC002"
+    (finding,) = [f for f in doc["findings"] if f["check_id"] == "KC002"]
+    assert finding["evidence"]["expected"] == ACS + "/clients/atlan-saml"
+
+
+@pytest.mark.parametrize("in_response_to, destination, status", [
+    (None, ACS + "/clients/atlan-saml", Status.PASS),  # IdP-initiated to the IdP-initiated endpoint
+    ("_request-1", ACS, Status.PASS),  # SP-initiated to the SP-initiated endpoint
+    (None, "https://other.example/acs", Status.PASS),  # not Keycloak's broker endpoint: other checks judge it
+    (None, None, Status.SKIP),  # nowhere named: undecidable, never a pass
+])
+def test_idp_initiated_check_only_fails_the_broker_endpoint(idp, in_response_to, destination, status):
+    xml = idp.signed_response(in_response_to=in_response_to, destination=destination, recipient=None)
+    ctx = DiagContext(evidence=Evidence(messages=(parse_message(xml, source="r.xml"),)), expect=Expectations())
+    spec = load_builtin_checks()["KC002"]
+    assert [f.status for f in spec.func(ctx, spec)] == [status]
+
+
+def test_error_page_does_not_hide_the_cause_in_the_verdict(tmp_path, idp):
+    """Keycloak's page sentence (KC001, a symptom) ranked before the expired assertion of the same severity."""
+    captured = utc_now() - dt.timedelta(days=7)
+    issued = captured - dt.timedelta(hours=1)
+    expired = atlan_response(idp, issue_instant=issued, not_before=issued - dt.timedelta(minutes=5),
+                             not_on_or_after=issued + dt.timedelta(minutes=5),
+                             sc_not_on_or_after=issued + dt.timedelta(minutes=5))
+    har = HarBuilder(start=captured)
+    har.add("POST", ACS, body=post_body("SAMLResponse", expired, "rs"), status=400,
+            html="<html><body><p>Invalid response from identity provider.</p></body></html>")
+    doc = analyze_json(tmp_path, idp, {"login.har": har.bytes()})
+    assert {"KC001", "SAML007"} <= failing(doc)
+    assert doc["verdict"]["top_check_id"] == "SAML007"
+
+
+def test_last_weeks_capture_is_judged_at_its_own_time(tmp_path, idp):
+    """A HAR saved a week ago whose assertion was valid when captured is not called expired."""
+    captured = utc_now() - dt.timedelta(days=7)
+    response = atlan_response(idp, issue_instant=captured, not_before=captured - dt.timedelta(minutes=5),
+                              not_on_or_after=captured + dt.timedelta(minutes=5),
+                              sc_not_on_or_after=captured + dt.timedelta(minutes=5))
+    har = HarBuilder(start=captured)
+    har.add("POST", ACS, body=post_body("SAMLResponse", response, "rs"), status=302, location=ATLAN + "/")
+    doc = analyze_json(tmp_path, idp, {"login.har": har.bytes()})
+    assert doc["verdict"]["status"] == "pass", doc["verdict"]
+    assert not failing(doc) & {"SAML004", "SAML007", "SAML009"}
+
+
+def test_extreme_document_times_are_judged_not_crashed(tmp_path, idp):
+    """`NotOnOrAfter="9999-12-31T23:59:59Z"` ("valid forever") plus the clock skew overflowed: SAML007/009 errored."""
+    response = atlan_response(idp, not_before="0001-01-01T00:00:00Z", not_on_or_after="9999-12-31T23:59:59Z",
+                              sc_not_on_or_after="9999-12-31T23:59:59Z")
+    doc = analyze_json(tmp_path, idp, {"r.xml": response})
+    statuses = {f["check_id"]: f["status"] for f in doc["findings"] if f["check_id"] in ("SAML007", "SAML009")}
+    assert statuses == {"SAML007": "pass", "SAML009": "pass"}
+
+
+@pytest.mark.parametrize("started", ["9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00.000Z"])
+def test_implausible_har_timestamp_is_not_the_judgement_instant(tmp_path, idp, started):
+    """A HAR entry dated year 1 or 9999 was used as "the capture's own time": the time checks overflowed."""
+    har = HarBuilder()
+    har.add("POST", ACS, body=post_body("SAMLResponse", atlan_response(idp), "rs"), status=302, location=ATLAN)
+    doc = json.loads(har.bytes())
+    doc["log"]["entries"][0]["startedDateTime"] = started
+    result = analyze_json(tmp_path, idp, {"t.har": json.dumps(doc).encode()})
+    assert result["messages"][0]["captured_at"] is None  # judged at now instead
+    assert result["verdict"]["status"] == "pass", [f for f in result["findings"] if f["status"] != "pass"][:2]
+
+
+def test_a_clean_authn_request_alone_is_not_a_pass(tmp_path, idp):
+    """With no Response every Response check is skipped: "PASS" read as "the login is fine"."""
+    doc = analyze_json(tmp_path, idp, {"request.xml": idp.authn_request(issuer=SP, acs_url=ACS)})
+    assert not failing(doc) and doc["verdict"]["status"] == "inconclusive"
+    assert "SAMLResponse" in doc["verdict"]["summary"]
+
+
+def test_encrypted_assertion_without_sp_key_asks_for_the_key(tmp_path, idp):
+    """The verdict asked for --idp-metadata, which was given; what is missing is the SP key."""
+    _, sp_cert = sp_keypair()
+    encrypted = idp.encrypt_assertion(atlan_response(idp), sp_cert)
+    doc = analyze_json(tmp_path, idp, {"r.xml": encrypted})
+    assert doc["verdict"]["status"] == "inconclusive"
+    assert "--sp-key" in doc["verdict"]["summary"] and "--idp-metadata" not in doc["verdict"]["summary"]
+
+
+def test_encrypted_assertion_with_sp_key_is_judged(tmp_path, idp):
+    sp_key, sp_cert = sp_keypair()
+    (tmp_path / "sp.key").write_bytes(sp_key)
+    encrypted = idp.encrypt_assertion(atlan_response(idp, attributes={"email": ["a@x.example"]}), sp_cert)
+    doc = analyze_json(tmp_path, idp, {"r.xml": encrypted}, "--sp-key", str(tmp_path / "sp.key"))
+    assert doc["messages"][0]["signature"]["verdict"] == "valid"
+    assert doc["verdict"]["top_check_id"] == "ATTR001"  # the decrypted assertion lacks firstName / lastName
+
+
+# --------------------------------------------------------------------------- 2. robustness
+
+
+@pytest.fixture(scope="module")
+def response_b64(idp) -> tuple[str, bytes]:
+    xml = atlan_response(idp, response_id="_pasted")
+    return base64.b64encode(xml).decode(), xml
+
+
+def _pasted_forms(b64: str) -> dict[str, bytes]:
+    url = f"{ACS}?SAMLResponse={quote(b64, safe='')}&RelayState=rs1"
+    return {
+        "bom.txt": b"\xef\xbb\xbf" + b64.encode(),  # Notepad's UTF-8 BOM before the value
+        "double-quoted.txt": f'"{b64}"\n'.encode(),  # copied from JSON
+        "single-quoted.txt": f"'{b64}'".encode(),  # copied from a shell command
+        "access-log.txt": (f'10.0.0.1 - - [28/Nov/2026:10:00:00 +0000] "POST /auth/realms/default/broker/okta/'
+                           f'endpoint HTTP/1.1" 400 "-" SAMLResponse={quote(b64, safe="")}&RelayState=rs1\n').encode(),
+        "wrapped-url.txt": "\n".join(url[i:i + 76] for i in range(0, len(url), 76)).encode(),  # e-mail client
+    }
+
+
+@pytest.mark.parametrize("name", list(_pasted_forms("x")))
+def test_pasted_value_forms_are_read(tmp_path, response_b64, name):
+    b64, xml = response_b64
+    path = tmp_path / name
+    path.write_bytes(_pasted_forms(b64)[name])
+    evidence = load_evidence([str(path)])
+    assert [i.error for i in evidence.inputs] == [None]
+    (message,) = evidence.messages
+    assert message.raw_xml == xml and message.id == "_pasted"
+    if "RelayState" in path.read_text(encoding="utf-8-sig"):
+        assert message.relay_state == "rs1"
+
+
+def test_two_base64_responses_in_one_text_file(tmp_path, idp):
+    first, second = (atlan_response(idp, response_id=i) for i in ("_first", "_second"))
+    path = tmp_path / "two.txt"
+    path.write_text(f"{base64.b64encode(first).decode()}\n\n{base64.b64encode(second).decode()}\n")
+    evidence = load_evidence([str(path)])
+    assert [m.id for m in evidence.messages] == ["_first", "_second"]
+    assert evidence.inputs[0].detail.startswith("2 documents")
+
+
+def test_two_xml_messages_with_blank_lines_inside_one_of_them(tmp_path, idp):
+    """Blank lines inside a pretty-printed document do not split it; the one between documents does."""
+    request = idp.authn_request(id="_req").replace(b"><saml:Issuer", b">\n\n  <saml:Issuer")
+    path = tmp_path / "two.xml"
+    path.write_bytes(request + b"\n\n\n" + atlan_response(idp, response_id="_resp"))
+    evidence = load_evidence([str(path)])
+    assert [(m.kind, m.id) for m in evidence.messages] == [(MessageKind.AUTHN_REQUEST, "_req"),
+                                                          (MessageKind.RESPONSE, "_resp")]
+
+
+def test_a_bad_part_makes_the_whole_file_one_error(tmp_path, response_b64):
+    path = tmp_path / "mixed.txt"
+    path.write_text(f"{response_b64[0]}\n\n{'A' * 120}\n")
+    (loaded,) = load_evidence([str(path)]).inputs
+    assert loaded.kind is None and "\n" not in loaded.error
+
+
+def _har_with_page_body(body: bytes) -> bytes:
+    """A Firefox-shaped HAR (bodies `encoding: base64`) whose error page body is ``body`` as stored."""
+    har = HarBuilder(shape="firefox")
+    har.add("GET", ACS, status=400, html="placeholder")
+    doc = har.har()
+    doc["log"]["entries"][0]["response"]["content"]["text"] = base64.b64encode(body).decode()
+    return json.dumps(doc).encode()
+
+
+def test_gzip_encoded_har_body_is_read_as_the_page(tmp_path):
+    """A body stored still gzip-compressed showed as binary garbage instead of Keycloak's sentence."""
+    path = tmp_path / "gz.har"
+    path.write_bytes(_har_with_page_body(gzip.compress(b"<html><body><p>Invalid requester</p></body></html>")))
+    (page,) = load_evidence([str(path)]).error_pages
+    assert page.text == "Invalid requester"
+
+
+def test_binary_har_body_is_not_shown_as_page_text(tmp_path):
+    path = tmp_path / "png.har"
+    path.write_bytes(_har_with_page_body(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256))))
+    (page,) = load_evidence([str(path)]).error_pages
+    assert page.text == "HTTP 400 (no page text captured)"
+
+
+def test_gzip_bomb_in_a_har_body_is_bounded(tmp_path):
+    path = tmp_path / "bomb.har"
+    path.write_bytes(_har_with_page_body(gzip.compress(b"A" * (50 * 1024 * 1024))))
+    started = time.perf_counter()
+    (page,) = load_evidence([str(path)]).error_pages
+    assert time.perf_counter() - started < 2 and len(page.text) <= 400
+
+
+MINIMAL_RESPONSE = ('<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+                    'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r{i}" Version="2.0">'
+                    '<saml:Issuer>x</saml:Issuer>{body}</samlp:Response>')
+CONFIRMATION = ('<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
+                f'<saml:SubjectConfirmationData Recipient="{ACS}"/></saml:SubjectConfirmation>')
+
+
+@pytest.mark.parametrize("body, needle", [
+    ('<saml:Assertion ID="_a" Version="2.0"><saml:Issuer>x</saml:Issuer></saml:Assertion>' * 15000,
+     "15000 assertions"),
+    ('<saml:Assertion ID="_a" Version="2.0"><saml:Subject>' + CONFIRMATION * 40000 + "</saml:Subject>"
+     "</saml:Assertion>", "40000 SubjectConfirmations"),
+    ('<saml:Assertion ID="_a" Version="2.0">' + '<saml:AuthnStatement AuthnInstant="2026-11-28T10:00:00Z"/>' * 100000
+     + "</saml:Assertion>", "100000 AuthnStatements"),
+], ids=["assertions", "confirmations", "authn-statements"])
+def test_thousands_of_repeated_elements_are_one_line_error_in_bounded_time(tmp_path, body, needle):
+    """Each repeated element is judged and reported: 40k bearer confirmations ran for minutes before the bound."""
+    path = tmp_path / "flood.xml"
+    path.write_text(MINIMAL_RESPONSE.format(i=0, body=body))
+    started = time.perf_counter()
+    result = invoke("analyze", str(path), *ATLAN_ARGS)
+    assert time.perf_counter() - started < 2
+    assert result.exit_code == 2 and needle in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_capture_with_hundreds_of_messages_gives_a_short_terminal_report(tmp_path):
+    """Every message repeats the same problems: the screen shows a few of each and points to the JSON report."""
+    har = HarBuilder()
+    assertion = '<saml:Assertion ID="_a{i}" Version="2.0"><saml:Issuer>x</saml:Issuer></saml:Assertion>'
+    for i in range(600):
+        xml = MINIMAL_RESPONSE.format(i=i, body=assertion.format(i=i)).encode()
+        har.add("POST", ACS, body=post_body("SAMLResponse", xml, "rs"))
+    (tmp_path / "many.har").write_bytes(har.bytes())
+    started = time.perf_counter()
+    result = invoke("analyze", str(tmp_path / "many.har"), *ATLAN_ARGS)
+    assert time.perf_counter() - started < 2
+    assert result.exit_code == 1
+    assert result.stdout.count("[FAIL] CRITICAL SIG001") == 3 and "… and 497 more SIG001 problems" in result.stdout
+    assert "… and 450 more messages" in result.stdout and len(result.stdout) < 100_000
+
+
+@pytest.mark.parametrize("fmt", ["json", "html", "md"])
+def test_lone_surrogate_escape_in_a_har_does_not_lose_the_report(tmp_path, idp, fmt):
+    """`\\ud800` in a HAR URL is valid JSON but no UTF-8 text: writing the report crashed (internal error)."""
+    har = HarBuilder(start=utc_now())
+    har.add("POST", ACS, body=post_body("SAMLResponse", atlan_response(idp), "rs"), status=400,
+            html="<html><body>Invalid requester SURROGATE</body></html>")
+    (tmp_path / "s.har").write_bytes(har.bytes().replace(b"SURROGATE", b"\\ud800"))
+    result = invoke("analyze", str(tmp_path / "s.har"), *ATLAN_ARGS, "--format", fmt, "-o", str(tmp_path / "r"))
+    assert result.exit_code == 1, result.output
+    assert "Invalid requester \ufffd" in (tmp_path / "r").read_text(encoding="utf-8")
+
+
+def test_surrogate_pairs_in_json_are_kept():
+    assert load_json(b'["a\\ud83d\\ude00b", "\\udc00", "\\ud800x"]', "t.har") == ["a\U0001f600b", "\ufffd", "\ufffdx"]
+
+
+# --------------------------------------------------------------------------- 3. terminal safety
+
+
+def test_clip_shows_control_and_bidi_characters_as_escapes():
+    shown = clip("a\x1b[2Jb\x9b31mc\u202ed\u200be\x07")
+    assert not RAW_UNSAFE.search(shown)
+    assert shown == "a\\u001b[2Jb\\u009b31mc\\u202ed\\u200be\\u0007"
+
+
+def test_terminal_report_prints_no_raw_control_character(tmp_path, idp):
+    evil = "\u009b2J\u009b31mevil\u009d0;pwned\u009c"  # 8-bit CSI/OSC: legal in XML 1.0, live in a terminal
+    response = atlan_response(idp, name_id=evil, issuer=f"{OKTA}\u202e\u200b",
+                              attributes={"email": [evil], "firstName": ["\u202eecilA"]})
+    har = HarBuilder()
+    har.add("POST", ACS, body=post_body("SAMLResponse", response, "\x1b]0;pwned\x07"), status=400,
+            html="<html><body>Invalid requester \x1b[31mRED\x1b[0m</body></html>")
+    (tmp_path / "evil.har").write_bytes(har.bytes())
+    result = invoke("analyze", str(tmp_path / "evil.har"), *ATLAN_ARGS, "--show-all")
+    assert result.exit_code == 1, result.output
+    assert "Invalid requester" in result.stdout and "\\u202e" in result.stdout  # shown, as escapes
+    assert not RAW_UNSAFE.search(result.stdout)
+
+
+# --------------------------------------------------------------------------- 4. redaction
+
+
+@pytest.fixture(scope="module")
+def personal_login(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """A HAR of an SP-initiated login carrying personal data everywhere, signed with a certificate whose subject
+    names a person (emailAddress + CN), and the personal strings that must not appear in a written report."""
+    idp = TestIdP(entity_id=OKTA, key_name="personal-cert")
+    now = utc_now()
+    person = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Bob Personal"),
+                        x509.NameAttribute(NameOID.EMAIL_ADDRESS, "bob.admin@corp.example")])
+    idp.cert = (x509.CertificateBuilder().subject_name(person).issuer_name(person).public_key(idp.key.public_key())
+                .serial_number(7).not_valid_before(now - dt.timedelta(days=30))
+                .not_valid_after(now + dt.timedelta(days=300)).sign(idp.key, hashes.SHA256()))
+    cert_pem = idp.cert.public_bytes(serialization.Encoding.PEM).decode()
+    request = idp.authn_request(issuer=SP, acs_url=ACS, id="_req42")
+    response = idp.signed_response(audiences=["https://wrong.example/"], destination=ACS, recipient=ACS,
+                                   in_response_to="_req42", name_id="jdoe7",
+                                   attributes={"email": ["carol.user@corp.example"], "firstName": ["Carolyn"],
+                                               "lastName": ["Smithson"], "memberOf": ["Admins"]})
+    sso = "https://corp.okta.com/app/sso/saml?" + redirect_query("SAMLRequest", request, "relayXYZsecret")
+    har = HarBuilder(shape="firefox")
+    har.add("GET", f"{SP}/protocol/openid-connect/auth?login_hint=dave%40corp.example&kc_idp_hint=okta",
+            status=302, location=sso)
+    har.add("GET", sso, status=200, html="<html><body>Signing in</body></html>")
+    har.add("POST", ACS, body=post_body("SAMLResponse", response, "relayXYZsecret"), status=400,
+            html="<html><body><p>User with email erin@corp.example already exists. Hi Carolyn (jdoe7)</p></body>"
+                 "</html>")
+    folder = tmp_path_factory.mktemp("personal")
+    (folder / "login.har").write_bytes(har.bytes())
+    (folder / "idp.pem").write_text(cert_pem)
+    secrets = {"nameid": "jdoe7", "email": "carol.user", "first name": "Carolyn", "last name": "Smithson",
+               "login_hint": "dave", "error page email": "erin", "RelayState": "relayXYZsecret",
+               "cert e-mail": "bob.admin", "cert CN": "Bob Personal",
+               "SAMLResponse": base64.b64encode(response).decode()[:40]}
+    return folder, secrets
+
+
+@pytest.mark.parametrize("fmt", ["json", "md", "html"])
+def test_written_report_holds_no_personal_value(personal_login, fmt):
+    folder, secrets = personal_login
+    out = folder / f"report.{fmt}"
+    result = invoke("analyze", str(folder / "login.har"), "--idp-cert", str(folder / "idp.pem"), *ATLAN_ARGS,
+                    "--format", fmt, "-o", str(out))
+    assert result.exit_code == 1, result.output
+    text = out.read_text()
+    leaked = {what: value for what, value in secrets.items() if value.lower() in text.lower()}
+    assert not leaked
+    if fmt == "json":
+        assert "Admins" in text  # group names are configuration and stay readable
+
+
+def test_redacted_certificate_keeps_its_fingerprint(personal_login):
+    folder, _ = personal_login
+    result = invoke("analyze", str(folder / "login.har"), "--idp-cert", str(folder / "idp.pem"), *ATLAN_ARGS,
+                    "--format", "json", "--redact")
+    doc = json.loads(result.stdout)
+    cert = doc["messages"][0]["signature"]["signing_certificate"] or \
+        doc["messages"][-1]["signature"]["signing_certificate"]
+    assert cert["subject"].startswith("<subject-") and re.fullmatch(r"[0-9A-F]{64}", cert["sha256"])
+
+
+def test_email_in_a_url_parameter_is_redacted():
+    doc = {"flow": [{"hops": [{"url": "https://idp.example/login?login_hint=alice%40corp.example&x=1",
+                               "relay_state": None}]}]}
+    url = redact_document(doc)["flow"][0]["hops"][0]["url"]
+    assert "alice" not in url and "@corp.example" in url and "x=1" in url
+
+
+def test_redaction_is_linear_on_a_long_dotted_value():
+    """`a.a.a.…` (160 KB) took ~20 s in the e-mail rule; a 2 MB one would hang writing the report."""
+    value = "a." * 1_000_000 + " josé@corp.example"
+    started = time.perf_counter()
+    redacted = redact_document({"error_pages": [{"text": value}]})["error_pages"][0]["text"]
+    assert time.perf_counter() - started < 2
+    assert "josé" not in redacted and redacted.endswith("@corp.example")
+
+
+def _doc_with(name_ids: list[str], texts: list[str]) -> dict:
+    """The parts of a report document redaction reads: NameIDs to remember, finding messages to redact."""
+    assertions = [{"subject": {"name_id": n}, "attributes": {}} for n in name_ids]
+    return {"messages": [{"relay_state": None, "assertions": assertions}],
+            "findings": [{"message": t} for t in texts]}
+
+
+def test_redaction_scales_with_many_remembered_values():
+    """30,000 attribute values (a HAR of 500 logins) against thousands of strings never finished writing."""
+    values = [f"opaque-user-{i:05d}" for i in range(30_000)]
+    texts = [f"NameID `{values[i]}` of assertion `_a{i}` is not an e-mail address." for i in range(0, 30_000, 6)]
+    started = time.perf_counter()
+    out = redact_document(_doc_with(values, texts))
+    assert time.perf_counter() - started < 2
+    assert not any("opaque-user" in f["message"] for f in out["findings"])
+
+
+def test_redaction_finds_a_clipped_value_and_spares_look_alike_configuration():
+    long_id = "persistent-" + "7f3a" * 50  # an opaque NameID longer than a finding quotes
+    quoted = clip(f"NameID `{long_id}`", 60)  # how a report cuts it: `persistent-7f3a…`
+    config = "https://acme.atlan.com/auth/realms/default"
+    out = redact_document(_doc_with([long_id, "https://acme.atlan.com/users/alice", "abc", "abcdefghijklmnopXYZ"],
+                                    [quoted, config, "abcdefghijklmnopZZ"]))
+    message, url, short = (f["message"] for f in out["findings"])
+    assert "7f3a" not in message and message.endswith("…")
+    assert url == config  # shares 23 leading characters with a remembered value, and is not that value
+    assert short.startswith("<nameid-") and short.endswith("defghijklmnopZZ")
