@@ -5,10 +5,6 @@ The lead mounts :data:`groupsync_app` into the main CLI as ``ssodiag groupsync``
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
-import re
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -59,6 +55,7 @@ def simulate_command(
     """Show what the next sync does: changes[] (add/remove with the SSO groups behind each), blocked[] (username
     mismatches: Atlan usernames cannot change), unchanged, warnings[], and when it applies (login or scim)."""
     from diag.groupsync import simulate
+    from diag.redact import redact_plan
     from diag.groupsync_io import read_atlan, read_idp, read_mappings
     from reports.groupsync_render import render_groupsync
 
@@ -77,49 +74,3 @@ def simulate_command(
         fail(str(exc))
 
 
-_QUOTED = re.compile(r"`([^`]*)`")
-
-
-def redact_plan(doc: dict) -> dict:
-    """Usernames and emails replaced by stable tokens; group names are configuration and stay readable.
-
-    The plan says where its personal values are (usernames, blocked emails, subjects of user warnings), and its
-    messages quote every value in backticks, so free text is redacted with one dict look-up per quoted value:
-    linear, where a "replace every known value in every string" pass is quadratic on a million-change plan.
-    """
-    from diag.groupsync import USER_WARNINGS
-
-    key = os.urandom(16)  # per report: tokens cannot be looked up offline
-    tokens: dict[str, str] = {}
-
-    def personal(value: str, kind: str = "user") -> None:
-        if value and value not in tokens:
-            # 12 hex digits: a million users must not share tokens (6 digits collide from a few thousand on)
-            digest = hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:12]
-            tokens[value] = f"<{kind}-{digest}>"
-
-    for change in doc["changes"]:
-        personal(change["username"])
-    for blocked in doc["blocked"]:
-        personal(blocked["username"])
-        personal(blocked["atlan_username"])
-        personal(blocked["email"], "email")
-    for warning in doc["warnings"]:
-        if warning["code"] in USER_WARNINGS:
-            for subject in warning["subjects"]:
-                personal(subject)
-
-    def value(text: str) -> str:
-        return tokens.get(text, text)
-
-    def prose(text: str) -> str:
-        return _QUOTED.sub(lambda m: f"`{value(m.group(1))}`", text)
-
-    return {
-        **doc,
-        "changes": [{**c, "username": value(c["username"])} for c in doc["changes"]],
-        "blocked": [{k: (prose(v) if k == "reason" else value(v)) for k, v in b.items()} for b in doc["blocked"]],
-        "warnings": [{**w, "message": prose(w["message"]), "subjects": [value(x) for x in w["subjects"]]}
-                     for w in doc["warnings"]],
-        "redacted": True,
-    }

@@ -73,9 +73,11 @@ class Redactor:
         self._values: dict[str, str] = {}
         self._by_key: dict[str, list[str]] = {}  # first _KEY_CHARS characters -> remembered values, longest first
         self._finder: re.Pattern[str] | None = None  # rebuilt after remember()
+        self._kept: set[str] = set()  # configuration that looks personal (a group named like an e-mail address)
 
     def token(self, value: str, kind: str = "value") -> str:
-        digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:6]
+        # 12 hex digits: a million users must not share tokens (6 digits collide from a few thousand values on)
+        digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:12]
         return f"<{kind}-{digest}>"
 
     def remember(self, value: str | None, kind: str = "value") -> None:
@@ -89,6 +91,15 @@ class Redactor:
                 candidates.append(value)
                 candidates.sort(key=len, reverse=True)
                 self._finder = None
+
+    def keep(self, value: str | None) -> None:
+        """Mark a value as configuration: it stays readable even where it looks like an e-mail address."""
+        if value:
+            self._kept.add(value)
+
+    def _email(self, match: re.Match[str]) -> str:
+        address = match.group(0)
+        return address if address in self._kept else f"{self.token(match.group(1), 'email')}@{match.group(2)}"
 
     def _replace_known(self, text: str) -> str:
         """Remembered values inside ``text``, also where a report clipped one (`a-long-opaque-nameid…`)."""
@@ -132,11 +143,13 @@ class Redactor:
         if value in self._values:
             return self._values[value]
         value = self._replace_known(value)
-        return _EMAIL_RE.sub(lambda m: f"{self.token(m.group(1), 'email')}@{m.group(2)}", value)
+        return _EMAIL_RE.sub(self._email, value)
 
     def text(self, value: str) -> str:
         if value in self._values:
             return self._values[value]
+        if value in self._kept:
+            return value
         # URLs first, on their raw form: a secret's token must not end the URL match early (`<` ends it).
         return self._plain(_URL_RE.sub(lambda m: self._url(m.group(0)), value))
 
@@ -158,18 +171,51 @@ def redact_document(doc: dict[str, Any], key: bytes | None = None) -> dict[str, 
         for assertion in message.get("assertions", []):
             r.remember(assertion["subject"].get("name_id"), "nameid")
             for name, values in assertion.get("attributes", {}).items():
-                if name not in GROUP_ATTRIBUTES:
-                    for v in values:
+                for v in values:
+                    if name in GROUP_ATTRIBUTES:
+                        r.keep(v)
+                    else:
                         r.remember(v, "attr")
     for hop in (h for flow in doc.get("flow", []) for h in flow.get("hops", [])):
         r.remember(hop.get("relay_state"), "relaystate")
-    for change in doc.get("groupsync", {}).get("changes", []) if isinstance(doc.get("groupsync"), dict) else []:
-        r.remember(change.get("username"), "user")
+    if isinstance(doc.get("groupsync"), dict):
+        _remember_plan(r, doc["groupsync"])
     for name in _certificate_names(doc):
         r.remember(name, "subject")
     out = r.walk(doc)
     out["redacted"] = True
     return out
+
+
+def redact_plan(plan: dict[str, Any], key: bytes | None = None) -> dict[str, Any]:
+    """A redacted copy of a group-sync plan (``SyncPlan.to_dict()``): usernames and e-mails become tokens, group
+    names (configuration) stay readable."""
+    r = Redactor(key)
+    _remember_plan(r, plan)
+    out = r.walk(plan)
+    out["redacted"] = True
+    return out
+
+
+def _remember_plan(r: Redactor, plan: dict[str, Any]) -> None:
+    """The plan says where its personal values are: usernames, blocked users' e-mails, subjects of user warnings."""
+    from diag.groupsync import USER_WARNINGS
+
+    for change in plan.get("changes", []):
+        r.remember(change.get("username"), "user")
+        r.keep(change.get("atlan_group"))
+        for group in change.get("sso_groups", []):
+            r.keep(group)
+    for blocked in plan.get("blocked", []):
+        r.remember(blocked.get("username"), "user")
+        r.remember(blocked.get("atlan_username"), "user")
+        r.remember(blocked.get("email"), "email")
+    for warning in plan.get("warnings", []):
+        for subject in warning.get("subjects", []):
+            if warning.get("code") in USER_WARNINGS:
+                r.remember(subject, "user")
+            else:
+                r.keep(subject)  # group names or input files
 
 
 def _certificate_names(node: Any) -> list[str]:

@@ -95,3 +95,17 @@ def test_html_code_spans_escape_before_marking_up():
     from reports.jinja import html_code_spans
     out = str(html_code_spans("Issuer `<script>x</script>` is not `a&b`"))
     assert out == "Issuer <code>&lt;script&gt;x&lt;/script&gt;</code> is not <code>a&amp;b</code>"
+
+
+def test_group_claims_that_look_like_addresses_stay_readable_and_personal_ones_do_not():
+    from diag.redact import redact_document, redact_plan
+    doc = {"messages": [{"relay_state": None, "assertions": [{"subject": {"name_id": "bob@corp.example"},
+            "attributes": {"memberOf": ["team@lists.corp.example"], "email": ["bob@corp.example"]}}]}],
+           "findings": [{"message": "bob@corp.example is in `team@lists.corp.example`"}]}
+    red = redact_document(doc)
+    assert "team@lists.corp.example" in red["findings"][0]["message"]
+    assert "bob@" not in str(red)
+    plan = {"changes": [{"username": "carol", "atlan_group": "ops@corp.example", "sso_groups": ["x"],
+                         "because": "in SSO group `x` mapped to `ops@corp.example`"}], "blocked": [], "warnings": []}
+    red = redact_plan(plan)
+    assert red["changes"][0]["username"].startswith("<user-") and "ops@corp.example" in red["changes"][0]["because"]
