@@ -17,6 +17,7 @@ from diag.errors import InputError
 from diag.groupsync_cli import groupsync_app
 from diag.model import Connector, Expectations, RunResult, Severity, Status
 from diag.output import Format, deliver, fail, use_color, wants_redaction
+from reports.text import clip, printable
 
 app = typer.Typer(
     name="ssodiag",
@@ -30,6 +31,8 @@ app.add_typer(checks_app, name="checks")
 app.add_typer(groupsync_app, name="groupsync")
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
+AT_RANGE = (1990, 2199)  # --at outside this is a typo, and would overflow the time arithmetic of the checks
+MAX_CLOCK_SKEW = 86_400
 
 
 class FailOn(str, Enum):
@@ -59,9 +62,12 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
 def parse_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"--at: `{text[:60]}` is not an ISO 8601 time such as 2026-11-28T14:05:00Z") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise InputError(f"--at: `{clip(text, 60)}` is not an ISO 8601 time such as 2026-11-28T14:05:00Z") from None
+    if not AT_RANGE[0] <= value.year <= AT_RANGE[1]:
+        raise InputError(f"--at: {value.year} is outside {AT_RANGE[0]}-{AT_RANGE[1]}; give the time of the login")
+    return value
 
 
 def build_expectations(
@@ -85,8 +91,9 @@ def build_expectations(
         raise InputError(f"--sp-key {sp_key}: not a PEM private key")
     if atlan_users is not None and mappings is None:
         raise InputError("--atlan-users needs --mappings (the plan compares both)")
-    if clock_skew < 0:
-        raise InputError("--clock-skew must be zero or more seconds")
+    if not 0 <= clock_skew <= MAX_CLOCK_SKEW:
+        raise InputError(f"--clock-skew must be 0 to {MAX_CLOCK_SKEW} seconds (a day); a larger skew hides "
+                         "every time problem")
     return Expectations(
         idp_certificates=certs,
         idp_fingerprints=tuple(normalise_fingerprint(f) for f in idp_fingerprint),
@@ -219,15 +226,15 @@ def decode(evidence: EvidenceArg) -> None:
         fail("no SAML message found in the input")
     for index, m in enumerate(ev.messages):
         layers = ", ".join(m.encoding_layers) or "none (raw XML)"
-        typer.echo(f"# message {index}: {m.kind.value} from {m.source}")
+        typer.echo(f"# message {index}: {m.kind.value} from {clip(m.source, 500)}")
         typer.echo(f"# binding: {m.binding}; layers removed: {layers}")
         if m.relay_state is not None:
-            typer.echo(f"# RelayState: {m.relay_state}")
+            typer.echo(f"# RelayState: {clip(m.relay_state, 5000)}")
         if m.redirect_signature is not None:
-            typer.echo(f"# SigAlg: {m.redirect_signature.sig_alg}")
+            typer.echo(f"# SigAlg: {clip(m.redirect_signature.sig_alg, 500)}")
         display = copy.deepcopy(m.root)  # display only: signatures are verified on m.raw_xml, never on this
         etree.indent(display)
-        typer.echo(etree.tostring(display, encoding="unicode"))
+        typer.echo(printable(etree.tostring(display, encoding="unicode")))
 
 
 # --------------------------------------------------------------------------- checks

@@ -22,6 +22,14 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group(0)):04x}"
 
 
+def printable(text: str) -> str:
+    """Multi-line text (pretty XML, JSON) with unsafe characters escaped; line breaks and tabs kept.
+
+    In JSON the escapes are valid string escapes: JSON itself already escapes C0 controls inside strings.
+    """
+    return _UNSAFE.sub(lambda m: m.group(0) if m.group(0) in "\n\t" else _escape(m), text)
+
+
 def clip(value: object, limit: int = MAX_TEXT_EXCERPT) -> str:
     """One-line, bounded, printable text for display (the JSON report keeps full values)."""
     text = "" if value is None else str(value)
@@ -36,7 +44,7 @@ def problems(doc: dict) -> list[dict]:
 
 def to_json(doc: dict) -> str:
     """Stable JSON (sorted keys, UTC times already in the document) for diffs between runs."""
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return printable(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
 
 
 # --------------------------------------------------------------------------- group-sync plans

@@ -218,3 +218,28 @@ def test_atlan_users_without_mappings_is_a_usage_error(files):
     _, good, cert = files
     r = invoke("analyze", str(good), "--atlan-users", str(cert))
     assert r.exit_code == 2 and "--mappings" in r.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--at", "0001-01-01T00:00:00+14:00"], "--at"),
+    (["--at", "9999-12-31T23:59:59"], "--at"),
+    (["--clock-skew", "999999999999"], "--clock-skew"),
+    (["--clock-skew", "-1"], "--clock-skew"),
+])
+def test_out_of_range_time_options_are_usage_errors(files, args, needle):
+    _, good, _ = files
+    r = invoke("analyze", str(good), *args)
+    assert r.exit_code == 2 and needle in r.stderr and "internal error" not in r.stderr
+
+
+def test_decode_and_json_never_print_terminal_control_characters(tmp_path, idp):
+    url = ("https://sp.example.test/acs?SAMLResponse="
+           + quote(base64.b64encode(idp.response(name_id="x\x9b31m\u202eevil")).decode(), safe="")
+           + "&RelayState=" + quote("\x1b]0;pwned\x07"))
+    f = tmp_path / "u.txt"
+    f.write_text(url)
+    for args in (["decode", str(f)], ["analyze", str(f), "--format", "json", "--fail-on", "never"]):
+        out = invoke(*args).stdout
+        assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out, args
+    doc = json.loads(invoke("analyze", str(f), "--format", "json", "--fail-on", "never").stdout)
+    assert doc["messages"][0]["assertions"][0]["subject"]["name_id"] == "x\x9b31m\u202eevil"  # still exact data
