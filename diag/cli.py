@@ -74,7 +74,7 @@ def build_expectations(
     *, idp_metadata: list[Path], idp_cert: list[Path], idp_fingerprint: list[str], idp_entity_id: str | None,
     sp_entity_id: str | None, acs_url: list[str], sp_key: Path | None, request_id: str | None, at: str | None,
     clock_skew: int, connector: Connector | None, atlan: str | None, alias: str | None,
-    mappings: Path | None = None, atlan_users: Path | None = None,
+    mappings: Path | None = None, atlan_users: Path | None = None, sp_cert: list[Path] = (),
 ) -> Expectations:
     """Turn option values into Expectations; a bad option file is an InputError naming the option."""
     from diag.certs import load_certificates, normalise_fingerprint
@@ -85,6 +85,7 @@ def build_expectations(
     if (atlan is None) != (alias is None):
         raise InputError("--atlan and --alias go together (the alias is shown on Atlan's SSO page)")
     certs = tuple(c for p in idp_cert for c in load_certificates(read_file(p, "--idp-cert"), f"--idp-cert {p}"))
+    sp_certs = tuple(c for p in sp_cert for c in load_certificates(read_file(p, "--sp-cert"), f"--sp-cert {p}"))
     metadata = tuple(parse_metadata(read_file(p, "--idp-metadata"), f"--idp-metadata {p}") for p in idp_metadata)
     key = read_file(sp_key, "--sp-key") if sp_key else None
     if key is not None and b"PRIVATE KEY" not in key:
@@ -102,6 +103,7 @@ def build_expectations(
         sp_entity_id=sp_entity_id,
         acs_urls=tuple(acs_url),
         sp_key_pem=key,
+        sp_certificates=sp_certs,
         request_id=request_id,
         at=parse_time(at) if at else None,
         clock_skew=clock_skew,
@@ -156,6 +158,7 @@ def analyze(
     sp_entity_id: Annotated[Optional[str], typer.Option("--sp-entity-id", help="Expected SP entity ID (Audience).")] = None,
     acs_url: Annotated[list[str], typer.Option("--acs-url", help="Expected ACS URL (repeatable).")] = [],
     sp_key: Annotated[Optional[Path], typer.Option("--sp-key", help="SP private key (PEM) to decrypt encrypted assertions.")] = None,
+    sp_cert: Annotated[list[Path], typer.Option("--sp-cert", help="SP signing certificate, to verify signed AuthnRequests (repeatable).")] = [],
     request_id: Annotated[Optional[str], typer.Option("--request-id", help="ID of the AuthnRequest the Response should answer.")] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="Evaluate time conditions at this ISO 8601 time (default: the capture's time, else now).")] = None,
     clock_skew: Annotated[int, typer.Option("--clock-skew", help="Allowed clock skew in seconds.")] = 300,
@@ -180,7 +183,7 @@ def analyze(
             idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
             idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,
             request_id=request_id, at=at, clock_skew=clock_skew, connector=connector, atlan=atlan, alias=alias,
-            mappings=mappings, atlan_users=atlan_users)
+            mappings=mappings, atlan_users=atlan_users, sp_cert=sp_cert)
         ev = load_evidence(evidence, stdin=_stdin(evidence))
         for bad in (i for i in ev.inputs if i.error):
             typer.echo(f"ssodiag: error: {bad.error}", err=True)
@@ -203,7 +206,7 @@ def demo(
             atlan="https://acme.atlan.com", alias="okta", fmt=fmt, output=output, fail_on=FailOn.never,
             idp_cert=[], idp_fingerprint=[], idp_entity_id=None, sp_entity_id=None, acs_url=[], sp_key=None,
             request_id=None, at=None, clock_skew=300, connector=None, redact=None, show_all=False,
-            mappings=SAMPLES / "group-mappings.csv", atlan_users=SAMPLES / "atlan-users.csv")
+            mappings=SAMPLES / "group-mappings.csv", atlan_users=SAMPLES / "atlan-users.csv", sp_cert=[])
 
 
 # --------------------------------------------------------------------------- decode

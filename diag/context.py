@@ -92,6 +92,13 @@ class DiagContext:
         return tuple(certs)
 
     @property
+    def sp_certificates(self) -> tuple[Certificate, ...]:
+        """Trust for SP-signed messages (AuthnRequests): --sp-cert and the signing certs of SP metadata."""
+        docs = self.expect.idp_metadata + self.evidence.metadata
+        return self.expect.sp_certificates + tuple(
+            c for d in docs for e in d.entities if (role := e.role("sp")) for c in role.signing_certificates)
+
+    @property
     def request_id(self) -> str | None:
         if self.expect.request_id:
             return self.expect.request_id

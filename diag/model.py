@@ -368,6 +368,7 @@ class Expectations:
     sp_entity_id: str | None = None
     acs_urls: tuple[str, ...] = ()
     sp_key_pem: bytes | None = field(default=None, repr=False)
+    sp_certificates: tuple[Certificate, ...] = ()  # --sp-cert: the SP's signing cert, to verify AuthnRequests
     request_id: str | None = None
     at: datetime | None = None  # --at; None means "the capture's own time, else now"
     clock_skew: int = 300  # seconds; python3-saml ALLOWED_CLOCK_DRIFT (saml-validation.md §1.4)

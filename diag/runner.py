@@ -17,7 +17,7 @@ from diag.decrypt import decrypt_message
 from diag.detect import detect_connectors
 from diag.groupsync import simulate
 from diag.groupsync_io import idp_from_evidence
-from diag.model import Connector, Detection, Evidence, Expectations, Finding, RunResult, Status
+from diag.model import Connector, Detection, Evidence, Expectations, Finding, MessageKind, RunResult, Status
 from diag.registry import CheckSpec, load_builtin_checks
 from diag.signature import verify_message
 
@@ -26,12 +26,17 @@ LOG = logging.getLogger(__name__)
 
 def prepare(evidence: Evidence, expect: Expectations, ctx_for_trust: DiagContext) -> Evidence:
     """Decrypt and verify every message once; the result replaces the messages in the evidence."""
-    trusted = ctx_for_trust.trusted_certificates
+    idp_trust = (ctx_for_trust.trusted_certificates, expect.idp_fingerprints)
+    sp_trust = (ctx_for_trust.sp_certificates, ())
     messages = []
     for message in evidence.messages:
         if expect.sp_key_pem and (message.encrypted_parts or any(a.encrypted_parts for a in message.assertions)):
             message = decrypt_message(message, expect.sp_key_pem)
-        messages.append(replace(message, signature=verify_message(message, trusted, expect.idp_fingerprints)))
+        # AuthnRequests are signed by the SP (Atlan); everything else in a login capture comes from the IdP.
+        # Logout messages can come from either side: judged against the IdP, which the reason then names.
+        signer = "SP" if message.kind is MessageKind.AUTHN_REQUEST else "IdP"
+        certs, fingerprints = sp_trust if signer == "SP" else idp_trust
+        messages.append(replace(message, signature=verify_message(message, certs, fingerprints, signer=signer)))
     return replace(evidence, messages=tuple(messages))
 
 

@@ -96,11 +96,16 @@ class _Result:
                              verified=self.outcome is Outcome.VERIFIED, covers_consumed_data=self.covers)
 
 
+# Who signs, and the options that configure trust in them (named in an `untrusted` reason).
+TRUST_OPTIONS = {"IdP": "--idp-cert, --idp-fingerprint or --idp-metadata", "SP": "--sp-cert or the SP metadata"}
+
+
 def verify_message(message: SamlMessage, trusted: Sequence[Certificate],
-                   fingerprints: Sequence[str]) -> SignatureReport:
-    """Verify ``message``'s XML signatures (and its HTTP-Redirect query signature) against the configured trust."""
+                   fingerprints: Sequence[str], *, signer: str = "IdP") -> SignatureReport:
+    """Verify ``message``'s XML signatures (and its HTTP-Redirect query signature) against the configured trust
+    in ``signer`` ("IdP" for Responses, "SP" for AuthnRequests)."""
     try:
-        return _verify(message, tuple(trusted)[:MAX_TRUSTED_CERTIFICATES], tuple(fingerprints))
+        return _verify(message, tuple(trusted)[:MAX_TRUSTED_CERTIFICATES], tuple(fingerprints), signer)
     except Exception as exc:  # the engine must never take the run down; the verdict says what happened
         return SignatureReport(verdict=SignatureVerdict.INVALID,
                                reason=_bounded(f"signature verification failed unexpectedly: {_one_line(exc)}"))
@@ -121,7 +126,8 @@ def unsupported_algorithms(signed: SignedElement) -> list[str]:
 # --------------------------------------------------------------------------- orchestration
 
 
-def _verify(message: SamlMessage, trusted: tuple[Certificate, ...], fingerprints: tuple[str, ...]) -> SignatureReport:
+def _verify(message: SamlMessage, trusted: tuple[Certificate, ...], fingerprints: tuple[str, ...],
+            signer: str) -> SignatureReport:
     try:
         root = message.root if message.root is not None else parse_xml(message.raw_xml, message.source)
     except InputError as exc:
@@ -160,11 +166,11 @@ def _verify(message: SamlMessage, trusted: tuple[Certificate, ...], fingerprints
     if not results:
         return SignatureReport(verdict=SignatureVerdict.ABSENT, rules_broken=tuple(rules),
                                reason=f"the {message.kind.value} carries no signature (no ds:Signature, no SigAlg)")
-    return _report(results, rules, embedded, trusted, fingerprints)
+    return _report(results, rules, embedded, trusted, fingerprints, signer)
 
 
 def _report(results: list[_Result], rules: list[str], embedded: list[Certificate],
-            trusted: tuple[Certificate, ...], fingerprints: tuple[str, ...]) -> SignatureReport:
+            trusted: tuple[Certificate, ...], fingerprints: tuple[str, ...], signer: str) -> SignatureReport:
     outcomes = {r.outcome for r in results}
     intact = outcomes & {Outcome.VERIFIED, Outcome.INTACT_UNTRUSTED}
     details = "; ".join(f"{r.element} {r.element_id or ''}: {r.detail}".replace("  ", " ") for r in results)
@@ -177,7 +183,7 @@ def _report(results: list[_Result], rules: list[str], embedded: list[Certificate
         reason = details + ("; structure: " + "; ".join(rules) if rules else "")
     elif outcomes & {Outcome.INTACT_UNTRUSTED, Outcome.UNVERIFIABLE}:
         verdict = SignatureVerdict.UNTRUSTED
-        reason = details + "; " + _trust_summary(embedded, trusted, fingerprints)
+        reason = details + "; " + _trust_summary(embedded, trusted, fingerprints, signer)
     elif Outcome.UNSUPPORTED in outcomes:
         verdict = SignatureVerdict.UNSUPPORTED
         reason = details
@@ -193,16 +199,17 @@ def _report(results: list[_Result], rules: list[str], embedded: list[Certificate
     )
 
 
-def _trust_summary(embedded: list[Certificate], trusted: tuple[Certificate, ...], fingerprints: tuple[str, ...]) -> str:
+def _trust_summary(embedded: list[Certificate], trusted: tuple[Certificate, ...], fingerprints: tuple[str, ...],
+                   signer: str) -> str:
     if not trusted and not fingerprints:
-        return ("no IdP certificate or fingerprint is configured, so nothing establishes trust "
-                "(pass --idp-cert, --idp-fingerprint or --idp-metadata)")
+        return (f"no {signer} certificate or fingerprint is configured, so nothing establishes trust "
+                f"(pass {TRUST_OPTIONS[signer]})")
     seen = ", ".join(f"SHA-256 {c.sha256} subject `{c.subject}` valid {c.not_before:%Y-%m-%d} to "
                      f"{c.not_after:%Y-%m-%d}" for c in embedded) or "none"
     configured = [f"SHA-256 {c.sha256} subject `{c.subject}`" for c in trusted] + [f"fingerprint {f}"
                                                                                    for f in fingerprints]
     return (f"the embedded certificate ({seen}) matches none of the configured ones ({', '.join(configured)}): "
-            "the IdP probably rotated its signing certificate")
+            f"the {signer} probably rotated its signing certificate")
 
 
 # --------------------------------------------------------------------------- structure (wrapping defence)

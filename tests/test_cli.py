@@ -243,3 +243,24 @@ def test_decode_and_json_never_print_terminal_control_characters(tmp_path, idp):
         assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out, args
     doc = json.loads(invoke("analyze", str(f), "--format", "json", "--fail-on", "never").stdout)
     assert doc["messages"][0]["assertions"][0]["subject"]["name_id"] == "x\x9b31m\u202eevil"  # still exact data
+
+
+def test_signed_authn_request_is_verified_with_the_sp_certificate(tmp_path, idp):
+    # given an AuthnRequest signed by the SP (Atlan's Keycloak signs its requests)
+    sp = TestIdP(key_name="sp-signer", common_name="tenant.atlan.example")
+    request = tmp_path / "req.xml"
+    request.write_bytes(sp.sign_request(sp.authn_request(id="_req7")))
+    sp_cert = tmp_path / "sp.pem"
+    sp_cert.write_text(sp.cert_pem)
+    idp_cert = tmp_path / "idp.pem"
+    idp_cert.write_text(idp.cert_pem)
+
+    def verdict(*args):
+        doc = json.loads(invoke("analyze", str(request), "--format", "json", "--fail-on", "never", *args).stdout)
+        return doc["messages"][0]["signature"]
+    # when only the IdP's certificate is configured, the request is untrusted and the reason names --sp-cert
+    untrusted = verdict("--idp-cert", str(idp_cert))
+    assert untrusted["verdict"] == "untrusted" and "--sp-cert" in untrusted["reason"]
+    # then with the SP's certificate it is valid; with the IdP's certificate given as --sp-cert it is not
+    assert verdict("--sp-cert", str(sp_cert))["verdict"] == "valid"
+    assert verdict("--sp-cert", str(idp_cert))["verdict"] == "untrusted"

@@ -279,11 +279,14 @@ def test_sig002_intact_passes_tampered_fails():
 
 
 def test_sig002_skips_when_there_is_no_key_to_verify_with():
-    # an HTTP-Redirect signature carries no certificate: without --idp-cert nothing can verify it
+    # an HTTP-Redirect signature carries no certificate: without the signer's cert nothing can verify it.
+    # The message is an AuthnRequest, so the signer is the SP: its cert comes from --sp-cert, not --idp-cert.
     [skip] = run(_redirect(IDP), "SIG002")
     assert skip.status is Status.SKIP and "no certificate is configured" in skip.message
-    assert statuses(run(_redirect(IDP), "SIG002", **trusting(IDP))) == [Status.PASS]
-    assert statuses(run(_redirect(ATTACKER), "SIG002", **trusting(IDP))) == [Status.FAIL]
+    sp_trust = {"sp_certificates": (cert_of(IDP),)}
+    assert statuses(run(_redirect(IDP), "SIG002", **sp_trust)) == [Status.PASS]
+    assert statuses(run(_redirect(ATTACKER), "SIG002", **sp_trust)) == [Status.FAIL]
+    assert statuses(run(_redirect(IDP), "SIG002", **trusting(IDP))) == [Status.SKIP]  # IdP trust is not SP trust
 
 
 def test_sig004_rotated_certificate_fails_showing_both_certificates():
