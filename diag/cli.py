@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import sys
 from datetime import datetime, timezone
 from enum import Enum
@@ -278,16 +279,23 @@ def checks_explain(check_id: Annotated[str, typer.Argument(help="A check id, e.g
 
 
 def main() -> None:
-    """Entry point: typer, with every uncaught error reduced to one line and exit 2."""
+    """Entry point: every error is one line on stderr (usage errors name the --help to read), never a traceback."""
     try:
-        app(standalone_mode=True)
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
+    except typer.TyperException as exc:  # usage errors (typer's click: bad option, missing argument, ...)
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx else "ssodiag"
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if not message.strip():  # no arguments at all: the help was printed, nothing more to say
+            sys.exit(2)
+        typer.echo(f"ssodiag: error: {' '.join(message.split())} (see `{command} --help`)", err=True)
+        sys.exit(2)
     except Exception as exc:  # a bug must still not print a traceback at a support engineer
         typer.echo(f"ssodiag: internal error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]} "
                    "(set SSODIAG_DEBUG=1 for details)", err=True)
-        if __import__("os").environ.get("SSODIAG_DEBUG"):
+        if os.environ.get("SSODIAG_DEBUG"):
             raise
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -264,3 +264,17 @@ def test_signed_authn_request_is_verified_with_the_sp_certificate(tmp_path, idp)
     # then with the SP's certificate it is valid; with the IdP's certificate given as --sp-cert it is not
     assert verdict("--sp-cert", str(sp_cert))["verdict"] == "valid"
     assert verdict("--sp-cert", str(idp_cert))["verdict"] == "untrusted"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["analyze"], "Missing argument"),
+    (["analyze", "x.har", "--bogus"], "--bogus"),
+    (["analyze", "x.har", "--format", "pdf"], "pdf"),
+    (["groupsync", "simulate"], "--mappings"),
+])
+def test_usage_errors_from_the_real_command_are_one_line(args, needle):
+    p = subprocess.run([sys.executable, "-m", "diag", *args], capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 2 and p.stdout == ""
+    [line] = p.stderr.strip().splitlines()
+    assert line.startswith("ssodiag: error:") and needle in line and "--help" in line
