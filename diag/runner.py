@@ -51,7 +51,7 @@ def run_check(spec: CheckSpec, ctx: DiagContext) -> list[Finding]:
     missing = [need for need in sorted(spec.requires, key=lambda n: n.value) if not ctx.has(need)]
     if missing:
         hints = "; ".join(n.hint for n in missing)
-        return [spec.skip(f"Not evaluated: missing {', '.join(n.value for n in missing)} ({hints}).")]
+        return [spec.skip(f"Not evaluated: missing {', '.join(n.value for n in missing)}; to enable it, {hints}.")]
     try:
         return list(spec.func(ctx, spec))
     except Exception as exc:  # a crashing check is a finding, not an abort (bandit / sslyze BUG_IN_SSLYZE)
