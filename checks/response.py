@@ -23,7 +23,6 @@ from diag.xmlparse import NS
 SAML_VERSION = "2.0"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 STATUS_PREFIX = "urn:oasis:names:tc:SAML:2.0:status:"
-SUCCESS = STATUS_PREFIX + "Success"
 NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 # A Response issued this long before the instant we judge it at was replayed, pasted late, or the IdP clock is off.
 STALE_ISSUE_AGE = timedelta(hours=1)

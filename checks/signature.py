@@ -21,7 +21,6 @@ DSIG = "https://www.w3.org/TR/xmldsig-core1/"
 SAML_CORE = "https://docs.oasis-open.org/security/saml/v2.0/saml-core-2.0-os.pdf"
 ATLAN_PING = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
               "integration-with-pingfederate-using-saml")
-NOT_VERIFIED = (SignatureVerdict.INVALID, SignatureVerdict.WRAPPING, SignatureVerdict.NOT_CHECKED)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -120,12 +120,6 @@ def _describe(cert: x509.Certificate, source: str) -> Certificate:
         raise InputError(f"not an X.509 certificate: {type(exc).__name__} {_one_line(exc)}", source) from None
 
 
-def to_pem(cert: Certificate) -> str:
-    body = base64.b64encode(cert.der).decode("ascii")
-    lines = "\n".join(body[i:i + 64] for i in range(0, len(body), 64))
-    return f"-----BEGIN CERTIFICATE-----\n{lines}\n-----END CERTIFICATE-----\n"
-
-
 def normalise_fingerprint(text: str) -> str:
     """``AB:CD:..``, ``ab cd ..``, ``abcd..``, with an optional ``SHA1:`` / ``sha256=`` prefix -> upper-case hex.
 

@@ -471,14 +471,3 @@ def simulate(mappings: MappingSet, atlan: AtlanDirectory, idp: IdpDirectory, *, 
     return SyncPlan(applies=applies, changes=tuple(changes), blocked=tuple(blocked), unchanged=unchanged,
                     warnings=tuple(warnings), users_in_idp=len(idp.users), users_in_atlan=len(atlan.users),
                     new_users=new_users, not_in_idp=not_in_idp)
-
-
-def plan_for_user(username: str, user: IdpUser, mappings: MappingSet, atlan: AtlanDirectory, *,
-                  applies: str = APPLIES_LOGIN) -> SyncPlan:
-    """The plan for one user, e.g. the subject of one SAML Response in ``ssodiag analyze``.
-
-    ``diag.groupsync_io.idp_user_from_assertion(assertion)`` gives ``(username, user)`` from the assertion: the
-    NameID, the group-claim values, and whether Entra's ``groups.link`` overage claim replaced them.
-    """
-    idp = IdpDirectory(users={username: user}, kind="saml")
-    return simulate(mappings, atlan, idp, applies=applies, population=False)

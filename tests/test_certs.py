@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from diag import certs
 from diag.certs import (
     certificate_from_base64, describe, is_certificate_bytes, load_certificates, matches_fingerprint,
-    normalise_fingerprint, to_pem,
+    normalise_fingerprint,
 )
 from diag.errors import InputError
 
@@ -185,13 +185,6 @@ def test_certificate_from_base64_accepts_pem_headers(rsa_cert):
 def test_certificate_from_base64_refuses_a_bundle(rsa_cert, other_cert):
     with pytest.raises(InputError, match="expected one certificate, found 2"):
         certificate_from_base64((pem_of(rsa_cert) + pem_of(other_cert)).decode(), "md")
-
-
-def test_to_pem_round_trips_and_wraps_at_64(rsa_cert):
-    cert = describe(rsa_cert, "x")
-    pem = to_pem(cert)
-    assert pem == pem_of(rsa_cert).decode()  # byte-identical to OpenSSL's own PEM encoding
-    assert load_certificates(pem.encode(), "y")[0].sha256 == cert.sha256
 
 
 # --------------------------------------------------------------------------- bad input

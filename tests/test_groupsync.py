@@ -8,7 +8,7 @@ import pytest
 
 from diag.errors import InputError
 from diag.groupsync import (
-    AtlanDirectory, AtlanUser, IdpDirectory, IdpUser, Mapping, MappingSet, plan_for_user, simulate,
+    AtlanDirectory, AtlanUser, IdpDirectory, IdpUser, Mapping, MappingSet, simulate,
 )
 from diag.groupsync_io import (
     ENTRA_OVERAGE_CLAIM, MAX_NAME_CHARS, idp_from_evidence, read_atlan, read_idp, read_mappings,
@@ -176,7 +176,8 @@ def test_sso_group_no_user_has_is_reported_only_for_a_population():
     rules, people = mappings(("eng", "Engineering"), ("legacy-eng", "Engineering")), atlan({"a": ("Engineering",)})
     plan = simulate(rules, people, idp({"a": ("eng",)}))
     assert [w.subjects for w in plan.warnings if w.code == "sso-group-no-members"] == [("legacy-eng",)]
-    one = plan_for_user("a", IdpUser("", ("eng",), claims=("memberOf",)), rules, people)
+    one = simulate(rules, people, IdpDirectory({"a": IdpUser("", ("eng",), claims=("memberOf",))}, "saml"),
+                   population=False)
     assert "sso-group-no-members" not in codes(one) and one.changes == ()
 
 
@@ -367,8 +368,8 @@ def test_idp_users_from_parsed_saml_responses():
     assert sso.users["alice@corp.com"] == IdpUser("alice@corp.com", ("eng", "mkt"), claims=("memberOf",))  # latest
     assert sso.users["bob@corp.com"].overage and sso.users["bob@corp.com"].groups == ("g-guid",)
     assert "eve" not in sso.users and sso.problems.kept[0].where == "r4"
-    plan = plan_for_user("alice@corp.com", sso.users["alice@corp.com"], mappings(("eng", "Engineering")),
-                         atlan({"alice@corp.com": ()}, ("Engineering",)))
+    plan = simulate(mappings(("eng", "Engineering")), atlan({"alice@corp.com": ()}, ("Engineering",)),
+                    IdpDirectory({"alice@corp.com": sso.users["alice@corp.com"]}, "saml"), population=False)
     assert changes_of(plan) == {("alice@corp.com", "Engineering", "add")} and plan.warnings == ()
 
 
