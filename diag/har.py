@@ -185,13 +185,14 @@ def hop_label(source: str, ex: Exchange, where: str = "request") -> str:
 def _message_sources(ex: Exchange) -> list[tuple[str, SamlParams, str]]:
     """(where, params, binding) for each SAML value the exchange carries, in the order the browser sent them."""
     found = []
-    if "?" in ex.url and len(ex.url) <= MAX_BODY_CHARS:
+    # most requests of a capture carry no SAML: the parameter names are case-sensitive (SAML bindings §3.4.4)
+    if "SAML" in ex.url and "?" in ex.url and len(ex.url) <= MAX_BODY_CHARS:
         params = parse_saml_params(ex.url)
         if params and params.message_value is not None:
             found.append(("query", params, "redirect"))
     if ex.form and ex.form.message_value is not None:
         found.append(("body", ex.form, "post"))
-    if ex.location and "?" in ex.location:
+    if ex.location and "SAML" in ex.location and "?" in ex.location:
         params = parse_saml_params(ex.location)
         if params and params.message_value is not None:
             found.append(("location", params, "redirect"))
