@@ -25,11 +25,11 @@ from haralyzer import HarEntry, HarParser  # noqa: E402
 from onelogin.saml2.response import OneLogin_Saml2_Response  # noqa: E402
 from onelogin.saml2.settings import OneLogin_Saml2_Settings  # noqa: E402
 
-from diag.certs import load_certificates  # noqa: E402
-from diag.har import read_har  # noqa: E402
-from diag.model import Evidence, Expectations  # noqa: E402
-from diag.runner import analyze  # noqa: E402
-from diag.saml import parse_message  # noqa: E402
+from ssodiag.diag.certs import load_certificates  # noqa: E402
+from ssodiag.diag.har import read_har  # noqa: E402
+from ssodiag.diag.model import Evidence, Expectations  # noqa: E402
+from ssodiag.diag.runner import analyze  # noqa: E402
+from ssodiag.diag.saml import parse_message  # noqa: E402
 from tests.idp import ACS_URL, IDP_ENTITY_ID, SP_ENTITY_ID, TestIdP  # noqa: E402
 
 

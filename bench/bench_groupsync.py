@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from diag.groupsync import simulate  # noqa: E402
-from diag.groupsync_io import read_atlan, read_idp, read_mappings  # noqa: E402
+from ssodiag.diag.groupsync import simulate  # noqa: E402
+from ssodiag.diag.groupsync_io import read_atlan, read_idp, read_mappings  # noqa: E402
 
 SSO_GROUPS = 10_000
 ATLAN_GROUPS = 2_000

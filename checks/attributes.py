@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from checks.response import each_assertion
-from diag.context import DiagContext
-from diag.model import Assertion, Attribute, Connector, Finding, SamlMessage, Severity
-from diag.registry import CheckSpec, Need, check
-from diag.urls import quoted
+from ssodiag.checks.response import each_assertion
+from ssodiag.diag.context import DiagContext
+from ssodiag.diag.model import Assertion, Attribute, Connector, Finding, SamlMessage, Severity
+from ssodiag.diag.registry import CheckSpec, Need, check
+from ssodiag.diag.urls import quoted
 
 REQUIRED = ("email", "firstName", "lastName")  # sso-facts §2.2, every IdP row
 GROUPS = "memberOf"  # sso-facts §1.7, §2.3: the claim Atlan's group mappings read

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.response import acs_url_finding, issue_instant_finding, sp_entity_note
-from diag.context import DiagContext
-from diag.model import Finding, SamlMessage, Severity
-from diag.registry import CheckSpec, Need, check
-from diag.urls import identifier_hint, quoted
-from diag.xmlparse import NS
+from ssodiag.checks.response import acs_url_finding, issue_instant_finding, sp_entity_note
+from ssodiag.diag.context import DiagContext
+from ssodiag.diag.model import Finding, SamlMessage, Severity
+from ssodiag.diag.registry import CheckSpec, Need, check
+from ssodiag.diag.urls import identifier_hint, quoted
+from ssodiag.diag.xmlparse import NS
 
 NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 ENTRA_ERRORS = "https://learn.microsoft.com/entra/identity-platform/reference-error-codes"

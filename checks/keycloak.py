@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from diag.context import ATLAN_IDP_INITIATED_SUFFIX, DiagContext
-from diag.model import Finding, Severity
-from diag.registry import CheckSpec, Need, check
-from diag.urls import quoted
-from reports.text import clip
+from ssodiag.diag.context import ATLAN_IDP_INITIATED_SUFFIX, DiagContext
+from ssodiag.diag.model import Finding, Severity
+from ssodiag.diag.registry import CheckSpec, Need, check
+from ssodiag.diag.urls import quoted
+from ssodiag.reports.text import clip
 
 KEYCLOAK_MESSAGES = ("https://github.com/keycloak/keycloak/blob/main/themes/src/main/resources/theme/base/login/"
                      "messages/messages_en.properties")

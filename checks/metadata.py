@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diag.certs import MIN_KEY_BITS, Validity, key_too_short, validity_at
-from diag.context import DiagContext
-from diag.model import Certificate, EntityMetadata, Finding, Metadata, RoleDescriptor, Severity
-from diag.registry import CheckSpec, Need, check
-from diag.timefmt import as_utc, before_or_after, format_instant, reference_name
-from diag.urls import quoted
+from ssodiag.diag.certs import MIN_KEY_BITS, Validity, key_too_short, validity_at
+from ssodiag.diag.context import DiagContext
+from ssodiag.diag.model import Certificate, EntityMetadata, Finding, Metadata, RoleDescriptor, Severity
+from ssodiag.diag.registry import CheckSpec, Need, check
+from ssodiag.diag.timefmt import as_utc, before_or_after, format_instant, reference_name
+from ssodiag.diag.urls import quoted
 
 BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 BINDING_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"

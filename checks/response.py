@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 from lxml import etree
 
-from diag.context import DiagContext
-from diag.model import Assertion, Finding, SamlMessage, Severity, SubjectConfirmation
-from diag.registry import CheckSpec, Need, check
-from diag.timefmt import as_utc, before_or_after, format_instant, reference_name
-from diag.urls import best_match, identifier_hint, quoted
-from diag.xmlparse import NS
+from ssodiag.diag.context import DiagContext
+from ssodiag.diag.model import Assertion, Finding, SamlMessage, Severity, SubjectConfirmation
+from ssodiag.diag.registry import CheckSpec, Need, check
+from ssodiag.diag.timefmt import as_utc, before_or_after, format_instant, reference_name
+from ssodiag.diag.urls import best_match, identifier_hint, quoted
+from ssodiag.diag.xmlparse import NS
 
 SAML_VERSION = "2.0"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"

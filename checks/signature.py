@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diag.certs import MIN_KEY_BITS, Validity, key_too_short, validity_at
-from diag.context import DiagContext
-from diag.model import Certificate, Finding, SamlMessage, Severity, SignatureVerdict
-from diag.registry import CheckSpec, Need, check
-from diag.signature import is_sha1, unsupported_algorithms
-from diag.timefmt import before_or_after, format_instant, reference_name
-from diag.urls import quoted
+from ssodiag.diag.certs import MIN_KEY_BITS, Validity, key_too_short, validity_at
+from ssodiag.diag.context import DiagContext
+from ssodiag.diag.model import Certificate, Finding, SamlMessage, Severity, SignatureVerdict
+from ssodiag.diag.registry import CheckSpec, Need, check
+from ssodiag.diag.signature import is_sha1, unsupported_algorithms
+from ssodiag.diag.timefmt import before_or_after, format_instant, reference_name
+from ssodiag.diag.urls import quoted
 
 DSIG = "https://www.w3.org/TR/xmldsig-core1/"
 SAML_CORE = "https://docs.oasis-open.org/security/saml/v2.0/saml-core-2.0-os.pdf"

@@ -18,9 +18,9 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
-from diag.errors import InputError
-from diag.limits import MAX_BASE64_CHARS, MAX_FILE_BYTES
-from diag.model import Certificate
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.limits import MAX_BASE64_CHARS, MAX_FILE_BYTES
+from ssodiag.diag.model import Certificate
 
 # RFC 7468 §2: the label may be preceded by explanatory text ("Bag Attributes", "subject=..."), so search, not match.
 # "X509 CERTIFICATE" is the legacy label RFC 7468 §5.3 says parsers should accept.

@@ -13,12 +13,12 @@ from typing import Annotated, Optional
 import typer
 from lxml import etree
 
-from diag import __version__
-from diag.errors import InputError
-from diag.groupsync_cli import groupsync_app
-from diag.model import Connector, Expectations, RunResult, Severity, Status
-from diag.output import Format, deliver, fail, use_color, wants_redaction
-from reports.text import clip, printable
+from ssodiag.diag import __version__
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.groupsync_cli import groupsync_app
+from ssodiag.diag.model import Connector, Expectations, RunResult, Severity, Status
+from ssodiag.diag.output import Format, deliver, fail, use_color, wants_redaction
+from ssodiag.reports.text import clip, printable
 
 app = typer.Typer(
     name="ssodiag",
@@ -78,10 +78,10 @@ def build_expectations(
     mappings: Path | None = None, atlan_users: Path | None = None, sp_cert: list[Path] = (),
 ) -> Expectations:
     """Turn option values into Expectations; a bad option file is an InputError naming the option."""
-    from diag.certs import load_certificates, normalise_fingerprint
-    from diag.files import read_file
-    from diag.groupsync_io import read_atlan, read_mappings
-    from diag.metadata import parse_metadata
+    from ssodiag.diag.certs import load_certificates, normalise_fingerprint
+    from ssodiag.diag.files import read_file
+    from ssodiag.diag.groupsync_io import read_atlan, read_mappings
+    from ssodiag.diag.metadata import parse_metadata
 
     if (atlan is None) != (alias is None):
         raise InputError("--atlan and --alias go together (the alias is shown on Atlan's SSO page)")
@@ -133,8 +133,8 @@ def exit_code(result: RunResult, fail_on: FailOn) -> int:
 
 
 def emit(doc: dict, fmt: Format, output: Path | None, redact: bool | None, show_all: bool) -> None:
-    from diag.redact import redact_document
-    from reports.render import RENDERERS
+    from ssodiag.diag.redact import redact_document
+    from ssodiag.reports.render import RENDERERS
 
     if wants_redaction(redact, output):
         doc = redact_document(doc)
@@ -175,9 +175,9 @@ def analyze(
     show_all: Annotated[bool, typer.Option("--show-all", help="Also list passed and skipped checks on the terminal.")] = False,
 ) -> None:
     """Diagnose a login: what happened, why, and exactly what to change."""
-    from diag.evidence import load_evidence
-    from diag.runner import analyze as run_analysis
-    from reports.document import build_document
+    from ssodiag.diag.evidence import load_evidence
+    from ssodiag.diag.runner import analyze as run_analysis
+    from ssodiag.reports.document import build_document
 
     try:
         expect = build_expectations(
@@ -216,7 +216,7 @@ def demo(
 @app.command()
 def decode(evidence: EvidenceArg) -> None:
     """Print each SAML message found, pretty-printed, with the encoding layers that were removed."""
-    from diag.evidence import load_evidence
+    from ssodiag.diag.evidence import load_evidence
 
     try:
         ev = load_evidence(evidence, stdin=_stdin(evidence))
@@ -249,7 +249,7 @@ def checks_list(fmt: Annotated[Format, typer.Option("--format", "-f", help="term
     """Print the catalogue of checks with their remediation."""
     import json
 
-    from diag.registry import load_builtin_checks
+    from ssodiag.diag.registry import load_builtin_checks
 
     specs = sorted(load_builtin_checks().values(), key=lambda s: s.id)
     if fmt is Format.json:
@@ -268,7 +268,7 @@ def checks_list(fmt: Annotated[Format, typer.Option("--format", "-f", help="term
 @checks_app.command("explain")
 def checks_explain(check_id: Annotated[str, typer.Argument(help="A check id, e.g. SAML010.")]) -> None:
     """Print one check's full description."""
-    from diag.registry import load_builtin_checks
+    from ssodiag.diag.registry import load_builtin_checks
 
     spec = load_builtin_checks().get(check_id.upper())
     if spec is None:

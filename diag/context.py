@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from diag.model import (
+from ssodiag.diag.model import (
     Certificate, Detection, EntityMetadata, Evidence, Expectations, MessageKind, SamlMessage,
 )
-from diag.registry import Need
+from ssodiag.diag.registry import Need
 
 # Atlan's Keycloak broker endpoints (sso-facts §2.1, §4.2): SP-initiated, and IdP-initiated with the client suffix.
 ATLAN_REALM_PATH = "/auth/realms/default"

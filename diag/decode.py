@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_plus
 
-from diag.errors import InputError
-from diag.limits import MAX_BASE64_CHARS, MAX_INFLATED_BYTES, MAX_URL_DECODE_ROUNDS
-from diag.model import RedirectSignature
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.limits import MAX_BASE64_CHARS, MAX_INFLATED_BYTES, MAX_URL_DECODE_ROUNDS
+from ssodiag.diag.model import RedirectSignature
 
 LAYER_URL = "url-decode"
 LAYER_BASE64 = "base64"

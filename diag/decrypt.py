@@ -15,11 +15,11 @@ from xml.sax.saxutils import quoteattr
 import xmlsec
 from lxml import etree
 
-from diag.errors import InputError
-from diag.model import Assertion, EncryptedPart, SamlMessage
-from diag.saml import encrypted_part  # the parser's own description, so both agree
-from diag.saml import parse_assertion
-from diag.xmlparse import NS, local_name, parse_xml
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.model import Assertion, EncryptedPart, SamlMessage
+from ssodiag.diag.saml import encrypted_part  # the parser's own description, so both agree
+from ssodiag.diag.saml import parse_assertion
+from ssodiag.diag.xmlparse import NS, local_name, parse_xml
 
 INNER_WRAPPERS = (f"{{{NS['saml']}}}EncryptedID", f"{{{NS['saml']}}}EncryptedAttribute")
 # What each encrypted wrapper must decrypt to (SAML core §2.2.4 EncryptedID, §2.3.4, §2.7.3.2).

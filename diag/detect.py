@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
-from diag.model import Connector, Detection, Evidence
+from ssodiag.diag.model import Connector, Detection, Evidence
 
 # (connector, what matched, compiled pattern) applied to issuers / entity IDs / URLs
 _URL_RULES: tuple[tuple[Connector, str, re.Pattern[str]], ...] = (

@@ -12,21 +12,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
-from diag.certs import is_certificate_bytes, load_certificates
-from diag.decode import decode_saml_value, looks_like_xml, parse_saml_params
-from diag.errors import InputError
-from diag.files import read_file
-from diag.har import (
+from ssodiag.diag.certs import is_certificate_bytes, load_certificates
+from ssodiag.diag.decode import decode_saml_value, looks_like_xml, parse_saml_params
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.files import read_file
+from ssodiag.diag.har import (
     KNOWN_ERROR_TEXT, MAX_URLS, HarContent, error_excerpt, load_json, page_text, read_har, saml_form,
 )
-from diag.limits import MAX_FILE_BYTES
-from diag.metadata import parse_metadata
-from diag.model import (
+from ssodiag.diag.limits import MAX_FILE_BYTES
+from ssodiag.diag.metadata import parse_metadata
+from ssodiag.diag.model import (
     Certificate, ErrorPage, Evidence, Flow, InputKind, LoadedInput, Metadata, SamlMessage,
 )
-from diag.saml import classify_xml, parse_message
-from diag.tracer import read_saml_tracer
-from diag.xmlparse import local_name, parse_xml
+from ssodiag.diag.saml import classify_xml, parse_message
+from ssodiag.diag.tracer import read_saml_tracer
+from ssodiag.diag.xmlparse import local_name, parse_xml
 
 NOT_RECOGNISED = "not recognised as SAML, HAR, SAML-tracer, metadata or certificate"
 STDIN = "-"

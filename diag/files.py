@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from diag.errors import InputError
-from diag.limits import MAX_FILE_BYTES
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.limits import MAX_FILE_BYTES
 
 
 def read_file(path: str | Path, label: str | None = None) -> bytes:

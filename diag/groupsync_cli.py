@@ -11,8 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from diag.errors import InputError
-from diag.output import Format, deliver, fail, use_color, wants_redaction
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.output import Format, deliver, fail, use_color, wants_redaction
 
 groupsync_app = typer.Typer(
     help="Simulate Atlan's SSO group sync: which users gain or lose which Atlan groups, and who is blocked.",
@@ -54,10 +54,10 @@ def simulate_command(
 ) -> None:
     """Show what the next sync does: changes[] (add/remove with the SSO groups behind each), blocked[] (username
     mismatches: Atlan usernames cannot change), unchanged, warnings[], and when it applies (login or scim)."""
-    from diag.groupsync import simulate
-    from diag.redact import redact_plan
-    from diag.groupsync_io import read_atlan, read_idp, read_mappings
-    from reports.groupsync_render import render_groupsync
+    from ssodiag.diag.groupsync import simulate
+    from ssodiag.diag.redact import redact_plan
+    from ssodiag.diag.groupsync_io import read_atlan, read_idp, read_mappings
+    from ssodiag.reports.groupsync_render import render_groupsync
 
     try:
         plan = simulate(read_mappings(mappings), read_atlan(atlan), read_idp(idp),

@@ -18,12 +18,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from diag.errors import InputError
-from diag.groupsync import (
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.groupsync import (
     AtlanDirectory, AtlanUser, IdpDirectory, IdpUser, InputProblem, Mapping, MappingSet, Problems,
 )
-from diag.limits import MAX_FILE_BYTES
-from diag.model import Assertion, Evidence, MessageKind
+from ssodiag.diag.limits import MAX_FILE_BYTES
+from ssodiag.diag.model import Assertion, Evidence, MessageKind
 
 MAX_NAME_CHARS = 1024  # a username, email or group name; Keycloak's own columns are 255 characters
 MAX_PROBLEMS_KEPT = 100  # rows reported one by one; the rest are counted
@@ -389,7 +389,7 @@ def idp_from_evidence(evidence: Evidence, source: str = "evidence") -> IdpDirect
 
 
 def _read_idp_evidence(path: Path) -> IdpDirectory:
-    from diag.evidence import load_evidence  # the analyze loader: SAML message, HAR, SAML-tracer (import is heavy)
+    from ssodiag.diag.evidence import load_evidence  # the analyze loader: SAML message, HAR, SAML-tracer (import is heavy)
 
     evidence = load_evidence([str(path)])
     directory = idp_from_evidence(evidence, str(path))

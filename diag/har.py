@@ -27,13 +27,13 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from diag.decode import (
+from ssodiag.diag.decode import (
     SamlParams, decode_saml_value, pairs_look_encoded, parse_saml_params, saml_params_from_pairs,
 )
-from diag.errors import InputError
-from diag.limits import MAX_HAR_ENTRIES, MAX_TEXT_EXCERPT
-from diag.model import ErrorPage, Flow, FlowHop, MessageKind, SamlMessage
-from diag.saml import parse_instant, parse_message
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.limits import MAX_HAR_ENTRIES, MAX_TEXT_EXCERPT
+from ssodiag.diag.model import ErrorPage, Flow, FlowHop, MessageKind, SamlMessage
+from ssodiag.diag.saml import parse_instant, parse_message
 
 MAX_URL_CHARS = 4096  # a URL kept in the model (a signed Redirect URL is a few KB; longer ones are cut)
 MAX_URLS = 1000  # distinct request URLs kept for connector detection

@@ -10,11 +10,11 @@ from datetime import datetime
 
 from lxml import etree
 
-from diag.certs import certificate_from_base64
-from diag.errors import InputError
-from diag.model import EntityMetadata, Endpoint, KeyDescriptor, Metadata, RoleDescriptor
-from diag.saml import classify_xml, parse_boolean, parse_instant, shown_tag
-from diag.xmlparse import NS, local_name, parse_xml, text_of
+from ssodiag.diag.certs import certificate_from_base64
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.model import EntityMetadata, Endpoint, KeyDescriptor, Metadata, RoleDescriptor
+from ssodiag.diag.saml import classify_xml, parse_boolean, parse_instant, shown_tag
+from ssodiag.diag.xmlparse import NS, local_name, parse_xml, text_of
 
 MD = NS["md"]
 _ROLES = {"IDPSSODescriptor": "idp", "SPSSODescriptor": "sp"}

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from diag.groupsync import AtlanDirectory, MappingSet
+    from ssodiag.diag.groupsync import AtlanDirectory, MappingSet
 
 
 class Severity(str, enum.Enum):

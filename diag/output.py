@@ -8,7 +8,7 @@ from typing import NoReturn
 
 import typer
 
-from diag.errors import InputError
+from ssodiag.diag.errors import InputError
 
 
 class Format(str, Enum):

@@ -199,7 +199,7 @@ def redact_plan(plan: dict[str, Any], key: bytes | None = None) -> dict[str, Any
 
 def _remember_plan(r: Redactor, plan: dict[str, Any]) -> None:
     """The plan says where its personal values are: usernames, blocked users' e-mails, subjects of user warnings."""
-    from diag.groupsync import USER_WARNINGS
+    from ssodiag.diag.groupsync import USER_WARNINGS
 
     for change in plan.get("changes", []):
         r.remember(change.get("username"), "user")

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from diag.model import Connector, Finding, Severity, Status
+from ssodiag.diag.model import Connector, Finding, Severity, Status
 
 if TYPE_CHECKING:
-    from diag.context import DiagContext
+    from ssodiag.diag.context import DiagContext
 
 
 class Need(str, enum.Enum):
@@ -112,12 +112,12 @@ def check(*, id: str, title: str, severity: Severity, remediation: str, connecto
 
 # Explicit module list (no globbing): a newcomer sees every check module here, and import order is stable.
 CHECK_MODULES = (
-    "checks.signature",  # SIG: signature trust, wrapping defence, algorithms, certificates
-    "checks.response",  # SAML: Response / Assertion protocol rules (status, time, audience, destination, ...)
-    "checks.attributes",  # ATTR: Atlan's required attributes, look-alike names, group claims
-    "checks.authn_request",  # REQ: AuthnRequest rules
-    "checks.metadata",  # MD: IdP metadata health
-    "checks.keycloak",  # KC: what Atlan's Keycloak error page means
+    "ssodiag.checks.signature",  # SIG: signature trust, wrapping defence, algorithms, certificates
+    "ssodiag.checks.response",  # SAML: Response / Assertion protocol rules (status, time, audience, destination, ...)
+    "ssodiag.checks.attributes",  # ATTR: Atlan's required attributes, look-alike names, group claims
+    "ssodiag.checks.authn_request",  # REQ: AuthnRequest rules
+    "ssodiag.checks.metadata",  # MD: IdP metadata health
+    "ssodiag.checks.keycloak",  # KC: what Atlan's Keycloak error page means
 )
 
 

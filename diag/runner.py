@@ -11,15 +11,15 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from diag import __version__
-from diag.context import DiagContext
-from diag.decrypt import decrypt_message
-from diag.detect import detect_connectors
-from diag.groupsync import simulate
-from diag.groupsync_io import idp_from_evidence
-from diag.model import Connector, Detection, Evidence, Expectations, Finding, MessageKind, RunResult, Status
-from diag.registry import CheckSpec, load_builtin_checks
-from diag.signature import verify_message
+from ssodiag.diag import __version__
+from ssodiag.diag.context import DiagContext
+from ssodiag.diag.decrypt import decrypt_message
+from ssodiag.diag.detect import detect_connectors
+from ssodiag.diag.groupsync import simulate
+from ssodiag.diag.groupsync_io import idp_from_evidence
+from ssodiag.diag.model import Connector, Detection, Evidence, Expectations, Finding, MessageKind, RunResult, Status
+from ssodiag.diag.registry import CheckSpec, load_builtin_checks
+from ssodiag.diag.signature import verify_message
 
 LOG = logging.getLogger(__name__)
 

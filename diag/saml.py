@@ -12,12 +12,12 @@ from datetime import datetime, timedelta, timezone
 
 from lxml import etree
 
-from diag.errors import InputError
-from diag.model import (
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.model import (
     Assertion, Attribute, AuthnStatement, Conditions, EncryptedPart, MessageKind, NameID, RedirectSignature,
     SamlMessage, StatusInfo, SubjectConfirmation,
 )
-from diag.xmlparse import NS, local_name, parse_xml, text_of
+from ssodiag.diag.xmlparse import NS, local_name, parse_xml, text_of
 
 SAMLP = NS["samlp"]
 SAML = NS["saml"]

@@ -33,13 +33,13 @@ from signxml import SignatureConfiguration, XMLVerifier
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
 
-from diag.certs import describe, matches_fingerprint
-from diag.errors import InputError
-from diag.limits import MAX_TEXT_EXCERPT
-from diag.model import (
+from ssodiag.diag.certs import describe, matches_fingerprint
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.limits import MAX_TEXT_EXCERPT
+from ssodiag.diag.model import (
     Certificate, MessageKind, RedirectSignature, SamlMessage, SignatureReport, SignatureVerdict, SignedElement,
 )
-from diag.xmlparse import NS, local_name, parse_xml
+from ssodiag.diag.xmlparse import NS, local_name, parse_xml
 
 DS_SIGNATURE = f"{{{NS['ds']}}}Signature"
 SAML_ASSERTION = f"{{{NS['saml']}}}Assertion"

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from diag.context import DiagContext
-    from diag.model import SamlMessage
+    from ssodiag.diag.context import DiagContext
+    from ssodiag.diag.model import SamlMessage
 
 _UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from diag.decode import SamlParams, pairs_look_encoded, saml_params_from_pairs
-from diag.errors import InputError
-from diag.har import (
+from ssodiag.diag.decode import SamlParams, pairs_look_encoded, saml_params_from_pairs
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.har import (
     MAX_BODY_CHARS, Exchange, HarContent, content_from_exchanges, header, redirect_target, status_code,
 )
-from diag.limits import MAX_HAR_ENTRIES, MAX_XML_BYTES
-from diag.saml import parse_instant
+from ssodiag.diag.limits import MAX_HAR_ENTRIES, MAX_XML_BYTES
+from ssodiag.diag.saml import parse_instant
 
 
 def read_saml_tracer(data: dict, source: str) -> HarContent:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from diag.errors import InputError
-from diag.limits import MAX_XML_BYTES
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.limits import MAX_XML_BYTES
 
 NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from diag.model import (
+from ssodiag.diag.model import (
     Assertion, Certificate, Finding, Flow, Metadata, RunResult, SamlMessage, SignatureReport, Status,
 )
 

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from reports.jinja import environment
-from reports.text import DEFAULT_LIMIT, clip, plan_view, to_json
+from ssodiag.reports.jinja import environment
+from ssodiag.reports.text import DEFAULT_LIMIT, clip, plan_view, to_json
 
 FORMATS = ("terminal", "json", "md", "html")
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 import jinja2
 from markupsafe import Markup, escape
 
-from reports.text import SEVERITY_ORDER, STATUS_LABEL, clip, plan_view, problems
+from ssodiag.reports.text import SEVERITY_ORDER, STATUS_LABEL, clip, plan_view, problems
 
 
 def md_escape(value: object, limit: int = 300) -> str:
@@ -30,7 +30,7 @@ def html_code_spans(value: object, limit: int = 1000) -> Markup:
 @lru_cache(maxsize=None)
 def environment(markdown: bool) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"),
+        loader=jinja2.PackageLoader("ssodiag.reports", "templates"),
         autoescape=not markdown,  # HTML: every value escaped; Markdown: the md filter escapes explicitly
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reports import terminal
-from reports.jinja import environment
-from reports.text import to_json
+from ssodiag.reports import terminal
+from ssodiag.reports.jinja import environment
+from ssodiag.reports.text import to_json
 
 FORMATS = ("terminal", "json", "md", "html")
 

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from reports.groupsync_render import render_terminal as render_plan
-from reports.text import STATUS_LABEL, clip, problems
+from ssodiag.reports.groupsync_render import render_terminal as render_plan
+from ssodiag.reports.text import STATUS_LABEL, clip, problems
 
 _STYLE = {"fail": "bold red", "error": "bold magenta", "warn": "yellow", "skip": "dim", "pass": "green",
           "inconclusive": "yellow"}

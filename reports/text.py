@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 
-from diag.limits import MAX_TEXT_EXCERPT
+from ssodiag.diag.limits import MAX_TEXT_EXCERPT
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 STATUS_LABEL = {"fail": "FAIL", "warn": "WARN", "error": "ERROR", "skip": "SKIP", "pass": "PASS"}

@@ -25,7 +25,7 @@ from lxml import etree
 from signxml import XMLSigner
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
-from diag.xmlparse import NS, parse_xml
+from ssodiag.diag.xmlparse import NS, parse_xml
 
 SP_ENTITY_ID = "https://sp.example.test/metadata"
 ACS_URL = "https://sp.example.test/acs"

@@ -19,12 +19,12 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diag import certs
-from diag.certs import (
+from ssodiag.diag import certs
+from ssodiag.diag.certs import (
     certificate_from_base64, describe, is_certificate_bytes, load_certificates, matches_fingerprint,
     normalise_fingerprint,
 )
-from diag.errors import InputError
+from ssodiag.diag.errors import InputError
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 

@@ -5,9 +5,9 @@ from dataclasses import replace
 
 import pytest
 
-from checks.attributes import MAPPING_ROWS, canonical_name  # importing registers the ATTR checks
-from diag.model import Connector, Detection, Status
-from diag.registry import Need
+from ssodiag.checks.attributes import MAPPING_ROWS, canonical_name  # importing registers the ATTR checks
+from ssodiag.diag.model import Connector, Detection, Status
+from ssodiag.diag.registry import Need
 from tests.idp import TestIdP
 from tests.test_checks_response import context, message, only, run, window
 

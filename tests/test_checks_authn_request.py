@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-import checks.authn_request  # noqa: F401  (registers the REQ checks)
-from diag.metadata import parse_metadata
-from diag.model import RedirectSignature, Status
-from diag.saml import parse_message
+import ssodiag.checks.authn_request  # noqa: F401  (registers the REQ checks)
+from ssodiag.diag.metadata import parse_metadata
+from ssodiag.diag.model import RedirectSignature, Status
+from ssodiag.diag.saml import parse_message
 from tests.idp import ACS_URL, NAMEID_EMAIL, SP_ENTITY_ID, SSO_URL, TestIdP
 from tests.test_checks_response import T, context, message, only, run
 

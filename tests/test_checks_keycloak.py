@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from checks.keycloak import TABLE, classify
-from diag.model import ErrorPage, Evidence, Expectations, Status
-from diag.runner import analyze
+from ssodiag.checks.keycloak import TABLE, classify
+from ssodiag.diag.model import ErrorPage, Evidence, Expectations, Status
+from ssodiag.diag.runner import analyze
 
 
 @pytest.mark.parametrize("page, key", [

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-import checks.metadata  # noqa: F401  (registers the MD checks)
-from diag.metadata import parse_metadata
-from diag.model import Evidence, Expectations, Status
-from diag.context import DiagContext
+import ssodiag.checks.metadata  # noqa: F401  (registers the MD checks)
+from ssodiag.diag.metadata import parse_metadata
+from ssodiag.diag.model import Evidence, Expectations, Status
+from ssodiag.diag.context import DiagContext
 from tests.idp import IDP_ENTITY_ID, TestIdP
 from tests.test_checks_response import T, context, message, only, run
 

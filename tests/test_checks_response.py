@@ -9,12 +9,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import checks.response  # noqa: F401  (registers the SAML checks)
-from diag.context import DiagContext
-from diag.model import Evidence, Expectations, Finding, MessageKind, SamlMessage, Severity, Status
-from diag.registry import REGISTRY
-from diag.saml import parse_message
-from diag.timefmt import before_or_after, format_duration
+import ssodiag.checks.response  # noqa: F401  (registers the SAML checks)
+from ssodiag.diag.context import DiagContext
+from ssodiag.diag.model import Evidence, Expectations, Finding, MessageKind, SamlMessage, Severity, Status
+from ssodiag.diag.registry import REGISTRY
+from ssodiag.diag.saml import parse_message
+from ssodiag.diag.timefmt import before_or_after, format_duration
 from tests.idp import ACS_URL, IDP_ENTITY_ID, NAMEID_EMAIL, SP_ENTITY_ID, TestIdP, sp_keypair
 
 T = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)  # the instant every case is judged at (--at)

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from diag.cli import app
+from ssodiag.diag.cli import app
 from tests.idp import ACS_URL, SP_ENTITY_ID, TestIdP
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,7 +173,7 @@ def test_demo_runs_on_bundled_samples_and_finds_the_story():
 def test_real_subprocess_never_prints_a_traceback(tmp_path):
     evil = tmp_path / "bomb.txt"
     evil.write_bytes(b"SAMLResponse=" + base64.b64encode(zlib.compress(b"A" * 50_000_000)[2:-4]))
-    p = subprocess.run([sys.executable, "-m", "diag", "analyze", str(evil)], capture_output=True, text=True, timeout=60)
+    p = subprocess.run([sys.executable, "-m", "ssodiag", "analyze", str(evil)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
 
@@ -273,7 +273,7 @@ def test_signed_authn_request_is_verified_with_the_sp_certificate(tmp_path, idp)
     (["groupsync", "simulate"], "--mappings"),
 ])
 def test_usage_errors_from_the_real_command_are_one_line(args, needle):
-    p = subprocess.run([sys.executable, "-m", "diag", *args], capture_output=True, text=True, timeout=60,
+    p = subprocess.run([sys.executable, "-m", "ssodiag", *args], capture_output=True, text=True, timeout=60,
                        stdin=subprocess.DEVNULL)
     assert p.returncode == 2 and p.stdout == ""
     [line] = p.stderr.strip().splitlines()

@@ -9,9 +9,9 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from diag.decode import decode_saml_value, parse_saml_params, saml_params_from_pairs
-from diag.errors import InputError
-from diag.limits import MAX_BASE64_CHARS, MAX_INFLATED_BYTES
+from ssodiag.diag.decode import decode_saml_value, parse_saml_params, saml_params_from_pairs
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.limits import MAX_BASE64_CHARS, MAX_INFLATED_BYTES
 from tests.harbuild import deflate
 
 XML = (b'<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_abc" Version="2.0" '

@@ -4,12 +4,12 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from diag.certs import load_certificates
-from diag.decrypt import decrypt_message
-from diag.model import SignatureVerdict
-from diag.saml import parse_message
-from diag.signature import verify_message
-from diag.xmlparse import NS, parse_xml
+from ssodiag.diag.certs import load_certificates
+from ssodiag.diag.decrypt import decrypt_message
+from ssodiag.diag.model import SignatureVerdict
+from ssodiag.diag.saml import parse_message
+from ssodiag.diag.signature import verify_message
+from ssodiag.diag.xmlparse import NS, parse_xml
 from tests.idp import TestIdP, sp_keypair
 
 IDP = TestIdP()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from diag.detect import detect_connectors
-from diag.model import Connector, ErrorPage, Evidence
+from ssodiag.diag.detect import detect_connectors
+from ssodiag.diag.model import Connector, ErrorPage, Evidence
 
 
 @pytest.mark.parametrize("url, connector", [

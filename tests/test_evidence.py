@@ -12,9 +12,9 @@ from urllib.parse import quote
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from diag.evidence import NOT_RECOGNISED, load_evidence
-from diag.limits import MAX_FILE_BYTES
-from diag.model import InputKind, MessageKind
+from ssodiag.diag.evidence import NOT_RECOGNISED, load_evidence
+from ssodiag.diag.limits import MAX_FILE_BYTES
+from ssodiag.diag.model import InputKind, MessageKind
 from tests.harbuild import HarBuilder, auto_submit_page, deflate, post_body, redirect_query, tracer_request
 from tests.idp import TestIdP, cached_key
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from diag.errors import InputError
-from diag.groupsync import (
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.groupsync import (
     AtlanDirectory, AtlanUser, IdpDirectory, IdpUser, Mapping, MappingSet, simulate,
 )
-from diag.groupsync_io import (
+from ssodiag.diag.groupsync_io import (
     ENTRA_OVERAGE_CLAIM, MAX_NAME_CHARS, idp_from_evidence, read_atlan, read_idp, read_mappings,
 )
-from diag.model import Evidence
-from diag.saml import parse_message
+from ssodiag.diag.model import Evidence
+from ssodiag.diag.saml import parse_message
 from tests.idp import TestIdP
 
 
@@ -303,7 +303,7 @@ def test_missing_file_and_unusable_inputs_are_input_errors(tmp_path):
 
 
 def test_json_inputs_are_size_capped_and_shape_checked(tmp_path, monkeypatch):
-    monkeypatch.setattr("diag.groupsync_io.MAX_FILE_BYTES", 100)
+    monkeypatch.setattr("ssodiag.diag.groupsync_io.MAX_FILE_BYTES", 100)
     with pytest.raises(InputError, match="over the 100-byte limit"):
         read_mappings(write(tmp_path, "m.json", json.dumps([{"attribute.value": "g", "group": "G"}] * 10)))
     with pytest.raises(InputError, match="Resources is not a list"):

@@ -9,8 +9,8 @@ from urllib.parse import quote
 import pytest
 from typer.testing import CliRunner
 
-from diag.groupsync_cli import groupsync_app
-from reports.groupsync_render import render_groupsync
+from ssodiag.diag.groupsync_cli import groupsync_app
+from ssodiag.reports.groupsync_render import render_groupsync
 from tests.idp import ACS_URL, TestIdP
 
 HOSTILE = '<script>alert("x")</script>'
@@ -175,7 +175,7 @@ def har_of(response: bytes) -> str:
 
 
 def test_saml_response_and_har_files_as_idp_input(tmp_path):
-    pytest.importorskip("diag.evidence", reason="diag.evidence (load_evidence) is written by another engineer")
+    pytest.importorskip("ssodiag.diag.evidence", reason="diag.evidence (load_evidence) is written by another engineer")
     issuer = TestIdP()
     r1 = tmp_path / "alice.xml"
     r1.write_bytes(issuer.response(name_id="alice", attributes={"memberOf": ["eng"]}))

@@ -7,8 +7,8 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diag.groupsync import AtlanDirectory, AtlanUser, IdpDirectory, IdpUser, Mapping, MappingSet, simulate
-from diag.groupsync_io import read_atlan, read_idp, read_mappings
+from ssodiag.diag.groupsync import AtlanDirectory, AtlanUser, IdpDirectory, IdpUser, Mapping, MappingSet, simulate
+from ssodiag.diag.groupsync_io import read_atlan, read_idp, read_mappings
 
 # Lower-case usernames without "@" and no emails: an IdP user whose name is not in Atlan is then always a new user,
 # never a look-alike of an existing one, so the reference model needs no identity rules.

@@ -9,11 +9,11 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from diag.errors import InputError
-from diag.har import read_har
-from diag.limits import MAX_TEXT_EXCERPT
-from diag.model import MessageKind
-from diag.tracer import read_saml_tracer
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.har import read_har
+from ssodiag.diag.limits import MAX_TEXT_EXCERPT
+from ssodiag.diag.model import MessageKind
+from ssodiag.diag.tracer import read_saml_tracer
 from tests.harbuild import START, HarBuilder, auto_submit_page, post_body, redirect_query, tracer_request
 from tests.idp import TestIdP, cached_key
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from diag.evidence import load_evidence
-from diag.har import MAX_MESSAGES
-from diag.model import InputKind
+from ssodiag.diag.evidence import load_evidence
+from ssodiag.diag.har import MAX_MESSAGES
+from ssodiag.diag.model import InputKind
 from tests.harbuild import HarBuilder, deflate, post_body
 from tests.idp import TestIdP
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diag.errors import InputError
-from diag.metadata import parse_metadata
-from diag.xmlparse import parse_xml
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.metadata import parse_metadata
+from ssodiag.diag.xmlparse import parse_xml
 from tests.test_certs import der_of, make_cert
 
 MD_NS = ('xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#"')

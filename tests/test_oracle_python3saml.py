@@ -27,10 +27,10 @@ import pytest
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
-from diag.certs import load_certificates
-from diag.model import Evidence, Expectations, SignatureVerdict, Status
-from diag.runner import analyze
-from diag.saml import parse_message
+from ssodiag.diag.certs import load_certificates
+from ssodiag.diag.model import Evidence, Expectations, SignatureVerdict, Status
+from ssodiag.diag.runner import analyze
+from ssodiag.diag.saml import parse_message
 from tests.idp import ACS_URL, BINDING_POST, BINDING_REDIRECT, NAMEID_EMAIL, SP_ENTITY_ID, SSO_URL, TestIdP, \
     sp_keypair, utc_now
 from tests.xsw import SIGNED_WHAT, VARIANTS

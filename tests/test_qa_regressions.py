@@ -22,15 +22,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
-from diag.cli import app
-from diag.context import DiagContext
-from diag.evidence import load_evidence
-from diag.har import load_json
-from diag.model import Evidence, Expectations, MessageKind, Status
-from diag.redact import redact_document
-from diag.registry import load_builtin_checks
-from diag.saml import parse_message
-from reports.text import clip
+from ssodiag.diag.cli import app
+from ssodiag.diag.context import DiagContext
+from ssodiag.diag.evidence import load_evidence
+from ssodiag.diag.har import load_json
+from ssodiag.diag.model import Evidence, Expectations, MessageKind, Status
+from ssodiag.diag.redact import redact_document
+from ssodiag.diag.registry import load_builtin_checks
+from ssodiag.diag.saml import parse_message
+from ssodiag.reports.text import clip
 from tests.harbuild import HarBuilder, post_body, redirect_query
 from tests.idp import TestIdP, sp_keypair, utc_now
 

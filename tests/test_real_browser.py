@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from diag.xmlparse import parse_xml
+from ssodiag.diag.xmlparse import parse_xml
 from tests.browser import HarRecorder, chromium_missing
 from tests.idp import TestIdP, new_id
 from tests.realidp import (
@@ -120,7 +120,7 @@ def test_failed_har_holds_the_keycloak_error_page(recordings):
 
 
 def test_evidence_from_idp_initiated_har(recordings):
-    from diag.evidence import load_evidence
+    from ssodiag.diag.evidence import load_evidence
 
     evidence = load_evidence([str(recordings.idp_initiated)])
     response = _response_message(evidence)
@@ -135,7 +135,7 @@ def test_evidence_from_idp_initiated_har(recordings):
 
 
 def test_evidence_from_sp_initiated_har_pairs_request_and_response(recordings):
-    from diag.evidence import load_evidence
+    from ssodiag.diag.evidence import load_evidence
 
     evidence = load_evidence([str(recordings.sp_initiated)])
     (request,) = [m for m in evidence.messages if m.kind.value == "AuthnRequest"]
@@ -149,7 +149,7 @@ def test_evidence_from_sp_initiated_har_pairs_request_and_response(recordings):
 
 
 def test_evidence_from_failed_har_has_the_error_page(recordings):
-    from diag.evidence import load_evidence
+    from ssodiag.diag.evidence import load_evidence
 
     evidence = load_evidence([str(recordings.failed)])
     pages = [p for p in evidence.error_pages if "Invalid requester" in p.text]

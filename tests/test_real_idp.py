@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 from signxml import XMLVerifier
 
-from diag.xmlparse import NS, parse_xml, text_of
+from ssodiag.diag.xmlparse import NS, parse_xml, text_of
 from tests.idp import TestIdP, new_id
 from tests.realidp import (
     SIGNATURE_ALGORITHMS,
@@ -142,7 +142,7 @@ def test_sha1_idp_signs_only_the_assertion_with_rsa_sha1(sha1_idp):
 
 
 def test_load_evidence_reads_the_real_response(idp_initiated, tmp_path):
-    from diag.evidence import load_evidence
+    from ssodiag.diag.evidence import load_evidence
 
     # given the SAMLResponse exactly as it was posted (base64), saved to a file
     path = _write(tmp_path, "samlresponse.txt", idp_initiated.saml_response)

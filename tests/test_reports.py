@@ -8,13 +8,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from diag.model import Evidence, Expectations
-from diag.redact import redact_document
-from diag.runner import analyze
-from diag.saml import parse_message
-from reports.document import build_document
-from reports.jinja import md_escape
-from reports.render import RENDERERS
+from ssodiag.diag.model import Evidence, Expectations
+from ssodiag.diag.redact import redact_document
+from ssodiag.diag.runner import analyze
+from ssodiag.diag.saml import parse_message
+from ssodiag.reports.document import build_document
+from ssodiag.reports.jinja import md_escape
+from ssodiag.reports.render import RENDERERS
 from tests.idp import TestIdP
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "reports/schema/report.schema.json").read_text())
@@ -92,13 +92,13 @@ def test_verdict_names_the_worst_failure():
 
 
 def test_html_code_spans_escape_before_marking_up():
-    from reports.jinja import html_code_spans
+    from ssodiag.reports.jinja import html_code_spans
     out = str(html_code_spans("Issuer `<script>x</script>` is not `a&b`"))
     assert out == "Issuer <code>&lt;script&gt;x&lt;/script&gt;</code> is not <code>a&amp;b</code>"
 
 
 def test_group_claims_that_look_like_addresses_stay_readable_and_personal_ones_do_not():
-    from diag.redact import redact_document, redact_plan
+    from ssodiag.diag.redact import redact_document, redact_plan
     doc = {"messages": [{"relay_state": None, "assertions": [{"subject": {"name_id": "bob@corp.example"},
             "attributes": {"memberOf": ["team@lists.corp.example"], "email": ["bob@corp.example"]}}]}],
            "findings": [{"message": "bob@corp.example is in `team@lists.corp.example`"}]}

@@ -2,11 +2,11 @@
 selection; findings ordered worst first."""
 from __future__ import annotations
 
-from diag import runner
-from diag.context import DiagContext
-from diag.model import Connector, Detection, Evidence, Expectations, Severity, Status
-from diag.registry import CheckSpec, Need, REGISTRY, load_builtin_checks, validate_registry
-from diag.saml import parse_message
+from ssodiag.diag import runner
+from ssodiag.diag.context import DiagContext
+from ssodiag.diag.model import Connector, Detection, Evidence, Expectations, Severity, Status
+from ssodiag.diag.registry import CheckSpec, Need, REGISTRY, load_builtin_checks, validate_registry
+from ssodiag.diag.saml import parse_message
 from tests.idp import TestIdP
 
 

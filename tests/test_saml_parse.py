@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from diag.errors import InputError
-from diag.model import MessageKind, RedirectSignature
-from diag.saml import classify_xml, parse_assertion, parse_boolean, parse_instant, parse_message
-from diag.xmlparse import NS, parse_xml
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.model import MessageKind, RedirectSignature
+from ssodiag.diag.saml import classify_xml, parse_assertion, parse_boolean, parse_instant, parse_message
+from ssodiag.diag.xmlparse import NS, parse_xml
 
 NSDECL = ('xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
           'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"')

@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from diag.certs import load_certificates
-from diag.metadata import parse_metadata
-from diag.model import (
+from ssodiag.diag.certs import load_certificates
+from ssodiag.diag.metadata import parse_metadata
+from ssodiag.diag.model import (
     Certificate, Evidence, Expectations, Finding, RedirectSignature, SamlMessage, SignatureVerdict, Status,
 )
-from diag.runner import analyze
-from diag.saml import parse_message
-from diag.signature import is_sha1, verify_message
+from ssodiag.diag.runner import analyze
+from ssodiag.diag.saml import parse_message
+from ssodiag.diag.signature import is_sha1, verify_message
 from tests.idp import TestIdP, sp_keypair, utc_now
 
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from diag.certs import load_certificates
-from diag.model import Evidence, Expectations, SignatureVerdict, Status
-from diag.runner import analyze
-from diag.saml import parse_message
-from diag.signature import verify_message
+from ssodiag.diag.certs import load_certificates
+from ssodiag.diag.model import Evidence, Expectations, SignatureVerdict, Status
+from ssodiag.diag.runner import analyze
+from ssodiag.diag.saml import parse_message
+from ssodiag.diag.signature import verify_message
 from tests.idp import TestIdP
 from tests.xsw import EVIL_NAME_ID, SIGNED_WHAT, VARIANTS
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from diag.xmlparse import NS, parse_xml
+from ssodiag.diag.xmlparse import NS, parse_xml
 
 EVIL_NAME_ID = "admin@evil.test"
 EVIL_ID = "_evil"

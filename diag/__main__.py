@@ -1,3 +1,0 @@
-from diag.cli import main
-
-main()

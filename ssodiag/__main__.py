@@ -1,0 +1,3 @@
+from ssodiag.diag.cli import main
+
+main()
