@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ssodiag.checks.response import each_assertion
+from ssodiag.checks.common import each_assertion
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Assertion, Attribute, Connector, Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ssodiag.checks.response import acs_url_finding, issue_instant_finding, sp_entity_note
+from ssodiag.checks.common import (
+    BINDINGS, ENTRA_ERRORS, NAMEID_UNSPECIFIED, SPEC, acs_url_finding, issue_instant_finding, sp_entity_note,
+)
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.urls import identifier_hint, quoted
 from ssodiag.diag.xmlparse import NS
 
-NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
-ENTRA_ERRORS = "https://learn.microsoft.com/entra/identity-platform/reference-error-codes"
 GOOGLE_ERRORS = "https://support.google.com/a/answer/6301076"
-SPEC = "https://docs.oasis-open.org/security/saml/v2.0/saml-core-2.0-os.pdf"
-BINDINGS = "https://docs.oasis-open.org/security/saml/v2.0/saml-bindings-2.0-os.pdf"
 
 
 def request_name(msg: SamlMessage) -> str:

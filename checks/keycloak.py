@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from ssodiag.diag.context import ATLAN_IDP_INITIATED_SUFFIX, DiagContext
 from ssodiag.diag.model import Finding, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
+from ssodiag.diag.text import clip
 from ssodiag.diag.urls import quoted
-from ssodiag.reports.text import clip
 
 KEYCLOAK_MESSAGES = ("https://github.com/keycloak/keycloak/blob/main/themes/src/main/resources/theme/base/login/"
                      "messages/messages_en.properties")

@@ -3,7 +3,8 @@
 The runner has already run the trust engine (``diag.signature.verify_message``, after ``diag.decrypt`` when
 ``--sp-key`` is given), so every check here reads ``message.signature`` and judges one problem. Keycloak shows all
 of these as one page, "Invalid signature in response from identity provider." (sso-facts §4.1); these checks say
-which cause it is. Protocol-level rules (status, audience, time) live in ``checks.response``.
+which cause it is. Protocol-level rules live in ``checks.status``, ``checks.structure``, ``checks.timing``,
+``checks.audience_destination`` and ``checks.identity``.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from ssodiag.diag.errors import InputError
 from ssodiag.diag.groupsync_cli import groupsync_app
 from ssodiag.diag.model import Connector, Expectations, RunResult, Severity, Status
 from ssodiag.diag.output import Format, deliver, fail, use_color, wants_redaction
-from ssodiag.reports.text import clip, printable
+from ssodiag.diag.text import clip, printable
 
 app = typer.Typer(
     name="ssodiag",

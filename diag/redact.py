@@ -34,7 +34,7 @@ _URL_RE = re.compile(r"https?://[^\s`'\"<>]+")
 # values, and testing each against each string never finished), then compared in full.
 _KEY_CHARS = 16
 _MIN_SUBSTRING = 3  # shorter values are replaced only where they stand alone
-_CLIPPED = "…"  # how reports cut a long value (reports.text.clip, diag.urls.quoted)
+_CLIPPED = "…"  # how reports cut a long value (diag.text.clip, diag.urls.quoted)
 
 
 def _trie_pattern(words: list[str]) -> str:

@@ -113,7 +113,11 @@ def check(*, id: str, title: str, severity: Severity, remediation: str, connecto
 # Explicit module list (no globbing): a newcomer sees every check module here, and import order is stable.
 CHECK_MODULES = (
     "ssodiag.checks.signature",  # SIG: signature trust, wrapping defence, algorithms, certificates
-    "ssodiag.checks.response",  # SAML: Response / Assertion protocol rules (status, time, audience, destination, ...)
+    "ssodiag.checks.status",  # SAML001: the Response StatusCode
+    "ssodiag.checks.structure",  # SAML: required elements and their counts (Version, IDs, assertion, Conditions, ...)
+    "ssodiag.checks.timing",  # SAML: IssueInstant, Conditions window, bearer and session expiry
+    "ssodiag.checks.audience_destination",  # SAML: Audience, Destination, bearer Recipient
+    "ssodiag.checks.identity",  # SAML: InResponseTo, Issuer, NameID
     "ssodiag.checks.attributes",  # ATTR: Atlan's required attributes, look-alike names, group claims
     "ssodiag.checks.authn_request",  # REQ: AuthnRequest rules
     "ssodiag.checks.metadata",  # MD: IdP metadata health

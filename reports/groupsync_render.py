@@ -13,7 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ssodiag.reports.jinja import environment
-from ssodiag.reports.text import DEFAULT_LIMIT, clip, plan_view, to_json
+from ssodiag.diag.text import clip
+from ssodiag.reports.text import DEFAULT_LIMIT, plan_view, to_json
 
 FORMATS = ("terminal", "json", "md", "html")
 

@@ -7,7 +7,8 @@ from functools import lru_cache
 import jinja2
 from markupsafe import Markup, escape
 
-from ssodiag.reports.text import SEVERITY_ORDER, STATUS_LABEL, clip, plan_view, problems
+from ssodiag.diag.text import clip
+from ssodiag.reports.text import SEVERITY_ORDER, STATUS_LABEL, plan_view, problems
 
 
 def md_escape(value: object, limit: int = 300) -> str:

@@ -13,7 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ssodiag.reports.groupsync_render import render_terminal as render_plan
-from ssodiag.reports.text import STATUS_LABEL, clip, problems
+from ssodiag.diag.text import clip
+from ssodiag.reports.text import STATUS_LABEL, problems
 
 _STYLE = {"fail": "bold red", "error": "bold magenta", "warn": "yellow", "skip": "dim", "pass": "green",
           "inconclusive": "yellow"}

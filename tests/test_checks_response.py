@@ -9,7 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import ssodiag.checks.response  # noqa: F401  (registers the SAML checks)
+import ssodiag.checks.audience_destination  # noqa: F401  (importing registers the SAML checks)
+import ssodiag.checks.identity  # noqa: F401
+import ssodiag.checks.status  # noqa: F401
+import ssodiag.checks.structure  # noqa: F401
+import ssodiag.checks.timing  # noqa: F401
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Evidence, Expectations, Finding, MessageKind, SamlMessage, Severity, Status
 from ssodiag.diag.registry import REGISTRY

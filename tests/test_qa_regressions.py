@@ -30,7 +30,7 @@ from ssodiag.diag.model import Evidence, Expectations, MessageKind, Status
 from ssodiag.diag.redact import redact_document
 from ssodiag.diag.registry import load_builtin_checks
 from ssodiag.diag.saml import parse_message
-from ssodiag.reports.text import clip
+from ssodiag.diag.text import clip
 from tests.harbuild import HarBuilder, post_body, redirect_query
 from tests.idp import TestIdP, sp_keypair, utc_now
 

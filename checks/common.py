@@ -1,0 +1,128 @@
+"""Helpers shared by the check modules: naming and locating Response parts, judging an ACS URL or an
+IssueInstant, walking every assertion. This module registers no checks.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+
+from lxml import etree
+
+from ssodiag.checks.status_codes import STATUS_PREFIX
+from ssodiag.diag.context import DiagContext
+from ssodiag.diag.model import Assertion, Finding, SamlMessage, SubjectConfirmation
+from ssodiag.diag.registry import CheckSpec
+from ssodiag.diag.timefmt import as_utc, before_or_after, format_instant, reference_name
+from ssodiag.diag.urls import best_match, quoted
+from ssodiag.diag.xmlparse import NS
+
+BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+# A Response issued this long before the instant we judge it at was replayed, pasted late, or the IdP clock is off.
+STALE_ISSUE_AGE = timedelta(hours=1)
+
+SPEC = "https://docs.oasis-open.org/security/saml/v2.0/saml-core-2.0-os.pdf"
+PROFILES = "https://docs.oasis-open.org/security/saml/v2.0/saml-profiles-2.0-os.pdf"
+BINDINGS = "https://docs.oasis-open.org/security/saml/v2.0/saml-bindings-2.0-os.pdf"
+ENTRA_ERRORS = "https://learn.microsoft.com/entra/identity-platform/reference-error-codes"
+
+
+def response_name(msg: SamlMessage) -> str:
+    return f"Response {quoted(msg.id)}" if msg.id else "The Response (no ID)"
+
+
+def assertion_locator(index: int) -> str:
+    return f"Response/Assertion[{index + 1}]"
+
+
+def unparsed_time(element: etree._Element | None, path: str | None, attribute: str) -> str | None:
+    """The raw text of a time attribute that is present but did not parse (the model then holds None)."""
+    if element is None:
+        return None
+    target = element.find(path, NS) if path else element
+    return target.get(attribute) if target is not None else None
+
+
+def short_status(code: str | None) -> str:
+    code = code or ""
+    return code[len(STATUS_PREFIX):] if code.startswith(STATUS_PREFIX) else code
+
+
+def sp_entity_note(ctx: DiagContext) -> str:
+    """Say so when the SP entity ID is Keycloak's default derived from --atlan (sso-facts §2.1: not documented)."""
+    if ctx.expect.sp_entity_id:
+        return ""
+    return (" (this SP entity ID was derived from --atlan/--alias as Keycloak's default realm URL, which Atlan does "
+            "not document; pass --sp-entity-id with the value from Atlan's SSO page if it differs)")
+
+
+def response_is_signed(msg: SamlMessage) -> bool:
+    """A ds:Signature is a direct child of the Response root (SAML core §5.2)."""
+    if msg.root is not None:
+        return msg.root.find("ds:Signature", NS) is not None
+    return any(e.element == "Response" for e in msg.signature.signed_elements)
+
+
+def each_assertion(ctx: DiagContext, spec: CheckSpec,
+                   judge: Callable[[SamlMessage, Assertion, str], Iterator[Finding]]) -> Iterator[Finding]:
+    """Run ``judge`` on every readable assertion; a Response without one gets a ``skip`` saying why."""
+    for msg in ctx.responses:
+        if not msg.assertions:
+            yield spec.skip(f"{response_name(msg)} was not judged: {no_assertion_reason(msg)}.", source=msg.source,
+                            locator="Response")
+            continue
+        for index, assertion in enumerate(msg.assertions):
+            yield from judge(msg, assertion, assertion_locator(index))
+
+
+def no_assertion_reason(msg: SamlMessage) -> str:
+    if msg.status is not None and not msg.status.is_success:
+        return f"its status is {quoted(short_status(msg.status.code))}, so it carries no assertion"
+    if any(p.element == "EncryptedAssertion" and not p.decrypted for p in msg.encrypted_parts):
+        return "its assertion is encrypted and was not decrypted (pass --sp-key with Atlan's SP private key)"
+    return "it carries no assertion (see SAML005)"
+
+
+def skew_of(ctx: DiagContext) -> timedelta:
+    return timedelta(seconds=ctx.expect.clock_skew)
+
+
+def acs_url_finding(spec: CheckSpec, label: str, url: str, acs_urls: tuple[str, ...], **where) -> Finding:
+    """Judge one URL that must be an SP ACS URL: pass; warn when it is one written differently (case, default
+    port); fail naming the closest expected URL and the part that differs (diag.urls hints)."""
+    match = best_match(url, acs_urls)
+    if match.exact:
+        return spec.passed(f"{label} {quoted(url)} is an expected ACS URL.", seen=url, **where)
+    if match.equivalent:
+        return spec.warn(f"{label} {quoted(url)} is {quoted(match.expected)} written differently: {match.hint}.",
+                         seen=url, **where)
+    return spec.fail(f"{label} {quoted(url)} is not an expected ACS URL; closest is {quoted(match.expected)}: "
+                     f"{match.hint}.", seen=url, **where)
+
+
+def issue_instant_finding(ctx: DiagContext, spec: CheckSpec, msg: SamlMessage, name: str, instant: datetime | None,
+                          element: etree._Element | None, locator: str) -> Finding:
+    """Judge one IssueInstant (SAML core §1.3.3) against the evaluation instant, the clock skew and staleness."""
+    at, ref = ctx.instant_for(msg), reference_name(ctx, msg)
+    where = dict(source=msg.source, locator=locator)
+    if instant is None:
+        raw = unparsed_time(element, None, "IssueInstant")
+        if raw is not None:
+            return spec.skip(f"{name} has an IssueInstant {quoted(raw)} that is not an xs:dateTime.", seen=raw, **where)
+        return spec.fail(f"{name} has no IssueInstant, which SAML core requires.", seen="(none)", **where)
+    seen = format_instant(instant)
+    if as_utc(instant) > as_utc(at) + skew_of(ctx):
+        return spec.fail(f"{name} was issued {before_or_after(instant, at)} {ref}, beyond the "
+                         f"{ctx.expect.clock_skew} s clock skew: the issuer's clock runs ahead.", seen=seen, **where)
+    if as_utc(at) - as_utc(instant) > STALE_ISSUE_AGE:
+        return spec.warn(f"{name} was issued {before_or_after(instant, at)} {ref}: a replayed or late message, or "
+                         f"an issuer clock far behind.", seen=seen, **where)
+    return spec.passed(f"{name} was issued at `{seen}`, {before_or_after(instant, at)} {ref}.", seen=seen, **where)
+
+
+def bearer_confirmations(assertion: Assertion) -> list[tuple[int, SubjectConfirmation]]:
+    return [(i, sc) for i, sc in enumerate(assertion.subject_confirmations) if sc.method == BEARER]
+
+
+def sc_locator(locator: str, index: int) -> str:
+    return f"{locator}/Subject/SubjectConfirmation[{index + 1}]/SubjectConfirmationData"
