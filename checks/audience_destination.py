@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ssodiag.checks.common import (
-    BINDINGS, PROFILES, SPEC, acs_url_finding, bearer_confirmations, each_assertion, response_is_signed,
-    response_name, sc_locator, sp_entity_note,
+    BINDINGS, PROFILES, SPEC, acs_url_finding, bearer_confirmations, each_assertion, response_name, sc_locator,
+    sp_entity_note,
 )
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Assertion, Finding, SamlMessage, Severity
@@ -47,8 +47,9 @@ def recipient_matches_acs(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding
        remediation="Set the IdP app's Audience / SP Entity ID / Identifier to the exact 'Audience URI (SP Entity "
                    "ID)' from Atlan's SSO page (case-sensitive).")
 def audience_matches_sp(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
-    """SAML core §2.5.1.4: the SP must find its own entity ID among the Audiences of every AudienceRestriction
-    (python3-saml WRONG_AUDIENCE code 26, node-saml "SAML assertion audience mismatch" / "has no
+    """SAML core §2.5.1.4: every AudienceRestriction must be satisfied on its own, so the SP must find its own
+    entity ID among the Audiences of each one; a second restriction naming only another SP makes the assertion
+    invalid here (python3-saml WRONG_AUDIENCE code 26, node-saml "SAML assertion audience mismatch" / "has no
     AudienceRestriction"; Keycloak ConditionsValidator). Compared as exact strings.
     """
     sp = ctx.sp_entity_id or ""
@@ -56,19 +57,30 @@ def audience_matches_sp(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 
     def judge(msg: SamlMessage, assertion: Assertion, locator: str) -> Iterator[Finding]:
         where = dict(source=msg.source, locator=f"{locator}/Conditions/AudienceRestriction", expected=sp)
-        cond = assertion.conditions
-        if cond is None or not cond.audiences:
+        restrictions = assertion.conditions.audience_restrictions if assertion.conditions else ()
+        if not restrictions:
             yield spec.fail(f"Assertion {quoted(assertion.id)} has no AudienceRestriction, so nothing limits it to "
                             f"this SP{note}.", seen="(none)", **where)
             return
-        seen = ", ".join(cond.audiences)
-        if sp in cond.audiences:
-            yield spec.passed(f"Assertion {quoted(assertion.id)} is addressed to the SP {quoted(sp)}.", seen=seen,
-                              **where)
+        for number, restriction in enumerate(restrictions, 1):
+            if sp in restriction.audiences:
+                continue
+            which = f"AudienceRestriction {number} of {len(restrictions)}" if len(restrictions) > 1 else \
+                "AudienceRestriction"
+            where.update(locator=f"{locator}/Conditions/AudienceRestriction[{number}]")
+            if not restriction.audiences:
+                yield spec.fail(f"The {which} of assertion {quoted(assertion.id)} names no Audience, so it cannot "
+                                f"be satisfied.", seen="(none)", **where)
+                return
+            seen = ", ".join(restriction.audiences)
+            hint = identifier_hint(seen, sp) if len(restriction.audiences) == 1 else "none of them is it"
+            yield spec.fail(f"The {which} of assertion {quoted(assertion.id)} names {quoted(seen)}, not the SP "
+                            f"entity ID {quoted(sp)}: {hint}; every AudienceRestriction must name the SP{note}.",
+                            seen=seen, **where)
             return
-        hint = identifier_hint(cond.audiences[0], sp) if len(cond.audiences) == 1 else "none of them is it"
-        yield spec.fail(f"Assertion {quoted(assertion.id)} is addressed to {quoted(seen)}, not the SP entity ID "
-                        f"{quoted(sp)}: {hint}{note}.", seen=seen, **where)
+        seen = "; ".join(", ".join(r.audiences) for r in restrictions)
+        yield spec.passed(f"Assertion {quoted(assertion.id)} is addressed to the SP {quoted(sp)}.", seen=seen,
+                          **where)
 
     yield from each_assertion(ctx, spec, judge)
 
@@ -103,7 +115,7 @@ def signed_response_has_destination(ctx: DiagContext, spec: CheckSpec) -> Iterat
     """
     for msg in ctx.responses:
         where = dict(source=msg.source, locator="Response/@Destination", seen=msg.destination or "(none)")
-        signed = response_is_signed(msg)
+        signed = msg.has_signature
         if msg.destination:
             yield spec.passed(f"{response_name(msg)} has Destination {quoted(msg.destination)}.", **where)
         elif signed:

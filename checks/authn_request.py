@@ -15,7 +15,6 @@ from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.urls import identifier_hint, quoted
-from ssodiag.diag.xmlparse import NS
 
 GOOGLE_ERRORS = "https://support.google.com/a/answer/6301076"
 
@@ -28,7 +27,7 @@ def request_is_signed(msg: SamlMessage) -> bool:
     """Signed in the XML (POST binding) or in the query string (Redirect binding, SAML bindings §3.4.4.1)."""
     if msg.redirect_signature is not None:
         return True
-    return msg.root is not None and msg.root.find("ds:Signature", NS) is not None
+    return msg.has_signature
 
 
 @check(id="REQ001", title="AuthnRequest has no Issuer", severity=Severity.HIGH, requires={Need.AUTHN_REQUEST},
@@ -176,7 +175,7 @@ def request_issue_instant(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding
     (Entra AADSTS76026 RequestIssueTimeExpired); an old request is usually a bookmarked IdP URL or a stale tab.
     """
     for msg in ctx.authn_requests:
-        yield issue_instant_finding(ctx, spec, msg, request_name(msg), msg.issue_instant, msg.root,
+        yield issue_instant_finding(ctx, spec, msg, request_name(msg), msg.issue_instant, msg.issue_instant_text,
                                     "AuthnRequest/@IssueInstant")
 
 

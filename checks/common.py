@@ -6,15 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
-from lxml import etree
-
 from ssodiag.checks.status_codes import STATUS_PREFIX
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Assertion, Finding, SamlMessage, SubjectConfirmation
 from ssodiag.diag.registry import CheckSpec
 from ssodiag.diag.timefmt import as_utc, before_or_after, format_instant, reference_name
 from ssodiag.diag.urls import best_match, quoted
-from ssodiag.diag.xmlparse import NS
 
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
@@ -35,14 +32,6 @@ def assertion_locator(index: int) -> str:
     return f"Response/Assertion[{index + 1}]"
 
 
-def unparsed_time(element: etree._Element | None, path: str | None, attribute: str) -> str | None:
-    """The raw text of a time attribute that is present but did not parse (the model then holds None)."""
-    if element is None:
-        return None
-    target = element.find(path, NS) if path else element
-    return target.get(attribute) if target is not None else None
-
-
 def short_status(code: str | None) -> str:
     code = code or ""
     return code[len(STATUS_PREFIX):] if code.startswith(STATUS_PREFIX) else code
@@ -54,13 +43,6 @@ def sp_entity_note(ctx: DiagContext) -> str:
         return ""
     return (" (this SP entity ID was derived from --atlan/--alias as Keycloak's default realm URL, which Atlan does "
             "not document; pass --sp-entity-id with the value from Atlan's SSO page if it differs)")
-
-
-def response_is_signed(msg: SamlMessage) -> bool:
-    """A ds:Signature is a direct child of the Response root (SAML core §5.2)."""
-    if msg.root is not None:
-        return msg.root.find("ds:Signature", NS) is not None
-    return any(e.element == "Response" for e in msg.signature.signed_elements)
 
 
 def each_assertion(ctx: DiagContext, spec: CheckSpec,
@@ -101,12 +83,12 @@ def acs_url_finding(spec: CheckSpec, label: str, url: str, acs_urls: tuple[str, 
 
 
 def issue_instant_finding(ctx: DiagContext, spec: CheckSpec, msg: SamlMessage, name: str, instant: datetime | None,
-                          element: etree._Element | None, locator: str) -> Finding:
-    """Judge one IssueInstant (SAML core §1.3.3) against the evaluation instant, the clock skew and staleness."""
+                          raw: str | None, locator: str) -> Finding:
+    """Judge one IssueInstant (SAML core §1.3.3; ``raw`` as written) against the evaluation instant, the clock skew
+    and staleness."""
     at, ref = ctx.instant_for(msg), reference_name(ctx, msg)
     where = dict(source=msg.source, locator=locator)
     if instant is None:
-        raw = unparsed_time(element, None, "IssueInstant")
         if raw is not None:
             return spec.skip(f"{name} has an IssueInstant {quoted(raw)} that is not an xs:dateTime.", seen=raw, **where)
         return spec.fail(f"{name} has no IssueInstant, which SAML core requires.", seen="(none)", **where)

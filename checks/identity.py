@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ssodiag.checks.common import (
     ENTRA_ERRORS, NAMEID_UNSPECIFIED, SPEC, assertion_locator, bearer_confirmations, each_assertion,
-    response_is_signed, response_name, sc_locator, sp_entity_note,
+    response_name, sc_locator, sp_entity_note,
 )
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Assertion, Finding, SamlMessage, Severity
@@ -58,7 +58,7 @@ def issuers_consistent(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     (sso-facts §4.2).
     """
     for msg in ctx.responses:
-        needs_issuer = response_is_signed(msg) or any(p.element == "EncryptedAssertion" for p in msg.encrypted_parts)
+        needs_issuer = msg.has_signature or any(p.element == "EncryptedAssertion" for p in msg.encrypted_parts)
         where = dict(source=msg.source, locator="Response/Issuer", seen=msg.issuer or "(none)")
         if msg.issuer:
             yield spec.passed(f"{response_name(msg)} has Issuer {quoted(msg.issuer)}.", **where)

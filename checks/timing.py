@@ -9,14 +9,13 @@ from datetime import datetime, timedelta
 
 from ssodiag.checks.common import (
     PROFILES, SPEC, assertion_locator, bearer_confirmations, each_assertion, issue_instant_finding, response_name,
-    sc_locator, skew_of, unparsed_time,
+    sc_locator, skew_of,
 )
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Assertion, Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.timefmt import as_utc, before_or_after, format_instant, reference_name
 from ssodiag.diag.urls import quoted
-from ssodiag.diag.xmlparse import NS
 
 
 def window_problem(at: datetime, skew: timedelta, not_before: datetime | None,
@@ -45,11 +44,11 @@ def issue_instant_sane(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     message, or an IdP clock far behind. Unparsable values are skipped, not guessed.
     """
     for msg in ctx.responses:
-        parts = [("Response", response_name(msg), msg.issue_instant, msg.root)]
-        parts += [(assertion_locator(i), f"Assertion {quoted(a.id)}", a.issue_instant, a.element)
+        parts = [("Response", response_name(msg), msg.issue_instant, msg.issue_instant_text)]
+        parts += [(assertion_locator(i), f"Assertion {quoted(a.id)}", a.issue_instant, a.issue_instant_text)
                   for i, a in enumerate(msg.assertions)]
-        for locator, name, instant, element in parts:
-            yield issue_instant_finding(ctx, spec, msg, name, instant, element, f"{locator}/@IssueInstant")
+        for locator, name, instant, raw in parts:
+            yield issue_instant_finding(ctx, spec, msg, name, instant, raw, f"{locator}/@IssueInstant")
 
 
 @check(id="SAML007", title="Assertion is outside its NotBefore / NotOnOrAfter window", severity=Severity.HIGH,
@@ -70,8 +69,8 @@ def conditions_window(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
         if cond is None:
             yield spec.skip(f"Assertion {quoted(assertion.id)} has no Conditions (see SAML006).", **where)
             return
-        for attribute, value in (("NotBefore", cond.not_before), ("NotOnOrAfter", cond.not_on_or_after)):
-            raw = unparsed_time(assertion.element, "saml:Conditions", attribute)
+        for attribute, value, raw in (("NotBefore", cond.not_before, cond.not_before_text),
+                                      ("NotOnOrAfter", cond.not_on_or_after, cond.not_on_or_after_text)):
             if value is None and raw is not None:
                 yield spec.skip(f"Assertion {quoted(assertion.id)} has {attribute} {quoted(raw)}, which is not an "
                                 f"xs:dateTime, so its validity window cannot be judged.", seen=raw, **where)
@@ -110,11 +109,8 @@ def bearer_not_expired(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
             return
         for index, sc in bearers:
             where = dict(source=msg.source, locator=sc_locator(locator, index) + "/@NotOnOrAfter")
-            raw = None
-            if assertion.element is not None:
-                confirmations = assertion.element.findall("saml:Subject/saml:SubjectConfirmation", NS)
-                raw = unparsed_time(confirmations[index], "saml:SubjectConfirmationData", "NotOnOrAfter")
             if sc.not_on_or_after is None:
+                raw = sc.not_on_or_after_text
                 if raw is not None:
                     yield spec.skip(f"The bearer NotOnOrAfter {quoted(raw)} is not an xs:dateTime.", seen=raw, **where)
                 else:
@@ -154,6 +150,11 @@ def session_not_expired(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
         for index, statement in enumerate(assertion.authn_statements):
             where = dict(source=msg.source, locator=f"{locator}/AuthnStatement[{index + 1}]/@SessionNotOnOrAfter")
             limit = statement.session_not_on_or_after
+            if limit is None and statement.session_not_on_or_after_text is not None:
+                raw = statement.session_not_on_or_after_text
+                yield spec.skip(f"Assertion {quoted(assertion.id)} has SessionNotOnOrAfter {quoted(raw)}, which is "
+                                f"not an xs:dateTime, so its session lifetime cannot be judged.", seen=raw, **where)
+                continue
             if limit is None:
                 yield spec.passed(f"Assertion {quoted(assertion.id)} sets no SessionNotOnOrAfter.", seen="(none)",
                                   **where)

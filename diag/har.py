@@ -218,7 +218,7 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
     hop_message: dict[int, int] = {}  # position in ``ordered`` -> index into ``messages``
     handed_on: dict[bytes, int] = {}  # a message handed on by a Location or a form, awaiting its request
     error_pages: list[ErrorPage] = []
-    core: set[int] = set()
+    sso_hops: set[int] = set()
     excerpts: dict[int, str] = {}
 
     for pos, ex in enumerate(ordered):
@@ -231,21 +231,21 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
                                          hop_label(source, ex, where), where)
             if message_index is not None:
                 hop_message.setdefault(pos, message_index)
-                core.add(pos)
+                sso_hops.add(pos)
         if pos not in hop_message and ex.decoded_xml is not None:
             message_index = _add_decoded(messages, problems, ex, hop_label(source, ex))
             if message_index is not None:
                 hop_message[pos] = message_index
-                core.add(pos)
+                sso_hops.add(pos)
         if _relay_state(ex) is not None or IDP_LOGIN_PATH.search(ex.url.split("?", 1)[0]):
-            core.add(pos)
+            sso_hops.add(pos)
         page = _error_page(ex, source)
         if page is not None:
             error_pages.append(page)
             excerpts[pos] = page.text
-            core.add(pos)
+            sso_hops.add(pos)
 
-    positions = _with_redirect_chains(ordered, core)
+    positions = _with_redirect_chains(ordered, sso_hops)
     hops = tuple(
         FlowHop(index=ex.index, time=ex.time, method=ex.method, url=ex.url[:MAX_URL_CHARS], status=ex.status,
                 redirect_to=ex.location[:MAX_URL_CHARS] if ex.location else None,
@@ -321,16 +321,16 @@ def _error_page(ex: Exchange, source: str) -> ErrorPage | None:
     return ErrorPage(source=hop_label(source, ex), text=shown, url=ex.url[:MAX_URL_CHARS], status=ex.status)
 
 
-def _with_redirect_chains(ordered: Sequence[Exchange], core: set[int]) -> list[int]:
-    """``core`` plus the redirects leading to and from each of its hops (the ACS POST and what followed)."""
+def _with_redirect_chains(ordered: Sequence[Exchange], sso_hops: set[int]) -> list[int]:
+    """``sso_hops`` plus the redirects leading to and from each of its hops (the ACS POST and what followed)."""
     by_url: dict[str, list[int]] = {}
     by_location: dict[str, list[int]] = {}
     for pos, ex in enumerate(ordered):
         by_url.setdefault(ex.url, []).append(pos)
         if ex.location:
             by_location.setdefault(ex.location, []).append(pos)
-    keep = set(core)
-    for start in sorted(core):
+    keep = set(sso_hops)
+    for start in sorted(sso_hops):
         pos = start
         while ordered[pos].location:  # forward: the first later request to where each redirect pointed
             later = by_url.get(ordered[pos].location, [])
@@ -407,11 +407,13 @@ def load_json(data: bytes, source: str) -> Any:
         raise InputError(f"invalid JSON: {_one_line(exc)}", source) from None
 
 
-def _s(value: Any) -> str:
+def _string(value: Any) -> str:
+    """A HAR field that should be a string; anything else (a hostile or broken capture) reads as empty."""
     return value if isinstance(value, str) else ""
 
 
-def _d(value: Any) -> dict:
+def _object(value: Any) -> dict:
+    """A HAR field that should be a JSON object; anything else reads as empty."""
     return value if isinstance(value, dict) else {}
 
 
@@ -422,7 +424,8 @@ def header(headers: Any, name: str) -> str | None:
     if not isinstance(headers, list):
         return None
     for item in headers:
-        if isinstance(item, dict) and _s(item.get("name")).lower() == name.lower() and isinstance(item.get("value"), str):
+        if (isinstance(item, dict) and _string(item.get("name")).lower() == name.lower()
+                and isinstance(item.get("value"), str)):
             return item["value"]
     return None
 
@@ -439,16 +442,16 @@ def redirect_target(url: str, status: int | None, location: str | None) -> str |
 
 
 def _har_exchange(index: int, entry: Any) -> Exchange | None:
-    entry = _d(entry)
-    request, response = _d(entry.get("request")), _d(entry.get("response"))
-    url = _s(request.get("url"))
+    entry = _object(entry)
+    request, response = _object(entry.get("request")), _object(entry.get("response"))
+    url = _string(request.get("url"))
     if not url:
         return None
     status = status_code(response.get("status"))
     headers = response.get("headers")
-    location = redirect_target(url, status, _s(response.get("redirectURL")) or header(headers, "location"))
-    content = _d(response.get("content"))
-    mime = _s(content.get("mimeType")) or (header(headers, "content-type") or "")
+    location = redirect_target(url, status, _string(response.get("redirectURL")) or header(headers, "location"))
+    content = _object(response.get("content"))
+    mime = _string(content.get("mimeType")) or (header(headers, "content-type") or "")
     resource_type = entry.get("_resourceType")
     if isinstance(resource_type, str):  # Chrome / Edge say what the request was for
         is_document = resource_type == "document"
@@ -456,20 +459,20 @@ def _har_exchange(index: int, entry: Any) -> Exchange | None:
         accept = header(request.get("headers"), "accept") or ""
         is_document = any(t in mime.lower() for t in ("html", "text/plain")) or accept.startswith("text/html")
     page = _har_body(content) if is_document else None
-    return Exchange(index=index, time=parse_instant(_s(entry.get("startedDateTime")) or None),
-                    method=_s(request.get("method")).upper()[:16] or "GET", url=url, status=status,
-                    location=location, form=_har_form(_d(request.get("postData"))), is_document=is_document,
+    return Exchange(index=index, time=parse_instant(_string(entry.get("startedDateTime")) or None),
+                    method=_string(request.get("method")).upper()[:16] or "GET", url=url, status=status,
+                    location=location, form=_har_form(_object(request.get("postData"))), is_document=is_document,
                     page=page, page_form=saml_form(page) if page else None)
 
 
 def _har_form(post: dict) -> SamlParams | None:
-    text = _s(post.get("text"))
+    text = _string(post.get("text"))
     if text and "=" in text[:MAX_BODY_CHARS]:
         return parse_saml_params(text[:MAX_BODY_CHARS])
     params = post.get("params")
     if not isinstance(params, list):
         return None
-    pairs = [(_s(p.get("name")), _s(p.get("value"))) for p in params[:200] if isinstance(p, dict)]
+    pairs = [(_string(p.get("name")), _string(p.get("value"))) for p in params[:200] if isinstance(p, dict)]
     # Chrome writes params as sent (URL-encoded); Firefox writes them decoded.
     return saml_params_from_pairs(pairs, encoded=pairs_look_encoded(pairs))
 

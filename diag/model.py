@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ssodiag.diag.groupsync import AtlanDirectory, MappingSet
+    from ssodiag.diag.groupsync import AtlanDirectory, MappingSet, SyncPlan
 
 
 class Severity(str, enum.Enum):
@@ -107,6 +107,10 @@ class NameID:
     name_qualifier: str | None = None
 
 
+# Time attributes are read into ``datetime`` (None when absent or not an xs:dateTime); the ``*_text`` field beside
+# one keeps the attribute as written, so a check can show a value that did not parse instead of calling it absent.
+
+
 @dataclass(frozen=True)
 class SubjectConfirmation:
     method: str
@@ -115,13 +119,24 @@ class SubjectConfirmation:
     recipient: str | None = None
     in_response_to: str | None = None
     address: str | None = None
+    not_on_or_after_text: str | None = None
+
+
+@dataclass(frozen=True)
+class AudienceRestriction:
+    """One ``<AudienceRestriction>``: the SP must be among its Audiences, and every restriction must hold
+    (SAML core §2.5.1.4), so restrictions are kept apart, never merged."""
+
+    audiences: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Conditions:
     not_before: datetime | None = None
     not_on_or_after: datetime | None = None
-    audiences: tuple[str, ...] = ()
+    audience_restrictions: tuple[AudienceRestriction, ...] = ()
+    not_before_text: str | None = None
+    not_on_or_after_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +153,7 @@ class AuthnStatement:
     session_index: str | None = None
     session_not_on_or_after: datetime | None = None
     authn_context_class_ref: str | None = None
+    session_not_on_or_after_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +174,7 @@ class Assertion:
     issue_instant: datetime | None
     version: str | None
     name_id: NameID | None
+    issue_instant_text: str | None = None
     subject_confirmations: tuple[SubjectConfirmation, ...] = ()
     conditions: Conditions | None = None  # None: no <Conditions> element at all
     authn_statements: tuple[AuthnStatement, ...] = ()
@@ -165,7 +182,7 @@ class Assertion:
     encrypted_parts: tuple[EncryptedPart, ...] = ()
     has_signature: bool = False  # a ds:Signature is a direct child
     decrypted_from: EncryptedPart | None = None  # set when this came out of an EncryptedAssertion
-    element: Any = field(default=None, repr=False, compare=False)  # the lxml element, for the trust engine
+    element: Any = field(default=None, repr=False, compare=False)  # the lxml element, for the trust engine only
 
     def attribute(self, name: str) -> Attribute | None:
         """First attribute with exactly this Name (SAML names are case-sensitive)."""
@@ -229,7 +246,9 @@ class SamlMessage:
     destination: str | None = None
     in_response_to: str | None = None
     issue_instant: datetime | None = None
+    issue_instant_text: str | None = None
     version: str | None = None
+    has_signature: bool = False  # a ds:Signature is a direct child of the root (the HTTP-Redirect one is apart)
     status: StatusInfo | None = None  # Responses only
     assertions: tuple[Assertion, ...] = ()
     encrypted_parts: tuple[EncryptedPart, ...] = ()  # EncryptedAssertions left encrypted
@@ -244,7 +263,8 @@ class SamlMessage:
     force_authn: bool | None = None
     is_passive: bool | None = None
     signature: SignatureReport = field(default_factory=SignatureReport)
-    root: Any = field(default=None, repr=False, compare=False)  # parsed lxml root of raw_xml
+    root: Any = field(default=None, repr=False, compare=False)  # parsed lxml root of raw_xml: for the trust engine
+    # and display only; checks read the fields above
 
 
 # --------------------------------------------------------------------------- metadata
@@ -401,11 +421,42 @@ class Finding:
     seen: str | None = None
 
 
+class VerdictStatus(str, enum.Enum):
+    """The run's one-word answer; "pass" is only given when every signed message verified with trusted keys."""
+
+    FAIL = "fail"
+    WARN = "warn"
+    INCONCLUSIVE = "inconclusive"
+    PASS = "pass"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The one-line answer shown first (computed by ``diag.verdict`` from the findings and the messages)."""
+
+    status: VerdictStatus
+    summary: str
+    top_check_id: str | None = None  # the finding the summary is about
+
+
+@dataclass(frozen=True)
+class ResolvedExpectations:
+    """What the checks judged against, once derived: ``--atlan/--alias`` give the SP entity ID and ACS URLs, IdP
+    metadata gives the IdP entity ID and the trusted signing certificates."""
+
+    sp_entity_id: str | None = None
+    acs_urls: tuple[str, ...] = ()
+    idp_entity_id: str | None = None
+    trusted_certificates: tuple[Certificate, ...] = ()
+
+
 @dataclass(frozen=True)
 class RunResult:
     tool_version: str
     evidence: Evidence
     expectations: Expectations
+    resolved: ResolvedExpectations
     detections: tuple[Detection, ...]
-    findings: tuple[Finding, ...]
-    extras: dict[str, Any] = field(default_factory=dict, compare=False)  # e.g. {"groupsync": plan}
+    findings: tuple[Finding, ...]  # sorted: failures first, worst severity first, causes before symptoms
+    verdict: Verdict
+    groupsync: SyncPlan | None = None  # the group-sync plan of this login's users (--mappings and --atlan-users)

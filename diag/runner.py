@@ -17,9 +17,12 @@ from ssodiag.diag.decrypt import decrypt_message
 from ssodiag.diag.detect import detect_connectors
 from ssodiag.diag.groupsync import simulate
 from ssodiag.diag.groupsync_io import idp_from_evidence
-from ssodiag.diag.model import Connector, Detection, Evidence, Expectations, Finding, MessageKind, RunResult, Status
+from ssodiag.diag.model import (
+    Connector, Detection, Evidence, Expectations, Finding, MessageKind, ResolvedExpectations, RunResult, Status,
+)
 from ssodiag.diag.registry import CheckSpec, load_builtin_checks
 from ssodiag.diag.signature import verify_message
+from ssodiag.diag.verdict import judge_run
 
 LOG = logging.getLogger(__name__)
 
@@ -77,14 +80,15 @@ def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = 
             findings.extend(run_check(spec, ctx))
     findings.sort(key=lambda f: (_STATUS_ORDER[f.status], -f.severity.rank,
                                  f.check_id in registry and registry[f.check_id].symptom, f.check_id))
-    resolved = {"sp_entity_id": ctx.sp_entity_id, "acs_urls": list(ctx.acs_urls),
-                "idp_entity_id": ctx.idp_entity_id, "trusted_certificates": ctx.trusted_certificates}
+    resolved = ResolvedExpectations(sp_entity_id=ctx.sp_entity_id, acs_urls=ctx.acs_urls,
+                                    idp_entity_id=ctx.idp_entity_id, trusted_certificates=ctx.trusted_certificates)
+    plan = None
     if expect.group_mappings is not None and expect.atlan_users is not None:
         # the users of this evidence only: population-wide warnings (a group nobody has) would mislead here
         plan = simulate(expect.group_mappings, expect.atlan_users, idp_from_evidence(evidence), population=False)
-        resolved["groupsync"] = plan.to_dict()
-    return RunResult(tool_version=__version__, evidence=evidence, expectations=expect,
-                     detections=detections, findings=tuple(findings), extras=resolved)
+    return RunResult(tool_version=__version__, evidence=evidence, expectations=expect, resolved=resolved,
+                     detections=detections, findings=tuple(findings), verdict=judge_run(findings, evidence.messages),
+                     groupsync=plan)
 
 
 _STATUS_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.SKIP: 3, Status.PASS: 4}

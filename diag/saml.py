@@ -14,7 +14,7 @@ from lxml import etree
 
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.model import (
-    Assertion, Attribute, AuthnStatement, Conditions, EncryptedPart, MessageKind, NameID, RedirectSignature,
+    Assertion, Attribute, AudienceRestriction, AuthnStatement, Conditions, EncryptedPart, MessageKind, NameID, RedirectSignature,
     SamlMessage, StatusInfo, SubjectConfirmation,
 )
 from ssodiag.diag.xmlparse import NS, local_name, parse_xml, text_of
@@ -65,7 +65,8 @@ def parse_message(raw_xml: bytes, *, source: str, binding: str = "raw", encoding
         kind=kind, source=source, binding=binding, encoding_layers=encoding_layers, raw_xml=raw_xml,
         # RequestAbstractType / StatusResponseType attributes (SAML core §3.2.1, §3.2.2)
         id=root.get("ID"), issuer=text_of(root.find("saml:Issuer", NS)), destination=root.get("Destination"),
-        issue_instant=parse_instant(root.get("IssueInstant")), version=root.get("Version"),
+        issue_instant=parse_instant(root.get("IssueInstant")), issue_instant_text=root.get("IssueInstant"),
+        version=root.get("Version"), has_signature=root.find("ds:Signature", NS) is not None,
         relay_state=relay_state, redirect_signature=redirect_signature, captured_at=captured_at, root=root,
     )
     if kind in (MessageKind.RESPONSE, MessageKind.LOGOUT_RESPONSE):
@@ -104,6 +105,7 @@ def parse_assertion(element: etree._Element, source: str) -> Assertion:
         id=element.get("ID"),
         issuer=text_of(element.find("saml:Issuer", NS)),
         issue_instant=parse_instant(element.get("IssueInstant")),
+        issue_instant_text=element.get("IssueInstant"),
         version=element.get("Version"),
         name_id=name_id,
         subject_confirmations=confirmations,
@@ -220,17 +222,19 @@ def _subject_confirmation(element: etree._Element) -> SubjectConfirmation:
         recipient=get("Recipient"),
         in_response_to=get("InResponseTo"),
         address=get("Address"),
+        not_on_or_after_text=get("NotOnOrAfter"),
     )
 
 
 def _conditions(element: etree._Element | None) -> Conditions | None:
-    """SAML core §2.5.1: every AudienceRestriction must hold, so all their Audiences are kept."""
+    """SAML core §2.5.1: every AudienceRestriction must hold on its own, so each is kept apart."""
     if element is None:
         return None
-    audiences = tuple(text_of(a) or "" for r in element.findall("saml:AudienceRestriction", NS)
-                      for a in r.findall("saml:Audience", NS))
+    restrictions = tuple(AudienceRestriction(tuple(text_of(a) or "" for a in r.findall("saml:Audience", NS)))
+                         for r in element.findall("saml:AudienceRestriction", NS))
     return Conditions(not_before=parse_instant(element.get("NotBefore")),
-                      not_on_or_after=parse_instant(element.get("NotOnOrAfter")), audiences=audiences)
+                      not_on_or_after=parse_instant(element.get("NotOnOrAfter")), audience_restrictions=restrictions,
+                      not_before_text=element.get("NotBefore"), not_on_or_after_text=element.get("NotOnOrAfter"))
 
 
 def _authn_statement(element: etree._Element) -> AuthnStatement:
@@ -240,6 +244,7 @@ def _authn_statement(element: etree._Element) -> AuthnStatement:
         session_index=element.get("SessionIndex"),
         session_not_on_or_after=parse_instant(element.get("SessionNotOnOrAfter")),
         authn_context_class_ref=text_of(element.find("saml:AuthnContext/saml:AuthnContextClassRef", NS)),
+        session_not_on_or_after_text=element.get("SessionNotOnOrAfter"),
     )
 
 

@@ -66,7 +66,8 @@ def _assertion_doc(a: Assertion) -> dict[str, Any]:
         ],
         "conditions": None if a.conditions is None else {
             "not_before": _time(a.conditions.not_before), "not_on_or_after": _time(a.conditions.not_on_or_after)},
-        "audiences": list(a.conditions.audiences) if a.conditions else [],
+        "audience_restrictions": [list(r.audiences) for r in a.conditions.audience_restrictions]
+        if a.conditions else [],
         "authn_statements": [
             {"authn_instant": _time(s.authn_instant), "session_not_on_or_after": _time(s.session_not_on_or_after),
              "authn_context_class_ref": s.authn_context_class_ref}
@@ -151,72 +152,35 @@ def finding_doc(f: Finding) -> dict[str, Any]:
     }
 
 
-def verdict(findings: list[dict[str, Any]], messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """The one-line answer shown first: what is wrong, or that nothing wrong was found in what we could check.
-
-    "pass" needs every signed message verified with trusted keys: an unverified signature makes the run
-    "inconclusive", never a pass.
-    """
-    failing = [f for f in findings if f["status"] == Status.FAIL.value]
-    warnings = [f for f in findings if f["status"] == Status.WARN.value]
-    if failing:
-        worst = failing[0]  # findings are sorted: fail first, worst severity first
-        more = f" (and {len(failing) - 1} more problem{'s' if len(failing) > 2 else ''})" if len(failing) > 1 else ""
-        return {"status": "fail", "summary": f"{worst['title']}{more}", "top_check_id": worst["check_id"]}
-    if not messages:
-        return {"status": "inconclusive", "summary": "No SAML message found in the evidence; nothing to judge.",
-                "top_check_id": None}
-    if warnings:
-        return {"status": "warn", "summary": f"No blocking problem found; {len(warnings)} warning(s) to review.",
-                "top_check_id": warnings[0]["check_id"]}
-    unverified = [m for m in messages if m["signature"]["verdict"] not in ("valid", "absent")]
-    if unverified:
-        # The trust engine's reason names what is missing (no trusted key, or an assertion that needs --sp-key);
-        # a fixed hint would ask for --idp-metadata from a user who already gave it.
-        first = unverified[0]["signature"]
-        return {"status": "inconclusive",
-                "summary": f"No problem found, but {len(unverified)} message signature(s) could not be verified "
-                           f"({first['verdict']}): {first['reason']}.",
-                "top_check_id": None}
-    if not any(m["kind"] == "Response" for m in messages):
-        # most logins fail on the IdP's answer; a clean AuthnRequest alone says nothing about it
-        return {"status": "inconclusive",
-                "summary": "No problem found in the messages given, but none is a SAML Response, so the IdP's answer "
-                           "was not judged: give a HAR of the whole login or the SAMLResponse value.",
-                "top_check_id": None}
-    return {"status": "pass", "summary": "No problem found in the checks that could run.", "top_check_id": None}
-
-
 def build_document(result: RunResult) -> dict[str, Any]:
     ev = result.evidence
-    findings = [finding_doc(f) for f in result.findings]
-    messages = [_message_doc(i, m) for i, m in enumerate(ev.messages)]
     counts = {s.value: sum(1 for f in result.findings if f.status is s) for s in Status}
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "ssodiag", "version": result.tool_version},
         "redacted": False,
-        "verdict": verdict(findings, messages),
+        "verdict": {"status": result.verdict.status.value, "summary": result.verdict.summary,
+                    "top_check_id": result.verdict.top_check_id},
         "inputs": [{"source": i.source, "kind": i.kind.value if i.kind else None, "detail": i.detail,
                     "error": i.error} for i in ev.inputs],
         "expectations": {
-            "sp_entity_id": result.extras.get("sp_entity_id"),
-            "acs_urls": result.extras.get("acs_urls", []),
-            "idp_entity_id": result.extras.get("idp_entity_id"),
-            "trusted_certificates": [c.sha256 for c in result.extras.get("trusted_certificates", ())],
+            "sp_entity_id": result.resolved.sp_entity_id,
+            "acs_urls": list(result.resolved.acs_urls),
+            "idp_entity_id": result.resolved.idp_entity_id,
+            "trusted_certificates": [c.sha256 for c in result.resolved.trusted_certificates],
             "at": _time(result.expectations.at),
             "clock_skew": result.expectations.clock_skew,
         },
-        "messages": messages,
+        "messages": [_message_doc(i, m) for i, m in enumerate(ev.messages)],
         "metadata": [_metadata_doc(m) for m in ev.metadata],
         "certificates": [certificate_doc(c) for c in ev.certificates],
         "flow": [_flow_doc(f) for f in ev.flows],
         "error_pages": [{"source": p.source, "url": p.url, "status": p.status, "text": p.text}
                         for p in ev.error_pages],
         "detections": [{"connector": d.connector.value, "reason": d.reason} for d in result.detections],
-        "findings": findings,
+        "findings": [finding_doc(f) for f in result.findings],
         "summary": counts,
     }
-    if "groupsync" in result.extras:
-        doc["groupsync"] = result.extras["groupsync"]
+    if result.groupsync is not None:
+        doc["groupsync"] = result.groupsync.to_dict()
     return doc

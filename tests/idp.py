@@ -166,7 +166,8 @@ class TestIdP:
             "response_id": new_id(), "assertion_id": new_id(), "issuer": self.entity_id, "assertion_issuer": _DEFAULT,
             "destination": ACS_URL, "in_response_to": "_request-1", "issue_instant": now, "status_code": "Success",
             "sub_code": None, "status_message": None, "name_id": "alice@example.test", "name_id_format": NAMEID_EMAIL,
-            "sp_name_qualifier": None, "audiences": [SP_ENTITY_ID], "not_before": now - dt.timedelta(minutes=5),
+            "sp_name_qualifier": None, "audiences": [SP_ENTITY_ID], "audience_restrictions": None,
+            "not_before": now - dt.timedelta(minutes=5),
             "not_on_or_after": now + dt.timedelta(minutes=5), "sc_method": BEARER, "recipient": ACS_URL,
             "sc_not_on_or_after": now + dt.timedelta(minutes=5), "sc_in_response_to": _DEFAULT,
             "attributes": {"email": ["alice@example.test"], "firstName": ["Alice"], "lastName": ["Liddell"],
@@ -204,8 +205,13 @@ class TestIdP:
                 )
             parts.append(f"<saml:Subject>{name_id}{confirmation}</saml:Subject>")
         if f["include_conditions"]:
-            audiences = "".join(f"<saml:Audience>{escape(a)}</saml:Audience>" for a in f["audiences"] or ())
-            restriction = f"<saml:AudienceRestriction>{audiences}</saml:AudienceRestriction>" if f["audiences"] else ""
+            # ``audiences`` is one AudienceRestriction; ``audience_restrictions`` (a list of lists) several
+            restrictions = f["audience_restrictions"]
+            if restrictions is None:
+                restrictions = [f["audiences"]] if f["audiences"] else []
+            restriction = "".join(
+                "<saml:AudienceRestriction>" + "".join(f"<saml:Audience>{escape(a)}</saml:Audience>" for a in r)
+                + "</saml:AudienceRestriction>" for r in restrictions)
             parts.append(f'<saml:Conditions{_attr("NotBefore", f["not_before"])}'
                          f'{_attr("NotOnOrAfter", f["not_on_or_after"])}>{restriction}</saml:Conditions>')
         for _ in range(f["authn_statements"]):

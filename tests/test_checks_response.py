@@ -149,6 +149,12 @@ CASES = [
     ("SAML012", dict(audiences=[]), Status.FAIL, "no AudienceRestriction"),
     ("SAML012", dict(include_conditions=False), Status.FAIL, "no AudienceRestriction"),
     ("SAML012", dict(audiences=["urn:other", SP_ENTITY_ID]), Status.PASS, f"`{SP_ENTITY_ID}`"),
+    # every AudienceRestriction must hold on its own (SAML core §2.5.1.4): a second one naming only another SP fails
+    ("SAML012", dict(audience_restrictions=[[SP_ENTITY_ID], ["urn:other-sp"]]), Status.FAIL,
+     "AudienceRestriction 2 of 2 of assertion"),
+    ("SAML012", dict(audience_restrictions=[[SP_ENTITY_ID], ["urn:other-sp", SP_ENTITY_ID]]), Status.PASS,
+     f"`{SP_ENTITY_ID}`"),
+    ("SAML012", dict(audience_restrictions=[[SP_ENTITY_ID], []]), Status.FAIL, "names no Audience"),
     # SAML013 Destination
     ("SAML013", {}, Status.PASS, f"`{ACS_URL}`"),
     ("SAML013", dict(destination="http://sp.example.test/acs"), Status.FAIL, "TLS-terminating proxy"),
@@ -179,6 +185,7 @@ CASES = [
     ("SAML019", dict(session_not_on_or_after=T + timedelta(hours=8)), Status.PASS, "`2026-03-01T20:00:00Z`"),
     ("SAML019", dict(session_not_on_or_after=T - timedelta(hours=2)), Status.FAIL, "expired 2 h before"),
     ("SAML019", dict(authn_statements=0), Status.SKIP, "no AuthnStatement"),
+    ("SAML019", dict(session_not_on_or_after="tomorrow"), Status.SKIP, "`tomorrow`"),
     # SAML020 AuthnStatement count
     ("SAML020", dict(authn_statements=0), Status.FAIL, "`0` AuthnStatements"),
     ("SAML020", dict(authn_statements=2), Status.FAIL, "`2` AuthnStatements"),

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.model import MessageKind, RedirectSignature
+from ssodiag.diag.model import AudienceRestriction, MessageKind, RedirectSignature
 from ssodiag.diag.saml import classify_xml, parse_assertion, parse_boolean, parse_instant, parse_message
 from ssodiag.diag.xmlparse import NS, parse_xml
 
@@ -135,7 +135,9 @@ def test_assertion_fields():
     assert (sc.not_before, sc.not_on_or_after) == (utc(2026, 11, 28, 9, 59), utc(2026, 11, 28, 10, 5))
     assert a.conditions.not_before == utc(2026, 11, 28, 10, 0)
     assert a.conditions.not_on_or_after == utc(2026, 11, 28, 10, 5)
-    assert a.conditions.audiences == (SP, "urn:other", "urn:third")  # every AudienceRestriction
+    # each AudienceRestriction kept apart: every one must hold on its own (SAML core §2.5.1.4)
+    assert a.conditions.audience_restrictions == (AudienceRestriction((SP, "urn:other")),
+                                                  AudienceRestriction(("urn:third",)))
     (st,) = a.authn_statements
     assert (st.authn_instant, st.session_index) == (utc(2026, 11, 28, 9, 58), "_s1")
     assert st.session_not_on_or_after == utc(2026, 11, 28, 18, 0)
@@ -158,13 +160,35 @@ def test_signature_presence_is_a_direct_child_only():
     nested = assertion_xml(extra_statements=f'<saml:Attribute Name="x"><saml:AttributeValue>{SIGNATURE}'
                                             f'</saml:AttributeValue></saml:Attribute>')
     assert not parse_message(response_xml(nested), source="r").assertions[0].has_signature
+    # the same rule one level up: the Response is signed only by a ds:Signature that is its own child
+    assert parse_message(response_xml(assertion_xml(), SIGNATURE), source="r").has_signature
+    assert not parse_message(response_xml(assertion_xml(signature=SIGNATURE)), source="r").has_signature
+
+
+def test_time_attributes_keep_the_text_as_written():
+    """Checks show an unparsable time as written, not as absent, so the model keeps the attribute text."""
+    bad = "28/11/2026 10:05"
+    xml = assertion_xml(conditions=f'<saml:Conditions NotBefore="2026-11-28T10:00:00Z" NotOnOrAfter="{bad}"/>')
+    xml = xml.replace('SubjectConfirmationData NotOnOrAfter="2026-11-28T10:05:00Z"',
+                      f'SubjectConfirmationData NotOnOrAfter="{bad}"')
+    xml = xml.replace('SessionNotOnOrAfter="2026-11-28T18:00:00Z"', f'SessionNotOnOrAfter="{bad}"')
+    msg = parse_message(response_xml(xml).replace(b'IssueInstant="2026-11-28T10:00:02Z"',
+                                                  f'IssueInstant="{bad}"'.encode()), source="r")
+    (a,) = msg.assertions
+    assert (msg.issue_instant, msg.issue_instant_text) == (None, bad)
+    assert (a.issue_instant_text, a.conditions.not_before_text) == ("2026-11-28T10:00:01.123Z", "2026-11-28T10:00:00Z")
+    assert (a.conditions.not_on_or_after, a.conditions.not_on_or_after_text) == (None, bad)
+    sc = a.subject_confirmations[0]
+    assert (sc.not_on_or_after, sc.not_on_or_after_text) == (None, bad)
+    statement = a.authn_statements[0]
+    assert (statement.session_not_on_or_after, statement.session_not_on_or_after_text) == (None, bad)
 
 
 def test_missing_conditions_is_none_not_empty():
     a = parse_message(response_xml(assertion_xml(conditions="")), source="r").assertions[0]
     assert a.conditions is None
     empty = parse_message(response_xml(assertion_xml(conditions="<saml:Conditions/>")), source="r").assertions[0]
-    assert empty.conditions is not None and empty.conditions.audiences == ()
+    assert empty.conditions is not None and empty.conditions.audience_restrictions == ()
 
 
 def test_comment_injection_in_name_id_and_attribute_is_read_whole():
@@ -185,7 +209,7 @@ def test_cdata_and_comment_in_issuer_and_audience():
                       b"<saml:Issuer><![CDATA[https://idp.example.test]]><!--x-->/metadata</saml:Issuer>", 1)
     msg = parse_message(xml, source="r")
     assert msg.issuer == IDP
-    assert msg.assertions[0].conditions.audiences == (SP,)
+    assert msg.assertions[0].conditions.audience_restrictions == (AudienceRestriction((SP,)),)
 
 
 def test_only_direct_child_assertions_are_consumed():

@@ -1,0 +1,43 @@
+"""The run's verdict: what is wrong, or that nothing wrong was found in what could be checked.
+
+Computed once from the typed findings and messages, so every renderer shows the same answer.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ssodiag.diag.model import Finding, MessageKind, SamlMessage, SignatureVerdict, Status, Verdict, VerdictStatus
+
+_VERIFIED_OR_UNSIGNED = (SignatureVerdict.VALID, SignatureVerdict.ABSENT)
+
+
+def judge_run(findings: Sequence[Finding], messages: Sequence[SamlMessage]) -> Verdict:
+    """``findings`` must be sorted as the runner sorts them (failures first, worst severity first), so the first
+    failure is the one to fix. "pass" needs every signed message verified with trusted keys: an unverified signature
+    makes the run "inconclusive", never a pass.
+    """
+    failing = [f for f in findings if f.status is Status.FAIL]
+    warnings = [f for f in findings if f.status is Status.WARN]
+    if failing:
+        worst = failing[0]
+        more = f" (and {len(failing) - 1} more problem{'s' if len(failing) > 2 else ''})" if len(failing) > 1 else ""
+        return Verdict(VerdictStatus.FAIL, f"{worst.title}{more}", worst.check_id)
+    if not messages:
+        return Verdict(VerdictStatus.INCONCLUSIVE, "No SAML message found in the evidence; nothing to judge.")
+    if warnings:
+        return Verdict(VerdictStatus.WARN, f"No blocking problem found; {len(warnings)} warning(s) to review.",
+                       warnings[0].check_id)
+    unverified = [m.signature for m in messages if m.signature.verdict not in _VERIFIED_OR_UNSIGNED]
+    if unverified:
+        # The trust engine's reason names what is missing (no trusted key, or an assertion that needs --sp-key);
+        # a fixed hint would ask for --idp-metadata from a user who already gave it.
+        first = unverified[0]
+        return Verdict(VerdictStatus.INCONCLUSIVE,
+                       f"No problem found, but {len(unverified)} message signature(s) could not be verified "
+                       f"({first.verdict.value}): {first.reason}.")
+    if not any(m.kind is MessageKind.RESPONSE for m in messages):
+        # most logins fail on the IdP's answer; a clean AuthnRequest alone says nothing about it
+        return Verdict(VerdictStatus.INCONCLUSIVE,
+                       "No problem found in the messages given, but none is a SAML Response, so the IdP's answer "
+                       "was not judged: give a HAR of the whole login or the SAMLResponse value.")
+    return Verdict(VerdictStatus.PASS, "No problem found in the checks that could run.")
