@@ -14,6 +14,7 @@ import typer
 from lxml import etree
 
 from ssodiag.diag import __version__
+from ssodiag.diag.batch import batch_command
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.groupsync_cli import groupsync_app
 from ssodiag.diag.model import Connector, Expectations, RunResult, Severity, Status
@@ -30,8 +31,8 @@ app = typer.Typer(
 checks_app = typer.Typer(help="The check catalogue.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
 app.add_typer(groupsync_app, name="groupsync")
+app.command("batch")(batch_command)
 
-SAMPLES = Path(__file__).resolve().parent / "samples"
 AT_RANGE = (1990, 2199)  # --at outside this is a typo, and would overflow the time arithmetic of the checks
 MAX_CLOCK_SKEW = 86_400
 
@@ -199,15 +200,21 @@ def analyze(
 
 @app.command()
 def demo(
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.terminal,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file (redacted).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write every report (HTML, Markdown, JSON), "
+                                                   "the group-sync plan and an index into this folder (redacted).")] = None,
 ) -> None:
-    """Run `analyze` on the bundled sample evidence (a failed Okta login to Atlan), with its group-sync plan."""
-    analyze([str(SAMPLES / "okta-idp-initiated.har")], idp_metadata=[SAMPLES / "okta-idp-metadata.xml"],
-            atlan="https://acme.atlan.com", alias="okta", fmt=fmt, output=output, fail_on=FailOn.never,
-            idp_cert=[], idp_fingerprint=[], idp_entity_id=None, sp_entity_id=None, acs_url=[], sp_key=None,
-            request_id=None, at=None, clock_skew=300, connector=None, redact=None, show_all=False,
-            mappings=SAMPLES / "group-mappings.csv", atlan_users=SAMPLES / "atlan-users.csv", sp_cert=[])
+    """Analyse the bundled sample tickets (a healthy login and a typical failure per connector) and a group-sync plan."""
+    from ssodiag.diag.demo import run_demo
+
+    try:
+        if output is not None:
+            output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot create {output}: {exc.strerror or exc}")
+    try:
+        run_demo(output)
+    except InputError as exc:
+        fail(str(exc))
 
 
 # --------------------------------------------------------------------------- decode

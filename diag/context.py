@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from ssodiag.diag.model import (
@@ -46,13 +47,21 @@ class DiagContext:
     def authn_requests(self) -> tuple[SamlMessage, ...]:
         return self.messages_of(MessageKind.AUTHN_REQUEST)
 
+    @cached_property
+    def captured_at(self) -> datetime | None:
+        """When the evidence was captured: the last SAML message's capture time, else the last hop of a capture."""
+        times = [m.captured_at for m in self.evidence.messages if m.captured_at]
+        times = times or [h.time for f in self.evidence.flows for h in f.hops if h.time]
+        return max(times) if times else None
+
     def instant_for(self, message: SamlMessage | None = None) -> datetime:
-        """When to evaluate time conditions: ``--at``, else the capture time of the message, else now."""
+        """When to evaluate time conditions: ``--at``, else the capture time of the message, else the capture time
+        of the evidence (metadata and certificates are judged as they stood at the failed login), else now."""
         if self.expect.at:
             return self.expect.at
         if message is not None and message.captured_at:
             return message.captured_at
-        return self.now
+        return self.captured_at or self.now
 
     # ----------------------------------------------------------------- expectations
     @property

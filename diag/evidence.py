@@ -60,12 +60,16 @@ class _Parsed:
     urls: tuple[str, ...] = ()
 
 
-def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None) -> Evidence:
-    """Read, detect and parse every source (a path, or "-" for ``stdin``) into one :class:`Evidence`."""
+def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None,
+                  labels: Sequence[str] | None = None) -> Evidence:
+    """Read, detect and parse every source (a path, or "-" for ``stdin``) into one :class:`Evidence`.
+
+    ``labels`` names each source in the report instead of its path (a ticket's files, relative to its folder).
+    """
     inputs: list[LoadedInput] = []
     parsed: list[_Parsed] = []
-    for path in sources:
-        name = "stdin" if path == STDIN else path
+    for path, label in zip(sources, labels or sources):
+        name = "stdin" if path == STDIN else label
         try:
             data = _read_stdin(stdin) if path == STDIN else read_file(path)
             result = _detect_and_parse(data, name)

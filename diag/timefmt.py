@@ -1,7 +1,7 @@
 """Human wording for instants and time differences in findings: "expired 3 h 12 min before the capture".
 
 Support engineers compare a SAML time condition against one reference instant (``DiagContext.instant_for``):
-``--at``, else the HAR timestamp of the message, else the current time. Findings name which one was used, because
+``--at``, else the HAR timestamp of the message (or of the capture), else the current time. Findings name which one was used, because
 "expired" means something else for a message pasted days after the failed login.
 """
 from __future__ import annotations
@@ -52,7 +52,8 @@ def reference_name(ctx: DiagContext, message: SamlMessage | None = None) -> str:
     """What ``ctx.instant_for(message)`` is, in words: the instant a finding's delta is measured from."""
     if ctx.expect.at:
         return f"the --at time ({format_instant(ctx.expect.at)})"
-    if message is not None and message.captured_at:
-        return f"the capture ({format_instant(message.captured_at)})"
+    captured = message.captured_at if message is not None and message.captured_at else ctx.captured_at
+    if captured:
+        return f"the capture ({format_instant(captured)})"
     # no capture time: "now" is only right for a live login; time checks' remediations point at --at
     return f"now ({format_instant(ctx.now)})"

@@ -1,0 +1,256 @@
+"""``ssodiag batch DIR -o OUT``: every ticket of a queue analysed on its own, in parallel, one report per ticket, and an
+index sorted by severity.
+
+Each ticket runs in a worker process (the analysis is CPU-bound Python: threads would share one core). A worker
+writes its ticket's reports itself, each through a temporary file renamed into place, so an interrupted run leaves
+finished reports and never a half-written one; workers ignore Ctrl-C and finish the ticket in hand while the parent
+cancels the rest. Results are sorted before the index is written, so one worker or many give the same output.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.output import fail
+from ssodiag.diag.ticket import Ticket, analyze_ticket, find_tickets
+from ssodiag.reports.text import SEVERITY_ORDER, clip
+
+REPORT_FORMATS = ("html", "md", "json")
+INDEX_FILES = ("index.html", "index.csv", "index.json")
+# Index order: what needs action first. A ticket that could not be analysed ("error") sits right after failures.
+VERDICT_ORDER = ("fail", "error", "warn", "inconclusive", "pass")
+MAX_FIX_CHARS = 240
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    out: Path
+    formats: tuple[str, ...]
+    redact: bool
+    key: bytes  # one redaction key for the whole run: the same user gets the same token in every ticket
+
+
+# --------------------------------------------------------------------------- one ticket (runs in a worker)
+
+
+def run_ticket(ticket: Ticket, options: ReportOptions) -> dict[str, Any]:
+    """Analyse one ticket, write its reports, and return its index row. Never raises for bad input."""
+    try:
+        doc = analyze_ticket(ticket)
+    except InputError as exc:
+        return error_row(ticket.name, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug on one ticket must not lose the queue
+        return error_row(ticket.name, f"internal error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
+    return write_reports(doc, ticket.name, options)
+
+
+def write_reports(doc: dict[str, Any], name: str, options: ReportOptions) -> dict[str, Any]:
+    """Write ``doc`` in every asked format (redacted unless told otherwise) and return its index row."""
+    from ssodiag.diag.redact import redact_document
+    from ssodiag.reports.render import RENDERERS
+
+    if options.redact:
+        doc = redact_document(doc, options.key)
+    reports = {}
+    for fmt in options.formats:
+        path = options.out / f"{name}.{fmt}"
+        write_atomic(path, RENDERERS[fmt](doc, color=False, show_passed=False))
+        reports[fmt] = path.name
+    return summary_row(name, doc, reports)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder and rename it: readers never see a half-written file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def top_finding(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The finding the verdict rests on: the first failure, else the first error or warning (findings are sorted)."""
+    for statuses in (("fail",), ("error", "warn")):
+        found = next((f for f in doc["findings"] if f["status"] in statuses), None)
+        if found:
+            return found
+    return None
+
+
+def summary_row(name: str, doc: dict[str, Any], reports: dict[str, str]) -> dict[str, Any]:
+    """One line of the index: connector, verdict, top root cause, the fix in one line, counts, bad files, links."""
+    verdict = doc["verdict"]
+    top = top_finding(doc)
+    return {
+        "ticket": name,
+        "connector": ", ".join(d["connector"] for d in doc["detections"]) or "generic",
+        "verdict": verdict["status"],
+        "severity": top["severity"] if top and verdict["status"] == "fail" else "",
+        "check_id": top["check_id"] if top else "",
+        "cause": clip(top["title"] if top else verdict["summary"], MAX_FIX_CHARS),
+        "fix": clip(top["remediation"], MAX_FIX_CHARS) if top else "",
+        "counts": {s: doc["summary"].get(s, 0) for s in ("fail", "error", "warn", "skip", "pass")},
+        "bad_files": [{"source": i["source"], "error": i["error"]} for i in doc["inputs"] if i["error"]],
+        "error": "",
+        "reports": reports,
+    }
+
+
+def error_row(name: str, error: str) -> dict[str, Any]:
+    """The index row of a ticket that could not be analysed (its configuration is bad): no report, the reason."""
+    return {"ticket": name, "connector": "", "verdict": "error", "severity": "", "check_id": "",
+            "cause": clip(error, MAX_FIX_CHARS), "fix": "Correct the ticket's ssodiag.toml (keys as the options of "
+            "`ssodiag analyze`, paths relative to its folder).", "counts": {}, "bad_files": [], "error": error,
+            "reports": {}}
+
+
+def sort_key(row: dict[str, Any]) -> tuple:
+    severity = SEVERITY_ORDER.index(row["severity"]) if row["severity"] in SEVERITY_ORDER else len(SEVERITY_ORDER)
+    return VERDICT_ORDER.index(row["verdict"]) if row["verdict"] in VERDICT_ORDER else len(VERDICT_ORDER), \
+        severity, row["ticket"]
+
+
+# --------------------------------------------------------------------------- the queue
+
+
+def _ignore_sigint() -> None:
+    """Workers finish the ticket in hand on Ctrl-C; the parent decides what stops."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_tickets(tickets: list[Ticket], options: ReportOptions, workers: int,
+                advance: Callable[[dict[str, Any]], None] = lambda row: None) -> list[dict[str, Any]]:
+    """Every ticket's index row, sorted by severity; ``advance`` is called as each ticket finishes.
+
+    On KeyboardInterrupt, tickets not started are cancelled, the ones in hand finish, and the interrupt goes on.
+    """
+    rows: list[dict[str, Any]] = []
+    if workers <= 1 or len(tickets) <= 1:
+        for ticket in tickets:
+            rows.append(run_ticket(ticket, options))
+            advance(rows[-1])
+    else:
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(tickets)), initializer=_ignore_sigint)
+        try:
+            for future in as_completed([pool.submit(run_ticket, t, options) for t in tickets]):
+                rows.append(future.result())
+                advance(rows[-1])
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return sorted(rows, key=sort_key)
+
+
+def write_index(rows: list[dict[str, Any]], out: Path, *, title: str, extras: Iterable[tuple[str, str]] = ()) -> None:
+    """index.html (linked reports), index.csv (a spreadsheet of the queue) and index.json (for scripts)."""
+    from ssodiag.reports.jinja import environment
+
+    html = environment(False).get_template("index.html.j2").render(rows=rows, title=title, extras=list(extras))
+    write_atomic(out / "index.html", html)
+    write_atomic(out / "index.json", json.dumps({"tickets": rows}, indent=2, ensure_ascii=False) + "\n")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["ticket", "connector", "verdict", "severity", "check_id", "cause", "fix", "fail", "warn", "error",
+                     "skip", "pass", "bad_files", "report"])
+    for row in rows:
+        counts = row["counts"]
+        writer.writerow([_cell(v) for v in (
+            row["ticket"], row["connector"], row["verdict"], row["severity"], row["check_id"], row["cause"],
+            row["fix"], *(counts.get(s, "") for s in ("fail", "warn", "error", "skip", "pass")),
+            "; ".join(b["error"] for b in row["bad_files"]), main_report(row))])
+    write_atomic(out / "index.csv", buffer.getvalue())
+
+
+def _cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection: a leading = + - @ tab or CR)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def main_report(row: dict[str, Any]) -> str:
+    """The report the index links to: HTML when written, else Markdown, else JSON."""
+    return next((row["reports"][f] for f in REPORT_FORMATS if f in row["reports"]), "")
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in REPORT_FORMATS]
+    if unknown or not formats:
+        raise InputError(f"--format: `{clip(text, 60)}` must be a comma-separated list of {', '.join(REPORT_FORMATS)}")
+    return formats
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def batch_command(
+    folder: Annotated[Path, typer.Argument(help="Folder of tickets: one sub-folder per ticket (a file directly in it "
+                                           "is a ticket of its own); each may hold an ssodiag.toml.",
+                                           show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the reports and the index (created).",
+                                         show_default=False)],
+    formats: Annotated[str, typer.Option("--format", "-f", help="Report formats, comma-separated: html, md, json.")]
+    = "html,md,json",
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, max=256,
+                                                   help="Worker processes (default: the CPU cores).")] = None,
+    redact: Annotated[bool, typer.Option("--redact/--no-redact", help="Redact personal values in the reports.")]
+    = True,
+) -> None:
+    """Analyse a queue of tickets in parallel: one report per ticket and an index sorted by severity."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    try:
+        chosen = parse_formats(formats)
+        tickets = find_tickets(folder)
+        if not tickets:
+            raise InputError("holds no ticket (no sub-folder, no file)", str(folder))
+        output.mkdir(parents=True, exist_ok=True)
+    except InputError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot create {output}: {exc.strerror or exc}")
+    options = ReportOptions(output, chosen, redact, os.urandom(16))
+    console = Console(stderr=True)
+    done: list[dict[str, Any]] = []
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("tickets", total=len(tickets))
+
+            def advance(row: dict[str, Any]) -> None:
+                done.append(row)
+                progress.update(task, advance=1, description=clip(row["ticket"], 30))
+
+            rows = run_tickets(tickets, options, workers or default_workers(), advance)
+        write_index(rows, output, title=f"ssodiag batch: {clip(folder.name or str(folder), 80)}")
+    except KeyboardInterrupt:
+        typer.echo(f"ssodiag: interrupted: {len(done)} of {len(tickets)} tickets reported in {output}; "
+                   "the index was not written", err=True)
+        raise typer.Exit(130) from None
+    except InputError as exc:
+        fail(str(exc))
+    counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in VERDICT_ORDER}
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    typer.echo(f"ssodiag: {len(rows)} tickets ({summary}); reports{' (redacted)' if redact else ''} and index "
+               f"written to {output}", err=True)

@@ -1,0 +1,85 @@
+"""``ssodiag demo``: the bundled sample tickets (one healthy login and one typical failure per connector, and a
+group-sync plan), one line each; with ``-o DIR`` every report, the plan and an index.
+
+The samples (diag/samples/, made by scripts/make_samples.py) are ticket folders as `ssodiag batch` reads them. Every
+check judges at the capture's own time and every certificate is valid for years around it, so the outcome never
+depends on the day the demo runs.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ssodiag.diag.batch import (
+    REPORT_FORMATS, ReportOptions, sort_key, summary_row, write_atomic, write_index, write_reports,
+)
+from ssodiag.diag.ticket import Ticket, analyze_ticket, find_tickets
+from ssodiag.reports.text import clip
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+# Sample folder -> the story it tells, in the order the demo shows them.
+STORIES = {
+    "okta-healthy": "Okta, SP-initiated login that works",
+    "okta-failure": "Okta app re-created: new issuer and certificate, `given_name`, tile to the SP endpoint",
+    "google-healthy": "Google Workspace, SP-initiated login that works",
+    "google-failure": "Google dashboard launch posted to the SP-initiated endpoint",
+    "entra-healthy": "Entra ID, SP-initiated login that works",
+    "entra-failure": "Entra ID group overage: groups.link instead of memberOf",
+    "pingfederate-healthy": "PingFederate startSSO.ping launch (IdP-initiated) that works",
+    "pingfederate-failure": "PingFederate SP connection signing with RSA-SHA1",
+    "defender-healthy": "Entra ID through the Defender for Cloud Apps proxy, works",
+    "defender-failure": "Reply URL registered through the Defender proxy (*.mcas.ms)",
+}
+GROUPSYNC = SAMPLES / "groupsync"
+PLAN_NAME = "groupsync-plan"
+
+
+def sample_tickets() -> list[Ticket]:
+    by_name = {t.name: t for t in find_tickets(SAMPLES)}
+    return [by_name[name] for name in STORIES]
+
+
+def groupsync_plan() -> dict[str, Any]:
+    """The plan of the sample tenant's next sync (unredacted)."""
+    from ssodiag.diag.groupsync import simulate
+    from ssodiag.diag.groupsync_io import read_atlan, read_idp, read_mappings
+
+    return simulate(read_mappings(GROUPSYNC / "mappings.csv"), read_atlan(GROUPSYNC / "atlan-users.csv"),
+                    read_idp([GROUPSYNC / "idp-users.csv"])).to_dict()
+
+
+def line(row: dict[str, Any]) -> str:
+    text = f"{row['ticket']:<21} {row['connector']:<20} {row['verdict'].upper():<5} {clip(row['cause'], 90)}"
+    return text + (f"\n{'':<48}fix: {clip(row['fix'], 110)}" if row["verdict"] == "fail" else "")
+
+
+def plan_line(plan: dict[str, Any]) -> str:
+    s = plan["summary"]
+    return (f"{'groupsync':<21} {'mappings + CSVs':<20} {'PLAN':<5} {s['adds']} add(s), {s['removes']} removal(s), "
+            f"{s['blocked']} blocked (username differs), {s['warnings']} warning(s)")
+
+
+def run_demo(output: Path | None) -> None:
+    from ssodiag.diag.redact import redact_plan
+    from ssodiag.reports.groupsync_render import render_groupsync
+
+    options = ReportOptions(output, REPORT_FORMATS, True, os.urandom(16)) if output else None
+    rows = []
+    for ticket in sample_tickets():
+        doc = analyze_ticket(ticket)
+        rows.append(write_reports(doc, ticket.name, options) if options else summary_row(ticket.name, doc, {}))
+        typer.echo(line(rows[-1]))
+    plan = groupsync_plan()
+    typer.echo(plan_line(plan))
+    if options is None:
+        typer.echo(f"(`ssodiag demo -o DIR` writes every report, the plan and an index; the samples: {SAMPLES})")
+        return
+    redacted = redact_plan(plan, options.key)
+    for fmt in REPORT_FORMATS:
+        write_atomic(output / f"{PLAN_NAME}.{fmt}", render_groupsync(redacted, fmt))
+    write_index(sorted(rows, key=sort_key), output, title="ssodiag demo: sample tickets",
+                extras=[("Group-sync plan of the sample tenant", f"{PLAN_NAME}.html")])
+    typer.echo(f"ssodiag: every report (redacted), the plan and index.html written to {output}", err=True)

@@ -1,0 +1,183 @@
+"""A support ticket: a folder of attachments, with its options in an ``ssodiag.toml``; analysed on its own.
+
+`ssodiag batch` and `ssodiag demo` both work on tickets. A ticket's evidence is every file in its folder (and below),
+except the configuration and the files the configuration names (IdP metadata, certificates, keys, CSVs), which
+are read as the options they are. The configuration has the same keys as `ssodiag analyze`'s options, with
+underscores, and paths relative to the folder that holds it::
+
+    atlan = "https://acme.atlan.com"
+    alias = "okta"
+    idp_metadata = ["okta-metadata.xml"]
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.model import Connector
+
+CONFIG_NAME = "ssodiag.toml"
+MAX_CONFIG_BYTES = 64 * 1024
+MAX_TICKET_FILES = 200  # attachments of one ticket; more is a mis-pointed folder (a home directory)
+
+# Every option of `ssodiag analyze` that describes the configuration (cli.build_expectations), and how a TOML value
+# is read: a path or list of paths (relative to the config's folder), text or a list of texts, a number.
+OPTION_KINDS: dict[str, str] = {
+    "idp_metadata": "paths", "idp_cert": "paths", "idp_fingerprint": "texts", "idp_entity_id": "text",
+    "sp_entity_id": "text", "acs_url": "texts", "sp_key": "path", "sp_cert": "paths", "request_id": "text",
+    "at": "text", "clock_skew": "int", "connector": "connector", "atlan": "text", "alias": "text",
+    "mappings": "path", "atlan_users": "path",
+}
+DEFAULTS: dict[str, Any] = {name: [] if kind in ("paths", "texts") else None for name, kind in OPTION_KINDS.items()}
+DEFAULTS["clock_skew"] = 300
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Ticket:
+    name: str  # unique in its batch; names the report files
+    folder: Path  # the ticket's folder (for a loose file: the folder holding it)
+    files: tuple[Path, ...]  # the evidence
+    configs: tuple[Path, ...] = ()  # applied in order, later keys win: the queue's, then the ticket's own
+    error: str | None = None  # why the ticket cannot be analysed (its configuration is bad)
+
+    def labels(self) -> list[str]:
+        """How each file is named in the report: relative to the ticket folder."""
+        return [f.relative_to(self.folder).as_posix() for f in self.files]
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(".")
+
+
+def find_tickets(root: Path) -> list[Ticket]:
+    """One ticket per sub-folder of ``root``, and one per file directly in it; ``root/ssodiag.toml`` applies to all.
+
+    Sorted by name, so that reports and their order never depend on the file system's listing order.
+    """
+    if not root.is_dir():
+        raise InputError("not a folder of tickets", str(root))
+    shared = root / CONFIG_NAME
+    shared_configs = (shared,) if shared.is_file() else ()
+    named = referenced_files(read_config(shared)) if shared_configs else set()
+    found: list[tuple[str, Path, list[Path], tuple[Path, ...]]] = []
+    for entry in sorted(filter(_visible, root.iterdir())):
+        if entry.is_dir():
+            own = entry / CONFIG_NAME
+            configs = shared_configs + ((own,) if own.is_file() else ())
+            skip = {c.resolve() for c in configs} | named
+            error = None
+            try:
+                for config in configs[len(shared_configs):]:
+                    skip |= referenced_files(read_config(config))
+            except InputError as exc:  # this ticket's problem, reported with it; the others still run
+                error = str(exc)
+            files = sorted(p for p in entry.rglob("*") if p.is_file() and p.resolve() not in skip
+                           and not any(part.startswith(".") for part in p.relative_to(entry).parts))
+            if len(files) > MAX_TICKET_FILES:
+                error = (f"{entry.name}: holds {len(files)} files, over {MAX_TICKET_FILES} for one ticket (give the "
+                         "folder whose sub-folders are the tickets)")
+                files = []
+            found.append((entry.name, entry, files, configs, error))
+        elif entry.is_file() and entry != shared and entry.resolve() not in named:
+            found.append((entry.name, root, [entry], shared_configs, None))
+    return [Ticket(name, folder, tuple(files), configs, error)
+            for name, folder, files, configs, error in _unique(found)]
+
+
+def _unique(found: list[tuple]):
+    """Names safe as file names, made unique in listing order (`a b` and `a_b` become `a_b` and `a_b-2`)."""
+    seen: set[str] = set()
+    for name, *rest in found:
+        base = _UNSAFE_NAME.sub("_", name).strip("._") or "ticket"
+        safe, n = base, 1
+        while safe.lower() in seen:
+            n += 1
+            safe = f"{base}-{n}"
+        seen.add(safe.lower())
+        yield (safe, *rest)
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The options of one ``ssodiag.toml``, paths made absolute; an unknown key or a wrong type is an InputError."""
+    from ssodiag.diag.files import read_file
+
+    data = read_file(path)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InputError(f"over {MAX_CONFIG_BYTES} bytes, not a ticket configuration", str(path))
+    try:
+        table = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid TOML ({' '.join(str(exc).split())[:200]})", str(path)) from None
+    options: dict[str, Any] = {}
+    for key, value in table.items():
+        kind = OPTION_KINDS.get(key)
+        if kind is None:
+            raise InputError(f"unknown key `{key[:60]}` (the keys are the options of `ssodiag analyze`: "
+                             f"{', '.join(OPTION_KINDS)})", str(path))
+        options[key] = _option(kind, key, value, path)
+    return options
+
+
+def _option(kind: str, key: str, value: Any, path: Path) -> Any:
+    def wrong(expected: str) -> InputError:
+        return InputError(f"`{key}` must be {expected}", str(path))
+
+    if kind in ("paths", "texts"):
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise wrong("a string or a list of strings")
+        return [path.parent / v for v in values] if kind == "paths" else values
+    if kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise wrong("a whole number")
+        return value
+    if not isinstance(value, str):
+        raise wrong("a string")
+    if kind == "path":
+        return path.parent / value
+    if kind == "connector":
+        try:
+            return Connector(value)
+        except ValueError:
+            raise wrong("one of " + ", ".join(c.value for c in Connector)) from None
+    return value
+
+
+def referenced_files(options: dict[str, Any]) -> set[Path]:
+    """The files a configuration names: they are options, not evidence."""
+    found: set[Path] = set()
+    for key, value in options.items():
+        if OPTION_KINDS[key] == "path":
+            found.add(value.resolve())
+        elif OPTION_KINDS[key] == "paths":
+            found |= {v.resolve() for v in value}
+    return found
+
+
+def ticket_options(ticket: Ticket) -> dict[str, Any]:
+    """Every option, from the defaults and the ticket's configurations (later ones win key by key)."""
+    options = dict(DEFAULTS)
+    for config in ticket.configs:
+        options.update(read_config(config))
+    return options
+
+
+def analyze_ticket(ticket: Ticket, *, now=None) -> dict[str, Any]:
+    """The report document of one ticket (unredacted). A bad configuration is an InputError; bad evidence files
+    are listed in the document's inputs and the rest is analysed."""
+    from ssodiag.diag.cli import build_expectations
+    from ssodiag.diag.evidence import load_evidence
+    from ssodiag.diag.runner import analyze
+    from ssodiag.reports.document import build_document
+
+    if ticket.error:
+        raise InputError(ticket.error)
+    expect = build_expectations(**ticket_options(ticket))
+    evidence = load_evidence([os.fspath(f) for f in ticket.files], labels=ticket.labels())
+    return build_document(analyze(evidence, expect, now=now))
