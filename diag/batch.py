@@ -158,7 +158,8 @@ def write_index(rows: list[dict[str, Any]], out: Path, *, title: str, extras: It
     """index.html (linked reports), index.csv (a spreadsheet of the queue) and index.json (for scripts)."""
     from ssodiag.reports.jinja import environment
 
-    html = environment(False).get_template("index.html.j2").render(rows=rows, title=title, extras=list(extras))
+    view = [{**row, "link": main_report(row)} for row in rows]
+    html = environment(False).get_template("index.html.j2").render(rows=view, title=title, extras=list(extras))
     write_atomic(out / "index.html", html)
     write_atomic(out / "index.json", json.dumps({"tickets": rows}, indent=2, ensure_ascii=False) + "\n")
     buffer = io.StringIO()
