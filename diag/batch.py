@@ -24,7 +24,8 @@ import typer
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.output import fail
 from ssodiag.diag.ticket import Ticket, analyze_ticket, find_tickets
-from ssodiag.reports.text import SEVERITY_ORDER, clip
+from ssodiag.diag.text import clip
+from ssodiag.reports.text import SEVERITY_ORDER
 
 REPORT_FORMATS = ("html", "md", "json")
 INDEX_FILES = ("index.html", "index.csv", "index.json")

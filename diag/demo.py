@@ -17,7 +17,7 @@ from ssodiag.diag.batch import (
     REPORT_FORMATS, ReportOptions, sort_key, summary_row, write_atomic, write_index, write_reports,
 )
 from ssodiag.diag.ticket import Ticket, analyze_ticket, find_tickets
-from ssodiag.reports.text import clip
+from ssodiag.diag.text import clip
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 # Sample folder -> the story it tells, in the order the demo shows them.
