@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from urllib.parse import urlsplit
 
+from ssodiag.diag.har import capture_instant
 from ssodiag.diag.model import (
     Certificate, Detection, EntityMetadata, Evidence, Expectations, MessageKind, SamlMessage,
 )
@@ -51,7 +52,7 @@ class DiagContext:
     def captured_at(self) -> datetime | None:
         """When the evidence was captured: the last SAML message's capture time, else the last hop of a capture."""
         times = [m.captured_at for m in self.evidence.messages if m.captured_at]
-        times = times or [h.time for f in self.evidence.flows for h in f.hops if h.time]
+        times = times or [t for f in self.evidence.flows for h in f.hops if (t := capture_instant(h.time))]
         return max(times) if times else None
 
     def instant_for(self, message: SamlMessage | None = None) -> datetime:
