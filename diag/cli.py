@@ -18,7 +18,10 @@ from ssodiag.diag.batch import batch_command
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.groupsync_cli import groupsync_app
 from ssodiag.diag.model import Connector, Expectations, RunResult, Severity, Status
-from ssodiag.diag.output import Format, deliver, fail, use_color, wants_redaction
+from ssodiag.diag.output import (
+    Format, check_output_path, choose_format, deliver, error_line, fail, note, redaction_notice, use_color,
+    wants_redaction,
+)
 from ssodiag.diag.text import clip, printable
 
 app = typer.Typer(
@@ -133,14 +136,44 @@ def exit_code(result: RunResult, fail_on: FailOn) -> int:
     return int(any(f.status is Status.FAIL and f.severity.rank >= threshold for f in result.findings))
 
 
-def emit(doc: dict, fmt: Format, output: Path | None, redact: bool | None, show_all: bool) -> None:
-    from ssodiag.diag.redact import redact_document
+def emit(result: RunResult, fmt: Format | None, output: Path | None, redact: bool | None, show_all: bool, *,
+         local_paths: list[str], redaction_key: Path | None = None) -> None:
+    """Render the report of ``result`` in ``fmt`` (or the format -o names), redacted unless it stays on a terminal."""
+    from ssodiag.diag.redact import redact_report, write_key_map
+    from ssodiag.reports.document import build_document
     from ssodiag.reports.render import RENDERERS
 
-    if wants_redaction(redact, output):
-        doc = redact_document(doc)
+    fmt = choose_format(fmt, output)
+    doc = build_document(result)
+    if wants_redaction(redact, fmt, output):
+        doc, redactor = redact_report(result, doc, local_paths=local_paths)
+    elif redaction_key is not None:
+        raise InputError("--redaction-key: this report is not redacted (--no-redact, or the terminal on screen), so "
+                         "it has no tokens to look up")
     text = RENDERERS[fmt.value](doc, color=use_color(fmt, output), show_passed=show_all)
-    deliver(text, output, what="report", redacted=doc.get("redacted", False))
+    deliver(text, output, what="report")
+    if doc["redacted"]:
+        if redaction_key is not None:
+            write_key_map(redactor, redaction_key)
+            note(f"redaction key written to {redaction_key} (keep it private: it holds the real values)")
+        redaction_notice(doc["redaction"]["summary"])
+
+
+def option_paths(*values: object) -> list[str]:
+    """Every local file named on the command line (evidence and option files), flattened to strings."""
+    found: list[str] = []
+    for value in values:
+        if isinstance(value, (list, tuple)):
+            found += option_paths(*value)
+        elif value is not None:
+            found.append(str(value))
+    return found
+
+
+def check_outputs(output: Path | None, redaction_key: Path | None, inputs: list[str]) -> None:
+    """Refuse before any work: an output onto an input, through a link, or the key map onto the report."""
+    check_output_path(output, inputs)
+    check_output_path(redaction_key, inputs + option_paths(output), option="--redaction-key")
 
 
 # --------------------------------------------------------------------------- analyze
@@ -169,18 +202,20 @@ def analyze(
     alias: Annotated[Optional[str], typer.Option("--alias", help="The IdP alias shown on Atlan's SSO page.")] = None,
     mappings: Annotated[Optional[Path], typer.Option("--mappings", help="Atlan's SSO group mappings (CSV sso_group,atlan_group or mapper JSON).")] = None,
     atlan_users: Annotated[Optional[Path], typer.Option("--atlan-users", help="Atlan users and groups (CSV username,email,atlan_group): adds the group-sync plan for the users in the evidence.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.terminal,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file (redacted by default).")] = None,
-    redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact personal values (default: on for -o files, off on screen).", show_default=False)] = None,
+    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format (default: the -o file's extension, else terminal).", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file (- is stdout). Redacted unless --no-redact.")] = None,
+    redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact personal values (default: on, except the terminal format shown on a terminal).", show_default=False)] = None,
+    redaction_key: Annotated[Optional[Path], typer.Option("--redaction-key", help="Also write the map from the report's tokens back to the real values to this file (never into the report).")] = None,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a failed check has at least this severity.")] = FailOn.high,
     show_all: Annotated[bool, typer.Option("--show-all", help="Also list passed and skipped checks on the terminal.")] = False,
 ) -> None:
     """Diagnose a login: what happened, why, and exactly what to change."""
     from ssodiag.diag.evidence import load_evidence
     from ssodiag.diag.runner import analyze as run_analysis
-    from ssodiag.reports.document import build_document
 
+    paths = option_paths(evidence, idp_metadata, idp_cert, sp_key, sp_cert, mappings, atlan_users)
     try:
+        check_outputs(output, redaction_key, paths)
         expect = build_expectations(
             idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
             idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,
@@ -188,11 +223,12 @@ def analyze(
             mappings=mappings, atlan_users=atlan_users, sp_cert=sp_cert)
         ev = load_evidence(evidence, stdin=_stdin(evidence))
         for bad in (i for i in ev.inputs if i.error):
-            typer.echo(f"ssodiag: error: {bad.error}", err=True)
+            typer.echo(error_line(bad.error), err=True)
         if not any(i.error is None for i in ev.inputs):
             raise typer.Exit(2)
         result = run_analysis(ev, expect)
-        emit(build_document(result), fmt, output, redact, show_all)
+        emit(result, fmt, output, redact, show_all, local_paths=paths + option_paths(output, redaction_key),
+             redaction_key=redaction_key)
     except InputError as exc:
         fail(str(exc))
     raise typer.Exit(exit_code(result, fail_on))
@@ -230,7 +266,7 @@ def decode(evidence: EvidenceArg) -> None:
     except InputError as exc:
         fail(str(exc))
     for bad in (i for i in ev.inputs if i.error):
-        typer.echo(f"ssodiag: error: {bad.error}", err=True)
+        typer.echo(error_line(bad.error), err=True)
     if not ev.messages:
         if not any(i.error is None for i in ev.inputs):
             raise typer.Exit(2)
@@ -297,10 +333,10 @@ def main() -> None:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         if not message.strip():  # no arguments at all: the help was printed, nothing more to say
             sys.exit(2)
-        typer.echo(f"ssodiag: error: {' '.join(message.split())} (see `{command} --help`)", err=True)
+        typer.echo(f"{error_line(message)} (see `{command} --help`)", err=True)
         sys.exit(2)
     except Exception as exc:  # a bug must still not print a traceback at a support engineer
-        typer.echo(f"ssodiag: internal error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]} "
+        typer.echo(f"ssodiag: internal error: {type(exc).__name__}: {clip((str(exc).splitlines() or [''])[0], 200)} "
                    "(set SSODIAG_DEBUG=1 for details)", err=True)
         if os.environ.get("SSODIAG_DEBUG"):
             raise

@@ -12,7 +12,9 @@ from typing import Annotated, Optional
 import typer
 
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.output import Format, deliver, fail, use_color, wants_redaction
+from ssodiag.diag.output import (
+    Format, check_output_path, choose_format, deliver, fail, redaction_notice, use_color, wants_redaction,
+)
 
 groupsync_app = typer.Typer(
     help="Simulate Atlan's SSO group sync: which users gain or lose which Atlan groups, and who is blocked.",
@@ -37,15 +39,16 @@ def _group() -> None:
 def simulate_command(
     mappings: Annotated[Path, typer.Option("--mappings", "-m", help="Group mappings: CSV sso_group,atlan_group, or "
                                            "the JSON list of Atlan/Keycloak mappers.")],
-    atlan: Annotated[Path, typer.Option("--atlan", "-a", help="Atlan users: CSV username,email,atlan_group.")],
+    atlan_users: Annotated[Path, typer.Option("--atlan-users", "-a", help="Atlan users and their groups: CSV "
+                                              "username,email,atlan_group (same option as in `analyze`).")],
     idp: Annotated[list[Path], typer.Option("--idp", "-i", help="IdP users: CSV username,email,sso_group, a SCIM "
                                             "Users/Groups JSON export, or SAML Responses / HARs (repeatable).")],
-    fmt: Annotated[Format, typer.Option("--format", "-f",
-                                            help="terminal, json, md or html.")] = Format.terminal,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the plan to this file "
-                                                   "(usernames and emails redacted unless --no-redact).")] = None,
+    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="terminal, json, md or html (default: the "
+                                                  "-o file's extension, else terminal).", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the plan to this file (- is "
+                                                   "stdout; usernames and emails redacted unless --no-redact).")] = None,
     redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact usernames and emails "
-                                                   "(default: on for -o files, off on screen).",
+                                                   "(default: on, except the terminal format shown on a terminal).",
                                                    show_default=False)] = None,
     applies: Annotated[Applies, typer.Option("--applies", help="login or scim; auto: scim for a SCIM export, "
                                              "else login.")] = Applies.auto,
@@ -59,17 +62,22 @@ def simulate_command(
     from ssodiag.diag.groupsync_io import read_atlan, read_idp, read_mappings
     from ssodiag.reports.groupsync_render import render_groupsync
 
+    paths = [str(p) for p in (mappings, atlan_users, *idp)]
     try:
-        plan = simulate(read_mappings(mappings), read_atlan(atlan), read_idp(idp),
+        check_output_path(output, paths)
+        fmt = choose_format(fmt, output)
+        plan = simulate(read_mappings(mappings), read_atlan(atlan_users), read_idp(idp),
                         applies=None if applies is Applies.auto else applies.value)
         doc = plan.to_dict()
-        if wants_redaction(redact, output):
-            doc = redact_plan(doc)
+        if wants_redaction(redact, fmt, output):
+            doc, _ = redact_plan(doc, local_paths=paths)
         options: dict = {"limit": limit}
         if fmt is Format.terminal:
             options["color"] = use_color(fmt, output)
         text = render_groupsync(doc, fmt.value, **options)
-        deliver(text, output, what="plan", redacted=doc.get("redacted", False))
+        deliver(text, output, what="plan")
+        if doc.get("redacted"):
+            redaction_notice(doc["redaction"]["summary"])
     except InputError as exc:
         fail(str(exc))
 

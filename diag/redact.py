@@ -1,43 +1,84 @@
-"""Redaction of a report document before it is written: on by default for files, opt-in for the screen.
+"""Redaction of what leaves the machine: on by default for every file format, opt-out with --no-redact.
 
-The diagnosis always runs on the real values first (sso-facts / saml-validation §1.19: HAR sanitizers delete the
-SAML evidence; we analyse, then redact). Redaction then replaces personal data with stable tokens, so a reader can
-still see that two places hold the same value ("<email-3f9a1c>@corp.com" twice) without seeing it.
+The diagnosis always runs on the real values first (HAR sanitizers that delete the SAMLResponse destroy the
+evidence; we analyse, then redact). Redaction then replaces personal data with stable tokens, so a reader can still
+see that two places hold the same value ("<email-3f9a1c…>@corp.com" twice) without seeing it.
 
-What is personal: NameIDs, attribute values (except group claims, which a group-sync diagnosis needs), e-mail
-addresses anywhere in any string, RelayState, usernames, and SAML/credential values inside URLs (SAMLRequest,
-SAMLResponse, Signature, RelayState, code, token). Issuers, entity IDs, endpoints, certificate data and group names
-are configuration, not personal data, and stay readable.
+Which values are personal is read from the typed result (:func:`redactor_for`): NameIDs, attribute values (except
+group claims, which a group-sync diagnosis needs), RelayState, usernames of a group-sync plan, certificate names
+holding an e-mail address, the text of error pages around the known error strings (a page greets the user by
+name), and the local paths of the evidence (a home folder names a person: only the file name is kept). Every string
+of the report is then rewritten (:meth:`Redactor.text`): remembered values in any letter case, e-mail addresses, JWTs,
+and in URLs every query parameter whose name looks secret (default-deny: ``*pass*``, ``*session*``, ``*token*``,
+``*secret*``, ``sid``, ``code``, ``SAMLart`` ...), every path parameter (``;jsessionid=``) and every fragment.
+Issuers, entity IDs, endpoints, certificate fingerprints and group names are configuration and stay readable.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import ntpath
 import os
+import posixpath
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ssodiag.diag.har import KNOWN_ERROR_TEXT
+from ssodiag.diag.model import Certificate, RunResult
 
 GROUP_ATTRIBUTES = {
     "memberOf", "groups", "group",
     "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
 }
-_SECRET_QUERY_KEYS = {"samlrequest", "samlresponse", "signature", "relaystate", "code", "token", "id_token",
-                      "access_token", "sessiontoken", "mcascsrf", "state"}
+# Query keys whose value is a credential or a SAML/OAuth message, whatever else the URL holds (default deny: a key
+# is secret when its lower-case name contains one of _SECRET_KEY_PARTS or is one of _SECRET_KEYS).
+_SECRET_KEY_PARTS = ("pass", "session", "token", "secret", "auth_code", "csrf", "apikey", "api_key", "signature")
+_SECRET_KEYS = {"sid", "code", "samlart", "samlrequest", "samlresponse", "relaystate", "state", "nonce", "key",
+                "sig", "mcascsrf", "assertion", "ticket"}
 # \w is Unicode-aware: `josé@société.fr` (RFC 6531 internationalised address) is an address too. A match starts
 # only where a local-part run starts (the lookbehind): with `\b` every `.` in "a.a.a.…" was a new start, and each
 # start rescanned the run, quadratic time on one long attribute value.
 _EMAIL_RE = re.compile(r"(?<![\w.%+-])([\w.%+-]+)@([\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,})\b")
-_URL_RE = re.compile(r"https?://[^\s`'\"<>]+")
+_URL_RE = re.compile(r"https?://[^\s`'\"<>]+", re.IGNORECASE)
+_PATH_PARAM_RE = re.compile(r";([^;=/?#]*)=([^;/?#]*)")
+# A JWT (RFC 7519: base64url header `{"` = eyJ, payload, signature) or a bearer credential, anywhere in any text.
+_JWT_RE = re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*")
+_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]{8,}")
+# A home folder in a local path names its owner (/Users/jane.doe/Downloads/login.har).
+_HOME_RE = re.compile(r"(?i)(/Users/|/home/|[A-Z]:\\Users\\)[^/\\\s`'\"]+")
 # Remembered values are found inside other text by their first characters, with one regex built as a trie (one
 # pass per string, whatever the number of values: a capture of 500 logins holds tens of thousands of attribute
 # values, and testing each against each string never finished), then compared in full.
 _KEY_CHARS = 16
-_MIN_SUBSTRING = 3  # shorter values are replaced only where they stand alone
+_MIN_ANYWHERE = 3  # shorter values (`Li`) are replaced only as a whole word, never inside another word
 _CLIPPED = "…"  # how reports cut a long value (diag.text.clip, diag.urls.quoted)
+SECRET = "<redacted>"
+
+KIND_LABEL = {  # kind -> (one, several), in the order the receipt lists them
+    "email": ("e-mail address", "e-mail addresses"), "nameid": ("NameID", "NameIDs"),
+    "attr": ("attribute value", "attribute values"), "relaystate": ("RelayState value", "RelayState values"),
+    "user": ("username", "usernames"), "subject": ("certificate name", "certificate names"),
+    "page": ("error-page text", "error-page texts"), "path": ("local file path", "local file paths"),
+    "secret": ("secret in URLs and headers (removed)", "secrets in URLs and headers (removed)"),
+    "value": ("other personal value", "other personal values"),
+}
 
 
-def _trie_pattern(words: list[str]) -> str:
+def _fold(text: str) -> str:
+    """Lower case with the same length as ``text`` (a few characters, like `İ`, grow when lowered)."""
+    folded = text.lower()
+    return folded if len(folded) == len(text) else "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def _is_secret_key(key: str) -> bool:
+    key = key.lower()
+    return key in _SECRET_KEYS or any(part in key for part in _SECRET_KEY_PARTS)
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
     """A regex matching any of ``words``, longest first, built as a trie so matching costs one walk per position."""
     trie: dict[str, dict] = {}
     for word in words:
@@ -65,93 +106,192 @@ def _common_length(text: str, start: int, word: str) -> int:
     return n
 
 
+def _word_edge(text: str, index: int) -> bool:
+    return index < 0 or index >= len(text) or not text[index].isalnum()
+
+
 class Redactor:
-    """Replaces personal values with tokens keyed by a per-report secret (tokens cannot be looked up offline)."""
+    """Replaces personal values with tokens keyed by a per-report secret (tokens cannot be looked up offline), and
+    counts what it replaced for the receipt."""
 
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key or os.urandom(16)
-        self._values: dict[str, str] = {}
-        self._by_key: dict[str, list[str]] = {}  # first _KEY_CHARS characters -> remembered values, longest first
+        self._values: dict[str, tuple[str, str]] = {}  # folded value -> (replacement, kind)
+        self._by_key: dict[str, list[str]] = {}  # first _KEY_CHARS folded characters -> folded values, longest first
         self._finder: re.Pattern[str] | None = None  # rebuilt after remember()
         self._kept: set[str] = set()  # configuration that looks personal (a group named like an e-mail address)
+        self._replaced: dict[str, set[str]] = {}  # kind -> distinct real values replaced (the receipt counts them)
+        self._tokens: dict[str, str] = {}  # token -> real value (--redaction-key)
+        self._done: dict[str, str] = {}  # text -> redacted text (reports repeat the same strings many times)
 
+    # ----------------------------------------------------------------- what is personal
     def token(self, value: str, kind: str = "value") -> str:
-        # 12 hex digits: a million users must not share tokens (6 digits collide from a few thousand values on)
-        digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:12]
-        return f"<{kind}-{digest}>"
+        # 12 hex digits: a million users must not share tokens (6 digits collide from a few thousand values on).
+        # Keyed on the lower-case value: `ZQuisenberry` and `zquisenberry` are one person and one token.
+        digest = hmac.new(self._key, _fold(value).encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:12]
+        token = f"<{kind}-{digest}>"
+        self._tokens.setdefault(token, value)
+        return token
 
     def remember(self, value: str | None, kind: str = "value") -> None:
-        """Mark a value as personal; every later occurrence in any string is replaced."""
-        if value and value.strip() and value not in self._values:
-            match = _EMAIL_RE.fullmatch(value)
-            self._values[value] = (f"{self.token(match.group(1), 'email')}@{match.group(2)}" if match
-                                   else self.token(value, kind))
-            if len(value) >= _MIN_SUBSTRING:
-                candidates = self._by_key.setdefault(value[:_KEY_CHARS], [])
-                candidates.append(value)
-                candidates.sort(key=len, reverse=True)
-                self._finder = None
+        """Mark a value as personal; every later occurrence in any string, in any letter case, is replaced."""
+        if not value or not value.strip():
+            return
+        match = _EMAIL_RE.fullmatch(value)
+        self.rename(value, f"{self.token(match.group(1), 'email')}@{match.group(2)}" if match
+                    else self.token(value, kind), "email" if match else kind)
+
+    def rename(self, value: str, replacement: str, kind: str) -> None:
+        """Replace ``value`` (in any letter case) with ``replacement`` wherever it appears."""
+        folded = _fold(value)
+        if folded in self._values or folded in self._kept:
+            return
+        self._values[folded] = (replacement, kind)
+        if len(folded) > 1:  # one letter is only ever replaced where it is the whole string
+            candidates = self._by_key.setdefault(folded[:_KEY_CHARS], [])
+            candidates.append(folded)
+            candidates.sort(key=len, reverse=True)
+            self._finder = None
+            self._done.clear()
 
     def keep(self, value: str | None) -> None:
         """Mark a value as configuration: it stays readable even where it looks like an e-mail address."""
         if value:
-            self._kept.add(value)
+            self._kept.add(_fold(value))
+            self._done.clear()
+
+    def remember_page(self, text: str | None) -> None:
+        """An error page's text: the known error strings stay, every other run of text (a greeting with the user's
+        name, an account hint) is personal."""
+        if not text:
+            return
+        start = 0
+        for match in [*KNOWN_ERROR_TEXT.finditer(text), None]:
+            end = match.start() if match else len(text)
+            segment = text[start:end].strip(" \t\r\n.,:;!?()[]\"'" + _CLIPPED)
+            if len(segment) >= _MIN_ANYWHERE:
+                self.remember(segment, "page")
+            start = match.end() if match else end
+
+    # ----------------------------------------------------------------- rewriting
+    def _count(self, kind: str, value: str) -> None:
+        self._replaced.setdefault(kind, set()).add(value)
 
     def _email(self, match: re.Match[str]) -> str:
         address = match.group(0)
-        return address if address in self._kept else f"{self.token(match.group(1), 'email')}@{match.group(2)}"
+        if _fold(address) in self._kept:
+            return address
+        self._count("email", _fold(address))
+        return f"{self.token(match.group(1), 'email')}@{match.group(2)}"
 
     def _replace_known(self, text: str) -> str:
-        """Remembered values inside ``text``, also where a report clipped one (`a-long-opaque-nameid…`)."""
+        """Remembered values inside ``text`` in any letter case, also where a report clipped one
+        (`a-long-opaque-nameid…`)."""
         if not self._by_key:
             return text
         if self._finder is None:
-            self._finder = re.compile(_trie_pattern(list(self._by_key)))
+            self._finder = re.compile(_trie_pattern(self._by_key))
+        folded = _fold(text)
         out: list[str] = []
         done = 0
-        for match in self._finder.finditer(text):
+        for match in self._finder.finditer(folded):
             start = match.start()
             if start < done:
                 continue
-            end, token = self._known_at(text, start, len(match.group(0)))
-            if token is not None:
-                out += [text[done:start], token]
+            end, value = self._known_at(folded, start, len(match.group(0)))
+            if value is not None:
+                replacement, kind = self._values[value]
+                self._count(kind, value)
+                out += [text[done:start], replacement]
                 done = end
         return "".join(out) + text[done:]
 
-    def _known_at(self, text: str, start: int, key_length: int) -> tuple[int, str | None]:
-        """(end, token) of the longest remembered value at ``start``, whole or cut by a clip mark; (start, None)."""
-        for length in range(key_length, _MIN_SUBSTRING - 1, -1):  # a shorter key may hold a shorter value
-            for value in self._by_key.get(text[start:start + length], ()):
-                common = _common_length(text, start, value)
-                if common == len(value) or text.startswith(_CLIPPED, start + common):
-                    return start + common, self._values[value]
+    def _known_at(self, folded: str, start: int, key_length: int) -> tuple[int, str | None]:
+        """(end, value) of the longest remembered value at ``start``, whole or cut by a clip mark; (start, None)."""
+        for length in range(key_length, 1, -1):  # a shorter key may hold a shorter value
+            for value in self._by_key.get(folded[start:start + length], ()):
+                common = _common_length(folded, start, value)
+                whole = common == len(value)
+                if not (whole or (common >= _MIN_ANYWHERE and folded.startswith(_CLIPPED, start + common))):
+                    continue
+                if len(value) < _MIN_ANYWHERE and not (_word_edge(folded, start - 1)
+                                                       and _word_edge(folded, start + common)):
+                    continue
+                return start + common, value
         return start, None
 
     def _url(self, url: str) -> str:
-        """Secret parameters become <redacted>; the others are redacted as plain text once URL-decoded, so that
-        `login_hint=alice%40corp.com` is caught (re-encoding would otherwise hide the address from the e-mail rule)."""
-        parts = urlsplit(url)
-        if not parts.query:
-            return url
-        query = [(k, "<redacted>" if k.lower() in _SECRET_QUERY_KEYS else self._plain(v))
-                 for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-        return urlunsplit(parts._replace(query=urlencode(query, safe="<>@")))
+        """Secret query parameters, every path parameter and the fragment become <redacted>; the other parameters
+        are redacted as plain text once URL-decoded, so that `login_hint=alice%40corp.com` is caught (re-encoding
+        would otherwise hide the address from the e-mail rule)."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # an unbalanced `[` in the host: not a URL we can take apart, redact it whole
+            self._count("secret", url)
+            return SECRET
+        path = _PATH_PARAM_RE.sub(self._path_param, parts.path)
+        fragment = parts.fragment
+        if fragment:
+            self._count("secret", fragment)
+            fragment = SECRET
+        query = parts.query
+        if query:
+            pairs = []
+            for k, v in parse_qsl(query, keep_blank_values=True):
+                if _is_secret_key(k) and v:
+                    self._count("secret", v)
+                    v = SECRET
+                else:
+                    v = self._plain(v)
+                pairs.append((k, v))
+            query = urlencode(pairs, safe="<>@")
+        return urlunsplit(parts._replace(path=path, query=query, fragment=fragment))
+
+    def _path_param(self, match: re.Match[str]) -> str:
+        if not match.group(2):
+            return match.group(0)
+        self._count("secret", match.group(2))
+        return f";{match.group(1)}={SECRET}"
+
+    def _secret(self, match: re.Match[str]) -> str:
+        self._count("secret", match.group(0))
+        return SECRET if match.re is _JWT_RE else f"{match.group(1)} {SECRET}"
+
+    def _home(self, match: re.Match[str]) -> str:
+        self._count("path", match.group(0))
+        return f"{match.group(1)}<user>"
 
     def _plain(self, value: str) -> str:
-        """Remembered personal values and e-mail addresses replaced in text that is not a URL."""
-        if value in self._values:
-            return self._values[value]
+        """Remembered personal values, e-mail addresses, tokens and home folders replaced in text that is not a URL."""
+        entry = self._values.get(_fold(value))
+        if entry is not None:
+            self._count(entry[1], _fold(value))
+            return entry[0]
         value = self._replace_known(value)
-        return _EMAIL_RE.sub(self._email, value)
+        # each rule only where its cheap marker is present: a report holds hundreds of thousands of strings
+        if "eyJ" in value:
+            value = _JWT_RE.sub(self._secret, value)
+        if "earer" in value or "asic" in value or "EARER" in value or "ASIC" in value:
+            value = _BEARER_RE.sub(self._secret, value)
+        if "/" in value or "\\" in value:
+            value = _HOME_RE.sub(self._home, value)
+        return _EMAIL_RE.sub(self._email, value) if "@" in value else value
 
     def text(self, value: str) -> str:
-        if value in self._values:
-            return self._values[value]
-        if value in self._kept:
+        done = self._done.get(value)
+        if done is None:
+            done = self._done[value] = self._text(value)
+        return done
+
+    def _text(self, value: str) -> str:
+        folded = _fold(value)
+        if folded in self._kept:
             return value
-        # URLs first, on their raw form: a secret's token must not end the URL match early (`<` ends it).
-        return self._plain(_URL_RE.sub(lambda m: self._url(m.group(0)), value))
+        if folded in self._values:
+            return self._plain(value)
+        if "://" in value:  # URLs first, on their raw form: a secret's token must not end the URL match early
+            value = _URL_RE.sub(lambda m: self._url(m.group(0)), value)
+        return self._plain(value)
 
     def walk(self, node: Any) -> Any:
         if isinstance(node, str):
@@ -162,50 +302,117 @@ class Redactor:
             return {k: self.walk(v) for k, v in node.items()}
         return node
 
+    # ----------------------------------------------------------------- what was done
+    def receipt(self) -> list[dict[str, Any]]:
+        """Which kinds of values were replaced and how many distinct ones, in a fixed order."""
+        return [{"kind": kind, "label": KIND_LABEL[kind][len(self._replaced[kind]) > 1],
+                 "count": len(self._replaced[kind])}
+                for kind in KIND_LABEL if self._replaced.get(kind)]
 
-def redact_document(doc: dict[str, Any], key: bytes | None = None) -> dict[str, Any]:
-    """A redacted copy of a report document (reports.document); the original is not modified."""
+    def key_map(self) -> dict[str, str]:
+        """Token -> real value, for tokens that were actually used (``--redaction-key``; never in a report)."""
+        used = {v for values in self._replaced.values() for v in values}
+        return {token: value for token, value in sorted(self._tokens.items()) if _fold(value) in used}
+
+
+def receipt_line(receipt: list[dict[str, Any]]) -> str:
+    """The receipt in one sentence, for stderr and the end of every redacted output."""
+    if not receipt:
+        return "Redaction: nothing personal was found to replace."
+    return "Redaction: replaced " + ", ".join(f"{r['count']} {r['label']}" for r in receipt) + "."
+
+
+# --------------------------------------------------------------------------- what is personal, from typed values
+
+
+def redactor_for(result: RunResult, *, local_paths: Iterable[str] = (), key: bytes | None = None) -> Redactor:
+    """A Redactor that knows every personal value of ``result`` (read from the typed evidence, not the document)."""
     r = Redactor(key)
-    for message in doc.get("messages", []):
-        r.remember(message.get("relay_state"), "relaystate")
-        for assertion in message.get("assertions", []):
-            r.remember(assertion["subject"].get("name_id"), "nameid")
-            for name, values in assertion.get("attributes", {}).items():
-                for v in values:
-                    if name in GROUP_ATTRIBUTES:
-                        r.keep(v)
+    ev = result.evidence
+    for path in sorted({p for p in local_paths if p and p != "-"}, key=len, reverse=True):
+        name = ntpath.basename(posixpath.basename(path)) if ("/" in path or "\\" in path) else path
+        if name != path:
+            r.rename(path, name, "path")
+    for message in ev.messages:
+        r.remember(message.relay_state, "relaystate")
+        for assertion in message.assertions:
+            if assertion.name_id is not None:
+                r.remember(assertion.name_id.value, "nameid")
+            for attribute in assertion.attributes:
+                for value in attribute.values:
+                    if attribute.name in GROUP_ATTRIBUTES:
+                        r.keep(value)
                     else:
-                        r.remember(v, "attr")
-    for hop in (h for flow in doc.get("flow", []) for h in flow.get("hops", [])):
-        r.remember(hop.get("relay_state"), "relaystate")
-    if isinstance(doc.get("groupsync"), dict):
-        _remember_plan(r, doc["groupsync"])
-    for name in _certificate_names(doc):
-        r.remember(name, "subject")
+                        r.remember(value, "attr")
+    for flow in ev.flows:
+        for hop in flow.hops:
+            r.remember(hop.relay_state, "relaystate")
+            r.remember_page(hop.page_excerpt)
+    for page in ev.error_pages:
+        r.remember_page(page.text)
+    plan = result.extras.get("groupsync")
+    if isinstance(plan, dict):
+        remember_plan(r, plan)
+    for cert in _certificates(result):
+        for name in (cert.subject, cert.issuer):
+            # A DN with emailAddress (RFC 5280 §4.1.2.6 legacy attribute) names a person, and its CN is then
+            # usually their name too: the whole DN is personal. The fingerprints, kept, still identify the cert.
+            if name and _EMAIL_RE.search(name):
+                r.remember(name, "subject")
+    return r
+
+
+def _certificates(result: RunResult) -> Iterator[Certificate]:
+    ev, expect = result.evidence, result.expectations
+    yield from ev.certificates
+    yield from expect.idp_certificates
+    yield from expect.sp_certificates
+    for metadata in (*ev.metadata, *expect.idp_metadata):
+        for entity in metadata.entities:
+            for role in entity.roles:
+                yield from (k.certificate for k in role.keys if k.certificate)
+    for message in ev.messages:
+        yield from message.signature.embedded_certificates
+        if message.signature.signing_certificate:
+            yield message.signature.signing_certificate
+    yield from result.extras.get("trusted_certificates", ())
+
+
+def redact_report(result: RunResult, doc: dict[str, Any], *, local_paths: Iterable[str] = (),
+                  key: bytes | None = None) -> tuple[dict[str, Any], Redactor]:
+    """A redacted copy of the report document of ``result`` with its receipt; the original is not modified."""
+    r = redactor_for(result, local_paths=local_paths, key=key)
     out = r.walk(doc)
     out["redacted"] = True
-    return out
+    out["redaction"] = {"replaced": r.receipt(), "summary": receipt_line(r.receipt())}
+    return out, r
 
 
-def redact_plan(plan: dict[str, Any], key: bytes | None = None) -> dict[str, Any]:
-    """A redacted copy of a group-sync plan (``SyncPlan.to_dict()``): usernames and e-mails become tokens, group
-    names (configuration) stay readable."""
+def redact_plan(plan: dict[str, Any], *, local_paths: Iterable[str] = (),
+                key: bytes | None = None) -> tuple[dict[str, Any], Redactor]:
+    """A redacted copy of a group-sync plan (``SyncPlan.to_dict()``) with its receipt: usernames and e-mails become
+    tokens, group names (configuration) stay readable."""
     r = Redactor(key)
-    _remember_plan(r, plan)
+    for path in local_paths:
+        name = ntpath.basename(posixpath.basename(path))
+        if name != path:
+            r.rename(path, name, "path")
+    remember_plan(r, plan)
     out = r.walk(plan)
     out["redacted"] = True
-    return out
+    out["redaction"] = {"replaced": r.receipt(), "summary": receipt_line(r.receipt())}
+    return out, r
 
 
-def _remember_plan(r: Redactor, plan: dict[str, Any]) -> None:
+def remember_plan(r: Redactor, plan: dict[str, Any]) -> None:
     """The plan says where its personal values are: usernames, blocked users' e-mails, subjects of user warnings."""
     from ssodiag.diag.groupsync import USER_WARNINGS
 
     for change in plan.get("changes", []):
-        r.remember(change.get("username"), "user")
         r.keep(change.get("atlan_group"))
         for group in change.get("sso_groups", []):
             r.keep(group)
+        r.remember(change.get("username"), "user")
     for blocked in plan.get("blocked", []):
         r.remember(blocked.get("username"), "user")
         r.remember(blocked.get("atlan_username"), "user")
@@ -218,21 +425,9 @@ def _remember_plan(r: Redactor, plan: dict[str, Any]) -> None:
                 r.keep(subject)  # group names or input files
 
 
-def _certificate_names(node: Any) -> list[str]:
-    """Subject and issuer DNs of every certificate in the document that hold an e-mail address.
+def write_key_map(redactor: Redactor, path: str) -> None:
+    """``--redaction-key FILE``: the tokens of this report and the real values behind them, as JSON."""
+    from ssodiag.diag.output import write_file
 
-    A DN with emailAddress (RFC 5280 §4.1.2.6 legacy attribute, OID 1.2.840.113549.1.9.1) names a person, and its
-    CN is then usually their name too: the whole DN is personal. The certificate stays identifiable by its
-    fingerprints, which are kept.
-    """
-    found: list[str] = []
-    if isinstance(node, dict):
-        if "sha256" in node and "subject" in node:  # the shape of reports.document.certificate_doc
-            found += [node[k] for k in ("subject", "issuer")
-                      if isinstance(node.get(k), str) and _EMAIL_RE.search(node[k])]
-        for value in node.values():
-            found += _certificate_names(value)
-    elif isinstance(node, list):
-        for value in node:
-            found += _certificate_names(value)
-    return found
+    write_file(path, json.dumps(redactor.key_map(), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+               mode=0o600)

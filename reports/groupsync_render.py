@@ -61,6 +61,8 @@ def render_terminal(doc: dict, *, limit: int = DEFAULT_LIMIT, color: bool = Fals
             con.print(Text(f"… and {more} more (use --format json for all)", style="dim"))
     if not doc["changes"] and not doc["blocked"]:
         con.print(Text("No group membership changes.", style="green"))
+    if doc.get("redaction"):
+        con.print(Text(doc["redaction"]["summary"], style="bold"))
     return out.getvalue()
 
 

@@ -110,4 +110,6 @@ def render(doc: dict, *, color: bool = False, width: int = 110, show_passed: boo
             if f["status"] in ("pass", "skip"):
                 con.print(Text(f"  [{STATUS_LABEL[f['status']]}] {f['check_id']} {clip(f['message'], 150)}"),
                           style=_STYLE[f["status"]])
+    if doc.get("redaction"):
+        con.print(Text(doc["redaction"]["summary"], style="bold"))
     return out.getvalue()

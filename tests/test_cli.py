@@ -43,7 +43,7 @@ def files(tmp_path, idp):
 def test_valid_signed_response_exits_0_with_valid_signature(files):
     tmp, good, cert = files
     r = invoke("analyze", str(good), "--idp-cert", str(cert), "--sp-entity-id", SP_ENTITY_ID,
-               "--acs-url", ACS_URL, "--request-id", "_request-1", "--format", "json")
+               "--acs-url", ACS_URL, "--request-id", "_request-1", "--format", "json", "--no-redact")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
@@ -70,7 +70,7 @@ def test_redirect_binding_url_is_decoded(tmp_path, idp):
     url = "https://idp.example.test/sso?SAMLRequest=" + quote(base64.b64encode(raw).decode(), safe="") + "&RelayState=abc"
     f = tmp_path / "url.txt"
     f.write_text(url)
-    r = invoke("analyze", str(f), "--format", "json", "--fail-on", "never")
+    r = invoke("analyze", str(f), "--format", "json", "--fail-on", "never", "--no-redact")
     assert r.exit_code == 0, r.output
     [m] = json.loads(r.stdout)["messages"]
     assert (m["kind"], m["id"], m["relay_state"]) == ("AuthnRequest", "_req42", "abc")
@@ -176,7 +176,7 @@ def test_analyze_with_mappings_shows_the_users_group_sync_plan(tmp_path, idp):
     atlan.write_text("username,email,atlan_group\nalice@example.test,alice@example.test,ops\n,,eng\n")
     # when
     r = invoke("analyze", str(response), "--mappings", str(mappings), "--atlan-users", str(atlan),
-               "--format", "json", "--fail-on", "never")
+               "--format", "json", "--fail-on", "never", "--no-redact")
     # then the plan for alice is in the report: added to eng, removed from ops, applied at her next login
     assert r.exit_code == 0, r.output
     plan = json.loads(r.stdout)["groupsync"]
@@ -228,7 +228,7 @@ def test_decode_and_json_never_print_terminal_control_characters(tmp_path, idp):
     for args in (["decode", str(f)], ["analyze", str(f), "--format", "json", "--fail-on", "never"]):
         out = invoke(*args).stdout
         assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out, args
-    doc = json.loads(invoke("analyze", str(f), "--format", "json", "--fail-on", "never").stdout)
+    doc = json.loads(invoke("analyze", str(f), "--format", "json", "--fail-on", "never", "--no-redact").stdout)
     assert doc["messages"][0]["assertions"][0]["subject"]["name_id"] == "x\x9b31m\u202eevil"  # still exact data
 
 

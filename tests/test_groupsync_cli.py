@@ -38,7 +38,7 @@ def invoke(*args: str):
 
 def test_json_plan_on_stdout(inputs):
     _, files = inputs
-    result = invoke(*files, "--format", "json")
+    result = invoke(*files, "--format", "json", "--no-redact")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert {(c["username"], c["atlan_group"], c["action"]) for c in doc["changes"]} == {
@@ -59,7 +59,11 @@ def test_human_formats(inputs, fmt, needle):
     _, files = inputs
     result = invoke(*files, "-f", fmt)
     assert result.exit_code == 0 and needle in result.stdout
-    assert "amorris@corp.com" in result.stdout  # the screen is not redacted by default
+    # stdout that is not a terminal may be a file: redacted by default, with the receipt at the end and a notice
+    assert "amorris@corp.com" not in result.stdout and "Redaction: replaced" in result.stdout[-300:]
+    assert "--no-redact" in result.stderr
+    shown = invoke(*files, "-f", fmt, "--no-redact")
+    assert "amorris@corp.com" in shown.stdout and "Redaction" not in shown.stdout
 
 
 @pytest.mark.parametrize("change, message", [
@@ -182,7 +186,7 @@ def test_saml_response_and_har_files_as_idp_input(tmp_path):
     r2 = write(tmp_path, "bob.har", har_of(issuer.response(name_id="bob", attributes={"memberOf": ["mkt"]})))
     m = write(tmp_path, "m.csv", "sso_group,atlan_group\neng,Engineering\n")
     a = write(tmp_path, "a.csv", "username,email,atlan_group\nalice,,\nbob,,Engineering\n")
-    result = invoke("-m", str(m), "-a", str(a), "-i", str(r1), "-i", str(r2), "-f", "json")
+    result = invoke("-m", str(m), "-a", str(a), "-i", str(r1), "-i", str(r2), "-f", "json", "--no-redact")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert {(c["username"], c["atlan_group"], c["action"]) for c in doc["changes"]} == {

@@ -27,7 +27,7 @@ from ssodiag.diag.context import DiagContext
 from ssodiag.diag.evidence import load_evidence
 from ssodiag.diag.har import load_json
 from ssodiag.diag.model import Evidence, Expectations, MessageKind, Status
-from ssodiag.diag.redact import redact_document
+from ssodiag.diag.redact import Redactor
 from ssodiag.diag.registry import load_builtin_checks
 from ssodiag.diag.saml import parse_message
 from ssodiag.diag.text import clip
@@ -408,9 +408,7 @@ def test_redacted_certificate_keeps_its_fingerprint(personal_login):
 
 
 def test_email_in_a_url_parameter_is_redacted():
-    doc = {"flow": [{"hops": [{"url": "https://idp.example/login?login_hint=alice%40corp.example&x=1",
-                               "relay_state": None}]}]}
-    url = redact_document(doc)["flow"][0]["hops"][0]["url"]
+    url = Redactor().text("https://idp.example/login?login_hint=alice%40corp.example&x=1")
     assert "alice" not in url and "@corp.example" in url and "x=1" in url
 
 
@@ -418,16 +416,17 @@ def test_redaction_is_linear_on_a_long_dotted_value():
     """`a.a.a.…` (160 KB) took ~20 s in the e-mail rule; a 2 MB one would hang writing the report."""
     value = "a." * 1_000_000 + " josé@corp.example"
     started = time.perf_counter()
-    redacted = redact_document({"error_pages": [{"text": value}]})["error_pages"][0]["text"]
+    redacted = Redactor().text(value)
     assert time.perf_counter() - started < 2
     assert "josé" not in redacted and redacted.endswith("@corp.example")
 
 
-def _doc_with(name_ids: list[str], texts: list[str]) -> dict:
-    """The parts of a report document redaction reads: NameIDs to remember, finding messages to redact."""
-    assertions = [{"subject": {"name_id": n}, "attributes": {}} for n in name_ids]
-    return {"messages": [{"relay_state": None, "assertions": assertions}],
-            "findings": [{"message": t} for t in texts]}
+def _redacted(name_ids: list[str], texts: list[str]) -> list[str]:
+    """``texts`` redacted by a Redactor that remembered ``name_ids`` as NameIDs."""
+    r = Redactor()
+    for name_id in name_ids:
+        r.remember(name_id, "nameid")
+    return [r.text(t) for t in texts]
 
 
 def test_redaction_scales_with_many_remembered_values():
@@ -435,18 +434,17 @@ def test_redaction_scales_with_many_remembered_values():
     values = [f"opaque-user-{i:05d}" for i in range(30_000)]
     texts = [f"NameID `{values[i]}` of assertion `_a{i}` is not an e-mail address." for i in range(0, 30_000, 6)]
     started = time.perf_counter()
-    out = redact_document(_doc_with(values, texts))
+    out = _redacted(values, texts)
     assert time.perf_counter() - started < 2
-    assert not any("opaque-user" in f["message"] for f in out["findings"])
+    assert not any("opaque-user" in text for text in out)
 
 
 def test_redaction_finds_a_clipped_value_and_spares_look_alike_configuration():
     long_id = "persistent-" + "7f3a" * 50  # an opaque NameID longer than a finding quotes
     quoted = clip(f"NameID `{long_id}`", 60)  # how a report cuts it: `persistent-7f3a…`
     config = "https://acme.atlan.com/auth/realms/default"
-    out = redact_document(_doc_with([long_id, "https://acme.atlan.com/users/alice", "abc", "abcdefghijklmnopXYZ"],
-                                    [quoted, config, "abcdefghijklmnopZZ"]))
-    message, url, short = (f["message"] for f in out["findings"])
+    message, url, short = _redacted([long_id, "https://acme.atlan.com/users/alice", "abc", "abcdefghijklmnopXYZ"],
+                                    [quoted, config, "abcdefghijklmnopZZ"])
     assert "7f3a" not in message and message.endswith("…")
     assert url == config  # shares 23 leading characters with a remembered value, and is not that value
     assert short.startswith("<nameid-") and short.endswith("defghijklmnopZZ")

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from ssodiag.diag.model import Evidence, Expectations
-from ssodiag.diag.redact import redact_document
+from ssodiag.diag.redact import Redactor, redact_plan, redact_report
 from ssodiag.diag.runner import analyze
 from ssodiag.diag.saml import parse_message
 from ssodiag.reports.document import build_document
@@ -21,20 +21,28 @@ SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "reports/schema/re
 HOSTILE = '<script>alert(1)</script>[bold red]x[/] `| **y** <img src=x onerror=alert(2)>'
 
 
-def _document(**fields) -> dict:
+def _result(**fields):
     idp = TestIdP()
     xml = idp.signed_response(**fields)
     msg = parse_message(xml, source="hostile.xml")
-    result = analyze(Evidence(messages=(msg,)), Expectations(sp_entity_id="https://sp.example.test/metadata",
-                                                             idp_entity_id="https://idp.example.test/metadata"))
-    return build_document(result)
+    return analyze(Evidence(messages=(msg,)), Expectations(sp_entity_id="https://sp.example.test/metadata",
+                                                           idp_entity_id="https://idp.example.test/metadata"))
+
+
+def _document(**fields) -> dict:
+    return build_document(_result(**fields))
 
 
 @pytest.fixture(scope="module")
-def hostile_doc() -> dict:
-    return _document(name_id="victim@corp.example", issuer=HOSTILE,
-                     attributes={"email": ["victim@corp.example"], "firstName": [HOSTILE], "lastName": ["L"],
-                                 "memberOf": ["Admins"]})
+def hostile_result():
+    return _result(name_id="victim@corp.example", issuer=HOSTILE,
+                   attributes={"email": ["victim@corp.example"], "firstName": [HOSTILE], "lastName": ["L"],
+                               "memberOf": ["Admins"]})
+
+
+@pytest.fixture(scope="module")
+def hostile_doc(hostile_result) -> dict:
+    return build_document(hostile_result)
 
 
 def test_json_validates_against_schema(hostile_doc):
@@ -70,8 +78,8 @@ def test_terminal_prints_markup_literally(hostile_doc):
     assert plain.splitlines()[0].startswith("Verdict: FAIL")  # the verdict comes first
 
 
-def test_redaction_removes_personal_values_and_keeps_configuration(hostile_doc):
-    red = redact_document(hostile_doc)
+def test_redaction_removes_personal_values_and_keeps_configuration(hostile_result, hostile_doc):
+    red, _ = redact_report(hostile_result, hostile_doc)
     text = json.dumps(red)
     assert "victim@corp.example" not in text and "victim" not in text
     assert red["redacted"] is True
@@ -98,14 +106,12 @@ def test_html_code_spans_escape_before_marking_up():
 
 
 def test_group_claims_that_look_like_addresses_stay_readable_and_personal_ones_do_not():
-    from ssodiag.diag.redact import redact_document, redact_plan
-    doc = {"messages": [{"relay_state": None, "assertions": [{"subject": {"name_id": "bob@corp.example"},
-            "attributes": {"memberOf": ["team@lists.corp.example"], "email": ["bob@corp.example"]}}]}],
-           "findings": [{"message": "bob@corp.example is in `team@lists.corp.example`"}]}
-    red = redact_document(doc)
+    result = _result(name_id="bob@corp.example",
+                     attributes={"memberOf": ["team@lists.corp.example"], "email": ["bob@corp.example"]})
+    red, _ = redact_report(result, {"findings": [{"message": "bob@corp.example is in `team@lists.corp.example`"}]})
     assert "team@lists.corp.example" in red["findings"][0]["message"]
     assert "bob@" not in str(red)
     plan = {"changes": [{"username": "carol", "atlan_group": "ops@corp.example", "sso_groups": ["x"],
                          "because": "in SSO group `x` mapped to `ops@corp.example`"}], "blocked": [], "warnings": []}
-    red = redact_plan(plan)
+    red, _ = redact_plan(plan)
     assert red["changes"][0]["username"].startswith("<user-") and "ops@corp.example" in red["changes"][0]["because"]
