@@ -127,6 +127,8 @@ def write_file(path: Path | str, text: str, *, mode: int | None = None) -> None:
             pass
         if isinstance(exc, OSError):
             raise InputError(f"cannot write {path}: {exc.strerror}") from None
+        if isinstance(exc, UnicodeError):
+            raise InputError(f"cannot write {path}: {exc.reason}") from None
         raise
 
 

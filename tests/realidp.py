@@ -394,12 +394,12 @@ REPORT_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "reports/sc
 
 
 def analyze_json(*args: str, timeout_s: float = 120) -> dict:
-    """Run ``python -m ssodiag analyze ARGS --format json --fail-on never`` as a user would; return the report.
+    """Run ``python -m ssodiag analyze ARGS -f json --fail-on never --no-redact`` as a user would; return the report.
 
     ``--fail-on never`` makes exit 0 the only success, so a crash or an input error (exit 2) fails loudly.
     """
     proc = subprocess.run(
-        [sys.executable, "-m", "ssodiag", "analyze", *args, "--format", "json", "--fail-on", "never"],
+        [sys.executable, "-m", "ssodiag", "analyze", *args, "--format", "json", "--fail-on", "never", "--no-redact"],
         capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL,
         cwd=Path(__file__).resolve().parent.parent,
     )
