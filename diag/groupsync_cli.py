@@ -70,7 +70,7 @@ def simulate_command(
                         applies=None if applies is Applies.auto else applies.value)
         doc = plan.to_dict()
         if wants_redaction(redact, fmt, output):
-            doc, _ = redact_plan(doc, local_paths=paths)
+            doc, _ = redact_plan(plan, doc, local_paths=paths)
         options: dict = {"limit": limit}
         if fmt is Format.terminal:
             options["color"] = use_color(fmt, output)

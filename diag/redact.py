@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ssodiag.diag.groupsync import USER_WARNINGS, SyncPlan
 from ssodiag.diag.har import KNOWN_ERROR_TEXT
 from ssodiag.diag.model import Certificate, RunResult
 
@@ -329,10 +330,7 @@ def redactor_for(result: RunResult, *, local_paths: Iterable[str] = (), key: byt
     """A Redactor that knows every personal value of ``result`` (read from the typed evidence, not the document)."""
     r = Redactor(key)
     ev = result.evidence
-    for path in sorted({p for p in local_paths if p and p != "-"}, key=len, reverse=True):
-        name = ntpath.basename(posixpath.basename(path)) if ("/" in path or "\\" in path) else path
-        if name != path:
-            r.rename(path, name, "path")
+    _remember_paths(r, local_paths)
     for message in ev.messages:
         r.remember(message.relay_state, "relaystate")
         for assertion in message.assertions:
@@ -350,9 +348,8 @@ def redactor_for(result: RunResult, *, local_paths: Iterable[str] = (), key: byt
             r.remember_page(hop.page_excerpt)
     for page in ev.error_pages:
         r.remember_page(page.text)
-    plan = result.extras.get("groupsync")
-    if isinstance(plan, dict):
-        remember_plan(r, plan)
+    if result.groupsync is not None:
+        remember_plan(r, result.groupsync)
     for cert in _certificates(result):
         for name in (cert.subject, cert.issuer):
             # A DN with emailAddress (RFC 5280 §4.1.2.6 legacy attribute) names a person, and its CN is then
@@ -360,6 +357,14 @@ def redactor_for(result: RunResult, *, local_paths: Iterable[str] = (), key: byt
             if name and _EMAIL_RE.search(name):
                 r.remember(name, "subject")
     return r
+
+
+def _remember_paths(r: Redactor, paths: Iterable[str]) -> None:
+    """A local path is shown as its file name: the folders above it often name a person."""
+    for path in sorted({p for p in paths if p and p != "-"}, key=len, reverse=True):
+        name = ntpath.basename(posixpath.basename(path))
+        if name and name != path:
+            r.rename(path, name, "path")
 
 
 def _certificates(result: RunResult) -> Iterator[Certificate]:
@@ -375,7 +380,7 @@ def _certificates(result: RunResult) -> Iterator[Certificate]:
         yield from message.signature.embedded_certificates
         if message.signature.signing_certificate:
             yield message.signature.signing_certificate
-    yield from result.extras.get("trusted_certificates", ())
+    yield from result.resolved.trusted_certificates
 
 
 def redact_report(result: RunResult, doc: dict[str, Any], *, local_paths: Iterable[str] = (),
@@ -388,41 +393,40 @@ def redact_report(result: RunResult, doc: dict[str, Any], *, local_paths: Iterab
     return out, r
 
 
-def redact_plan(plan: dict[str, Any], *, local_paths: Iterable[str] = (),
+def redact_plan(plan: SyncPlan, doc: dict[str, Any], *, local_paths: Iterable[str] = (),
                 key: bytes | None = None) -> tuple[dict[str, Any], Redactor]:
-    """A redacted copy of a group-sync plan (``SyncPlan.to_dict()``) with its receipt: usernames and e-mails become
-    tokens, group names (configuration) stay readable."""
+    """A redacted copy of the document of a group-sync plan with its receipt: usernames and e-mails become tokens,
+    group names (configuration) stay readable."""
     r = Redactor(key)
-    for path in local_paths:
-        name = ntpath.basename(posixpath.basename(path))
-        if name != path:
-            r.rename(path, name, "path")
+    _remember_paths(r, local_paths)
     remember_plan(r, plan)
-    out = r.walk(plan)
+    out = r.walk(doc)
     out["redacted"] = True
     out["redaction"] = {"replaced": r.receipt(), "summary": receipt_line(r.receipt())}
     return out, r
 
 
-def remember_plan(r: Redactor, plan: dict[str, Any]) -> None:
-    """The plan says where its personal values are: usernames, blocked users' e-mails, subjects of user warnings."""
-    from ssodiag.diag.groupsync import USER_WARNINGS
-
-    for change in plan.get("changes", []):
-        r.keep(change.get("atlan_group"))
-        for group in change.get("sso_groups", []):
+def remember_plan(r: Redactor, plan: SyncPlan) -> None:
+    """The plan says where its personal values are: usernames, blocked users' e-mails, subjects of user warnings.
+    Group names are kept first, so a group named like a person's address stays readable."""
+    for change in plan.changes:
+        r.keep(change.atlan_group)
+        for group in change.sso_groups:
             r.keep(group)
-        r.remember(change.get("username"), "user")
-    for blocked in plan.get("blocked", []):
-        r.remember(blocked.get("username"), "user")
-        r.remember(blocked.get("atlan_username"), "user")
-        r.remember(blocked.get("email"), "email")
-    for warning in plan.get("warnings", []):
-        for subject in warning.get("subjects", []):
-            if warning.get("code") in USER_WARNINGS:
-                r.remember(subject, "user")
-            else:
+    for warning in plan.warnings:
+        if warning.code not in USER_WARNINGS:
+            for subject in warning.subjects:
                 r.keep(subject)  # group names or input files
+    for change in plan.changes:
+        r.remember(change.username, "user")
+    for blocked in plan.blocked:
+        r.remember(blocked.username, "user")
+        r.remember(blocked.atlan_username, "user")
+        r.remember(blocked.email, "email")
+    for warning in plan.warnings:
+        if warning.code in USER_WARNINGS:
+            for subject in warning.subjects:
+                r.remember(subject, "user")
 
 
 def write_key_map(redactor: Redactor, path: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from ssodiag.diag.groupsync import Change, SyncPlan
 from ssodiag.diag.model import Evidence, Expectations
 from ssodiag.diag.redact import Redactor, redact_plan, redact_report
 from ssodiag.diag.runner import analyze
@@ -111,7 +112,8 @@ def test_group_claims_that_look_like_addresses_stay_readable_and_personal_ones_d
     red, _ = redact_report(result, {"findings": [{"message": "bob@corp.example is in `team@lists.corp.example`"}]})
     assert "team@lists.corp.example" in red["findings"][0]["message"]
     assert "bob@" not in str(red)
-    plan = {"changes": [{"username": "carol", "atlan_group": "ops@corp.example", "sso_groups": ["x"],
-                         "because": "in SSO group `x` mapped to `ops@corp.example`"}], "blocked": [], "warnings": []}
-    red, _ = redact_plan(plan)
+    plan = SyncPlan(applies="login", unchanged=0, blocked=(), warnings=(), changes=(
+        Change(username="carol", atlan_group="ops@corp.example", action="add", sso_groups=("x",),
+               because="in SSO group `x` mapped to `ops@corp.example`"),))
+    red, _ = redact_plan(plan, plan.to_dict())
     assert red["changes"][0]["username"].startswith("<user-") and "ops@corp.example" in red["changes"][0]["because"]
