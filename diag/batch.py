@@ -22,8 +22,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.output import fail
-from ssodiag.diag.ticket import Ticket, analyze_ticket, find_tickets
+from ssodiag.diag.model import RunResult
+from ssodiag.diag.output import fail, write_file
+from ssodiag.diag.ticket import Ticket, find_tickets, ticket_result
 from ssodiag.diag.text import clip
 from ssodiag.reports.text import SEVERITY_ORDER
 
@@ -48,39 +49,30 @@ class ReportOptions:
 def run_ticket(ticket: Ticket, options: ReportOptions) -> dict[str, Any]:
     """Analyse one ticket, write its reports, and return its index row. Never raises for bad input."""
     try:
-        doc = analyze_ticket(ticket)
+        result = ticket_result(ticket)
     except InputError as exc:
         return error_row(ticket.name, str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug on one ticket must not lose the queue
         return error_row(ticket.name, f"internal error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
-    return write_reports(doc, ticket.name, options)
+    return write_reports(result, ticket, options)
 
 
-def write_reports(doc: dict[str, Any], name: str, options: ReportOptions) -> dict[str, Any]:
-    """Write ``doc`` in every asked format (redacted unless told otherwise) and return its index row."""
-    from ssodiag.diag.redact import redact_document
+def write_reports(result: RunResult, ticket: Ticket, options: ReportOptions) -> dict[str, Any]:
+    """Write the report of ``result`` in every asked format (redacted unless told otherwise) and return its index
+    row; each file goes through a temporary file renamed into place (output.write_file)."""
+    from ssodiag.diag.redact import redact_report
+    from ssodiag.reports.document import build_document
     from ssodiag.reports.render import RENDERERS
 
+    doc = build_document(result)
     if options.redact:
-        doc = redact_document(doc, options.key)
+        doc, _ = redact_report(result, doc, local_paths=[os.fspath(f) for f in ticket.files], key=options.key)
     reports = {}
     for fmt in options.formats:
-        path = options.out / f"{name}.{fmt}"
-        write_atomic(path, RENDERERS[fmt](doc, color=False, show_passed=False))
+        path = options.out / f"{ticket.name}.{fmt}"
+        write_file(path, RENDERERS[fmt](doc, color=False, show_passed=False))
         reports[fmt] = path.name
-    return summary_row(name, doc, reports)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder and rename it: readers never see a half-written file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    return summary_row(ticket.name, doc, reports)
 
 
 def top_finding(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -161,8 +153,8 @@ def write_index(rows: list[dict[str, Any]], out: Path, *, title: str, extras: It
 
     view = [{**row, "link": main_report(row)} for row in rows]
     html = environment(False).get_template("index.html.j2").render(rows=view, title=title, extras=list(extras))
-    write_atomic(out / "index.html", html)
-    write_atomic(out / "index.json", json.dumps({"tickets": rows}, indent=2, ensure_ascii=False) + "\n")
+    write_file(out / "index.html", html)
+    write_file(out / "index.json", json.dumps({"tickets": rows}, indent=2, ensure_ascii=False) + "\n")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["ticket", "connector", "verdict", "severity", "check_id", "cause", "fix", "fail", "warn", "error",
@@ -173,7 +165,7 @@ def write_index(rows: list[dict[str, Any]], out: Path, *, title: str, extras: It
             row["ticket"], row["connector"], row["verdict"], row["severity"], row["check_id"], row["cause"],
             row["fix"], *(counts.get(s, "") for s in ("fail", "warn", "error", "skip", "pass")),
             "; ".join(b["error"] for b in row["bad_files"]), main_report(row))])
-    write_atomic(out / "index.csv", buffer.getvalue())
+    write_file(out / "index.csv", buffer.getvalue())
 
 
 def _cell(value: object) -> str:

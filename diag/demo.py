@@ -14,9 +14,11 @@ from typing import Any
 import typer
 
 from ssodiag.diag.batch import (
-    REPORT_FORMATS, ReportOptions, sort_key, summary_row, write_atomic, write_index, write_reports,
+    REPORT_FORMATS, ReportOptions, sort_key, summary_row, write_index, write_reports,
 )
-from ssodiag.diag.ticket import Ticket, analyze_ticket, find_tickets
+from ssodiag.diag.groupsync import SyncPlan
+from ssodiag.diag.output import write_file
+from ssodiag.diag.ticket import Ticket, find_tickets, ticket_result
 from ssodiag.diag.text import clip
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -42,13 +44,13 @@ def sample_tickets() -> list[Ticket]:
     return [by_name[name] for name in STORIES]
 
 
-def groupsync_plan() -> dict[str, Any]:
+def groupsync_plan() -> SyncPlan:
     """The plan of the sample tenant's next sync (unredacted)."""
     from ssodiag.diag.groupsync import simulate
     from ssodiag.diag.groupsync_io import read_atlan, read_idp, read_mappings
 
     return simulate(read_mappings(GROUPSYNC / "mappings.csv"), read_atlan(GROUPSYNC / "atlan-users.csv"),
-                    read_idp([GROUPSYNC / "idp-users.csv"])).to_dict()
+                    read_idp([GROUPSYNC / "idp-users.csv"]))
 
 
 def line(row: dict[str, Any]) -> str:
@@ -68,18 +70,22 @@ def run_demo(output: Path | None) -> None:
 
     options = ReportOptions(output, REPORT_FORMATS, True, os.urandom(16)) if output else None
     rows = []
+    from ssodiag.reports.document import build_document
+
     for ticket in sample_tickets():
-        doc = analyze_ticket(ticket)
-        rows.append(write_reports(doc, ticket.name, options) if options else summary_row(ticket.name, doc, {}))
+        result = ticket_result(ticket)
+        rows.append(write_reports(result, ticket, options) if options
+                    else summary_row(ticket.name, build_document(result), {}))
         typer.echo(line(rows[-1]))
     plan = groupsync_plan()
-    typer.echo(plan_line(plan))
+    plan_doc = plan.to_dict()
+    typer.echo(plan_line(plan_doc))
     if options is None:
         typer.echo(f"(`ssodiag demo -o DIR` writes every report, the plan and an index; the samples: {SAMPLES})")
         return
-    redacted = redact_plan(plan, options.key)
+    redacted, _ = redact_plan(plan, plan_doc, key=options.key)
     for fmt in REPORT_FORMATS:
-        write_atomic(output / f"{PLAN_NAME}.{fmt}", render_groupsync(redacted, fmt))
+        write_file(output / f"{PLAN_NAME}.{fmt}", render_groupsync(redacted, fmt))
     write_index(sorted(rows, key=sort_key), output, title="ssodiag demo: sample tickets",
                 extras=[("Group-sync plan of the sample tenant", f"{PLAN_NAME}.html")])
     typer.echo(f"ssodiag: every report (redacted), the plan and index.html written to {output}", err=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.model import Connector
+from ssodiag.diag.model import Connector, RunResult
 
 CONFIG_NAME = "ssodiag.toml"
 MAX_CONFIG_BYTES = 64 * 1024
@@ -168,16 +168,22 @@ def ticket_options(ticket: Ticket) -> dict[str, Any]:
     return options
 
 
-def analyze_ticket(ticket: Ticket, *, now=None) -> dict[str, Any]:
-    """The report document of one ticket (unredacted). A bad configuration is an InputError; bad evidence files
-    are listed in the document's inputs and the rest is analysed."""
+def ticket_result(ticket: Ticket, *, now=None) -> RunResult:
+    """The analysis of one ticket. A bad configuration is an InputError; bad evidence files are listed in the
+    result's inputs and the rest is analysed."""
     from ssodiag.diag.cli import build_expectations
     from ssodiag.diag.evidence import load_evidence
     from ssodiag.diag.runner import analyze
-    from ssodiag.reports.document import build_document
 
     if ticket.error:
         raise InputError(ticket.error)
     expect = build_expectations(**ticket_options(ticket))
     evidence = load_evidence([os.fspath(f) for f in ticket.files], labels=ticket.labels())
-    return build_document(analyze(evidence, expect, now=now))
+    return analyze(evidence, expect, now=now)
+
+
+def analyze_ticket(ticket: Ticket, *, now=None) -> dict[str, Any]:
+    """The report document of one ticket (unredacted)."""
+    from ssodiag.reports.document import build_document
+
+    return build_document(ticket_result(ticket, now=now))
