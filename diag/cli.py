@@ -15,6 +15,7 @@ from lxml import etree
 
 from ssodiag.diag import __version__
 from ssodiag.diag.batch import batch_command
+from ssodiag.diag.diff import diff_command
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.groupsync_cli import groupsync_app
 from ssodiag.diag.model import Connector, Expectations, RunResult, Severity, Status
@@ -35,6 +36,7 @@ checks_app = typer.Typer(help="The check catalogue.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
 app.add_typer(groupsync_app, name="groupsync")
 app.command("batch")(batch_command)
+app.command("diff")(diff_command)
 
 AT_RANGE = (1990, 2199)  # --at outside this is a typo, and would overflow the time arithmetic of the checks
 MAX_CLOCK_SKEW = 86_400

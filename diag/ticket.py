@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,42 +66,46 @@ def find_tickets(root: Path) -> list[Ticket]:
     shared = root / CONFIG_NAME
     shared_configs = (shared,) if shared.is_file() else ()
     named = referenced_files(read_config(shared)) if shared_configs else set()
-    found: list[tuple[str, Path, list[Path], tuple[Path, ...]]] = []
+    found: list[Ticket] = []
     for entry in sorted(filter(_visible, root.iterdir())):
         if entry.is_dir():
-            own = entry / CONFIG_NAME
-            configs = shared_configs + ((own,) if own.is_file() else ())
-            skip = {c.resolve() for c in configs} | named
-            error = None
-            try:
-                for config in configs[len(shared_configs):]:
-                    skip |= referenced_files(read_config(config))
-            except InputError as exc:  # this ticket's problem, reported with it; the others still run
-                error = str(exc)
-            files = sorted(p for p in entry.rglob("*") if p.is_file() and p.resolve() not in skip
-                           and not any(part.startswith(".") for part in p.relative_to(entry).parts))
-            if len(files) > MAX_TICKET_FILES:
-                error = (f"{entry.name}: holds {len(files)} files, over {MAX_TICKET_FILES} for one ticket (give the "
-                         "folder whose sub-folders are the tickets)")
-                files = []
-            found.append((entry.name, entry, files, configs, error))
+            found.append(folder_ticket(entry, shared_configs, named))
         elif entry.is_file() and entry != shared and entry.resolve() not in named:
-            found.append((entry.name, root, [entry], shared_configs, None))
-    return [Ticket(name, folder, tuple(files), configs, error)
-            for name, folder, files, configs, error in _unique(found)]
+            found.append(Ticket(entry.name, root, (entry,), shared_configs))
+    return list(_unique(found))
 
 
-def _unique(found: list[tuple]):
+def folder_ticket(folder: Path, shared_configs: tuple[Path, ...] = (), named: set[Path] = frozenset()) -> Ticket:
+    """The ticket of one folder: its files, less its ``ssodiag.toml`` and the files the configurations name."""
+    own = folder / CONFIG_NAME
+    configs = shared_configs + ((own,) if own.is_file() else ())
+    skip = {c.resolve() for c in configs} | set(named)
+    error = None
+    try:
+        for config in configs[len(shared_configs):]:
+            skip |= referenced_files(read_config(config))
+    except InputError as exc:  # this ticket's problem, reported with it; the others still run
+        error = str(exc)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.resolve() not in skip
+                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    if len(files) > MAX_TICKET_FILES:
+        error = (f"{folder.name}: holds {len(files)} files, over {MAX_TICKET_FILES} for one ticket (give the "
+                 "folder whose sub-folders are the tickets)")
+        files = []
+    return Ticket(folder.name, folder, tuple(files), configs, error)
+
+
+def _unique(found: list[Ticket]) -> Iterator[Ticket]:
     """Names safe as file names, made unique in listing order (`a b` and `a_b` become `a_b` and `a_b-2`)."""
     seen: set[str] = set()
-    for name, *rest in found:
-        base = _UNSAFE_NAME.sub("_", name).strip("._") or "ticket"
+    for ticket in found:
+        base = _UNSAFE_NAME.sub("_", ticket.name).strip("._") or "ticket"
         safe, n = base, 1
         while safe.lower() in seen:
             n += 1
             safe = f"{base}-{n}"
         seen.add(safe.lower())
-        yield (safe, *rest)
+        yield replace(ticket, name=safe)
 
 
 def read_config(path: Path) -> dict[str, Any]:

@@ -1,0 +1,39 @@
+"""Renderers of `ssodiag diff` documents (diag.diff.compare): terminal, json, md, html."""
+from __future__ import annotations
+
+from ssodiag.diag.text import clip
+from ssodiag.reports.jinja import environment
+from ssodiag.reports.text import to_json
+
+
+def render_terminal(diff: dict, **_: object) -> str:
+    lines = [f"{side.upper():<5} {diff[side]['verdict']['status'].upper():<12} {clip(diff[side]['verdict']['summary'], 100)}"
+             for side in ("good", "bad")]
+    lines += [f"      input error: {clip(e, 150)}" for side in ("good", "bad") for e in diff[side]["bad_files"]]
+    lines.append("")
+    lines.append("What differs, most likely cause first:" if diff["differences"] else
+                 "No difference in the fields compared.")
+    for d in diff["differences"]:
+        because = f"  [BAD fails {', '.join(d['explains'])}]" if d["explains"] else ""
+        lines.append(f"  {clip(d['field'], 70)}{because}")
+        lines.append(f"    GOOD: {clip(d['good'], 150)}")
+        lines.append(f"    BAD:  {clip(d['bad'], 150)}")
+    if diff["only_bad_fails"]:
+        lines += ["", "Checks that fail for BAD only:"]
+        for f in diff["only_bad_fails"]:
+            lines += [f"  {f['check_id']} {clip(f['title'], 100)}", f"    fix: {clip(f['remediation'], 200)}"]
+    if diff["only_good_fails"]:
+        lines += ["", "Checks that fail for GOOD only: " + ", ".join(f["check_id"] for f in diff["only_good_fails"])]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(diff: dict, **_: object) -> str:
+    return environment(True).get_template("diff.md.j2").render(diff=diff)
+
+
+def render_html(diff: dict, **_: object) -> str:
+    return environment(False).get_template("diff.html.j2").render(diff=diff)
+
+
+RENDERERS = {"terminal": render_terminal, "json": lambda diff, **_: to_json(diff), "md": render_markdown,
+             "html": render_html}

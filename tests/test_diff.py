@@ -1,0 +1,103 @@
+"""`ssodiag diff GOOD BAD` on each connector's healthy and failing sample: the fields that differ, the explanation
+first, and values redacted in written files."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from ssodiag.diag.cli import app
+from ssodiag.diag.demo import SAMPLES
+
+runner = CliRunner()
+
+# connector -> (the fields that differ, the checks failing for BAD only that the first difference explains)
+EXPECTED = {
+    "okta": ({"Response Issuer", "Assertion Issuer", "Attribute firstName", "Attribute given_name",
+              "Signature verdict", "Signing certificate", "Initiation", "InResponseTo", "RelayState"}, ["SAML016"]),
+    "google": ({"Initiation", "InResponseTo", "RelayState"}, ["KC002"]),
+    "entra": ({"Group attribute memberOf", "Attribute http://schemas.microsoft.com/claims/groups.link"}, ["ATTR004"]),
+    "pingfederate": ({"Signature algorithm", "Digest algorithm"}, ["SIG006"]),
+    "defender": ({"Response Destination", "SubjectConfirmation Recipient"}, ["SAML010", "SAML013"]),
+}
+
+
+def diff_json(*args: str) -> dict:
+    r = runner.invoke(app, ["diff", *args, "--format", "json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("connector", EXPECTED)
+def test_each_connector_pair_shows_what_differs_explanation_first(connector):
+    fields, explains = EXPECTED[connector]
+    diff = diff_json(str(SAMPLES / f"{connector}-healthy"), str(SAMPLES / f"{connector}-failure"))
+    assert {d["field"] for d in diff["differences"]} == fields
+    assert diff["differences"][0]["explains"] == explains
+    # explained differences come before the others
+    flags = [bool(d["explains"]) for d in diff["differences"]]
+    assert flags == sorted(flags, reverse=True)
+    assert diff["good"]["verdict"]["status"] == "pass" and diff["bad"]["verdict"]["status"] == "fail"
+    assert set(explains) <= {f["check_id"] for f in diff["only_bad_fails"]}
+
+
+def test_okta_values_on_each_side():
+    diff = diff_json(str(SAMPLES / "okta-healthy"), str(SAMPLES / "okta-failure"))
+    by_field = {d["field"]: d for d in diff["differences"]}
+    assert by_field["Response Issuer"]["good"] == "http://www.okta.com/exk1acmeatlan0000000"
+    assert by_field["Response Issuer"]["bad"] == "http://www.okta.com/exk9newapp1111111111"
+    assert (by_field["Attribute given_name"]["good"], by_field["Attribute given_name"]["bad"]) == ("absent", "present")
+    assert by_field["Initiation"]["bad"].startswith("IdP-initiated")
+    assert by_field["Signing certificate"]["good"] != by_field["Signing certificate"]["bad"]
+
+
+def test_same_login_twice_has_no_difference():
+    diff = diff_json(str(SAMPLES / "okta-healthy"), str(SAMPLES / "okta-healthy"))
+    assert diff["differences"] == [] and diff["only_bad_fails"] == []
+
+
+def test_a_har_against_a_response(tmp_path):
+    """The working login as a bare SAMLResponse value, the failing one as a HAR, sharing one configuration."""
+    har = json.loads((SAMPLES / "pingfederate-healthy" / "login.har").read_text())
+    body = next(e["request"]["postData"]["text"] for e in har["log"]["entries"]
+                if e["request"]["method"] == "POST" and "SAMLResponse=" in e["request"].get("postData", {}).get("text", ""))
+    (tmp_path / "good.b64").write_text(re.search(r"SAMLResponse=([^&]+)", body).group(1))
+    config = tmp_path / "ssodiag.toml"
+    config.write_text(f'atlan = "https://acme.atlan.com"\nalias = "ping"\n'
+                      f'idp_metadata = "{SAMPLES / "pingfederate-healthy" / "pingfederate-metadata.xml"}"\n')
+    diff = diff_json(str(tmp_path / "good.b64"), str(SAMPLES / "pingfederate-failure" / "login.har"),
+                     "--config", str(config))
+    fields = [d["field"] for d in diff["differences"]]
+    assert fields[:2] == ["Signature algorithm", "Digest algorithm"]
+    assert "Initiation" in fields  # a bare Response has no browser flow; the HAR shows an IdP-initiated login
+
+
+def test_two_users_nameid_is_redacted_in_files_but_still_compared(tmp_path):
+    from tests.idp import TestIdP
+
+    idp = TestIdP()
+    for name, user in (("good.xml", "amorris@acme.example"), ("bad.xml", "amorris.new@acme.example")):
+        (tmp_path / name).write_bytes(idp.signed_response(name_id=user))
+    (tmp_path / "idp.pem").write_text(idp.cert_pem)
+    config = tmp_path / "c.toml"
+    config.write_text('idp_cert = "idp.pem"\n')
+    out = tmp_path / "diff.json"
+    r = runner.invoke(app, ["diff", str(tmp_path / "good.xml"), str(tmp_path / "bad.xml"), "-c", str(config),
+                            "-f", "json", "-o", str(out)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    text = out.read_text()
+    assert "amorris" not in text
+    diff = json.loads(text)
+    [nameid] = [d for d in diff["differences"] if d["field"] == "NameID"]
+    assert nameid["good"] != nameid["bad"] and nameid["good"].startswith("<email-")
+    for fmt in ("md", "html"):
+        rendered = runner.invoke(app, ["diff", str(tmp_path / "good.xml"), str(tmp_path / "bad.xml"), "-c",
+                                       str(config), "-f", fmt, "--redact"], catch_exceptions=False).stdout
+        assert "NameID" in rendered and "amorris" not in rendered
+
+
+def test_missing_side_is_a_one_line_error(tmp_path):
+    r = runner.invoke(app, ["diff", str(tmp_path / "nope.har"), str(SAMPLES / "okta-failure")])
+    assert r.exit_code == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.output
