@@ -10,6 +10,7 @@ with one key, so that equal values keep equal tokens.
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -17,9 +18,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.output import Format, deliver, fail, wants_redaction
+from ssodiag.diag.output import Format, check_output_path, choose_format, deliver, fail, wants_redaction
 from ssodiag.diag.redact import GROUP_ATTRIBUTES
-from ssodiag.diag.ticket import Ticket, analyze_ticket, folder_ticket, read_config, referenced_files
+from ssodiag.diag.ticket import Ticket, folder_ticket, read_config, referenced_files, ticket_result
 
 # The comparison order (most likely to explain a failure first) and the checks that judge each field: a check that
 # fails for BAD and not for GOOD on the same field makes that difference the explanation.
@@ -225,23 +226,23 @@ def _seconds(value: float) -> str:
 
 
 def diff_sides(good: Ticket, bad: Ticket, *, redact: bool) -> dict[str, Any]:
-    """Analyse both sides and compare them on the real values; then redact the comparison when asked."""
-    docs = analyze_ticket(good), analyze_ticket(bad)
-    diff = compare(*docs)
-    return redact_diff(diff, *docs) if redact else diff
+    """Analyse both sides and compare them on the real values; then redact the comparison when asked, with one
+    key for both sides (equal values, equal tokens)."""
+    from ssodiag.diag.redact import receipt_line, redactor_for
+    from ssodiag.reports.document import build_document
 
-
-def redact_diff(diff: dict[str, Any], good: dict[str, Any], bad: dict[str, Any]) -> dict[str, Any]:
-    """The comparison with both sides' personal values replaced by one redactor (equal values, equal tokens).
-
-    redact_document learns what is personal from the messages and flows it is given; the comparison rides along.
-    """
-    from ssodiag.diag.redact import redact_document
-
-    carrier = {"messages": good["messages"] + bad["messages"], "flow": good["flow"] + bad["flow"], "diff": diff}
-    out = redact_document(carrier)["diff"]
-    out["redacted"] = True
-    return out
+    results = ticket_result(good), ticket_result(bad)
+    diff = compare(*(build_document(r) for r in results))
+    if not redact:
+        return diff
+    key, replaced = os.urandom(16), []
+    for ticket, result in zip((good, bad), results):
+        redactor = redactor_for(result, local_paths=[os.fspath(f) for f in ticket.files], key=key)
+        diff = redactor.walk(diff)
+        replaced += redactor.receipt()
+    diff["redacted"] = True
+    diff["redaction"] = {"summary": receipt_line(replaced)}
+    return diff
 
 
 def diff_command(
@@ -250,17 +251,22 @@ def diff_command(
     bad: Annotated[Path, typer.Argument(help="The login that fails, in any of the same forms.", show_default=False)],
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="An ssodiag.toml with the options for both "
                                                    "(the keys of `ssodiag analyze`'s options).")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.terminal,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the comparison to this file "
-                                                   "(redacted by default).")] = None,
+    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format (default: the -o file's "
+                                                  "extension, else terminal).", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the comparison to this file (- is "
+                                                   "stdout). Redacted unless --no-redact.")] = None,
     redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact personal values (default: "
-                                                   "on for -o files, off on screen).", show_default=False)] = None,
+                                                   "on, except the terminal format shown on a terminal).",
+                                                   show_default=False)] = None,
 ) -> None:
     """Compare a login that works with one that fails: what differs that matters, most likely cause first."""
     from ssodiag.reports.diff_render import RENDERERS
 
     try:
-        diff = diff_sides(side_ticket(good, config), side_ticket(bad, config), redact=wants_redaction(redact, output))
-        deliver(RENDERERS[fmt.value](diff), output, what="comparison", redacted=diff["redacted"])
+        check_output_path(output, [good, bad, *([config] if config else [])])
+        fmt = choose_format(fmt, output)
+        diff = diff_sides(side_ticket(good, config), side_ticket(bad, config),
+                          redact=wants_redaction(redact, fmt, output))
+        deliver(RENDERERS[fmt.value](diff), output, what="comparison")
     except InputError as exc:
         fail(str(exc))

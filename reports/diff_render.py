@@ -10,6 +10,8 @@ def render_terminal(diff: dict, **_: object) -> str:
     lines = [f"{side.upper():<5} {diff[side]['verdict']['status'].upper():<12} {clip(diff[side]['verdict']['summary'], 100)}"
              for side in ("good", "bad")]
     lines += [f"      input error: {clip(e, 150)}" for side in ("good", "bad") for e in diff[side]["bad_files"]]
+    if diff["redacted"]:
+        lines.append(clip(diff["redaction"]["summary"], 300))
     lines.append("")
     lines.append("What differs, most likely cause first:" if diff["differences"] else
                  "No difference in the fields compared.")

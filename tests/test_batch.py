@@ -149,7 +149,7 @@ def test_ctrl_c_leaves_finished_reports_and_no_half_written_file(tmp_path):
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     names = [p.name for p in out.iterdir()]
-    assert not any(n.endswith(".tmp") for n in names) and "index.html" not in names
+    assert not any(n.startswith(".") for n in names) and "index.html" not in names  # no temporary file left
     finished = [p for p in out.iterdir() if p.name.startswith("T-")]
     assert 1 <= len(finished) < 40
     for p in finished:
