@@ -82,6 +82,7 @@ def build_expectations(
     sp_entity_id: str | None, acs_url: list[str], sp_key: Path | None, request_id: str | None, at: str | None,
     clock_skew: int, connector: Connector | None, atlan: str | None, alias: str | None,
     mappings: Path | None = None, atlan_users: Path | None = None, sp_cert: list[Path] = (),
+    sp_metadata: list[Path] = (),
 ) -> Expectations:
     """Turn option values into Expectations; a bad option file is an InputError naming the option."""
     from ssodiag.diag.certs import load_certificates, normalise_fingerprint
@@ -94,6 +95,7 @@ def build_expectations(
     certs = tuple(c for p in idp_cert for c in load_certificates(read_file(p, "--idp-cert"), f"--idp-cert {p}"))
     sp_certs = tuple(c for p in sp_cert for c in load_certificates(read_file(p, "--sp-cert"), f"--sp-cert {p}"))
     metadata = tuple(parse_metadata(read_file(p, "--idp-metadata"), f"--idp-metadata {p}") for p in idp_metadata)
+    sp_metadata_docs = tuple(parse_metadata(read_file(p, "--sp-metadata"), f"--sp-metadata {p}") for p in sp_metadata)
     key = read_file(sp_key, "--sp-key") if sp_key else None
     if key is not None and b"PRIVATE KEY" not in key:
         raise InputError(f"--sp-key {sp_key}: not a PEM private key")
@@ -111,6 +113,7 @@ def build_expectations(
         acs_urls=tuple(acs_url),
         sp_key_pem=key,
         sp_certificates=sp_certs,
+        sp_metadata=sp_metadata_docs,
         request_id=request_id,
         at=parse_time(at) if at else None,
         clock_skew=clock_skew,
@@ -196,6 +199,7 @@ def analyze(
     acs_url: Annotated[list[str], typer.Option("--acs-url", help="Expected ACS URL (repeatable).")] = [],
     sp_key: Annotated[Optional[Path], typer.Option("--sp-key", help="SP private key (PEM) to decrypt encrypted assertions.")] = None,
     sp_cert: Annotated[list[Path], typer.Option("--sp-cert", help="SP signing certificate, to verify signed AuthnRequests (repeatable).")] = [],
+    sp_metadata: Annotated[list[Path], typer.Option("--sp-metadata", help="SP (Atlan) metadata XML: its signing certificate verifies signed AuthnRequests.")] = [],
     request_id: Annotated[Optional[str], typer.Option("--request-id", help="ID of the AuthnRequest the Response should answer.")] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="Evaluate time conditions at this ISO 8601 time (default: the capture's time, else now).")] = None,
     clock_skew: Annotated[int, typer.Option("--clock-skew", help="Allowed clock skew in seconds.")] = 300,
@@ -222,7 +226,7 @@ def analyze(
             idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
             idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,
             request_id=request_id, at=at, clock_skew=clock_skew, connector=connector, atlan=atlan, alias=alias,
-            mappings=mappings, atlan_users=atlan_users, sp_cert=sp_cert)
+            mappings=mappings, atlan_users=atlan_users, sp_cert=sp_cert, sp_metadata=sp_metadata)
         ev = load_evidence(evidence, stdin=_stdin(evidence))
         for bad in (i for i in ev.inputs if i.error):
             typer.echo(error_line(bad.error), err=True)

@@ -94,19 +94,27 @@ class DiagContext:
         return entities[0].entity_id if len(entities) == 1 else None
 
     @property
+    def configured_idp_entities(self) -> tuple[EntityMetadata, ...]:
+        """IdP entities from --idp-metadata only: the metadata the user vouches for."""
+        return tuple(e for d in self.expect.idp_metadata for e in d.entities if e.role("idp"))
+
+    @property
     def trusted_certificates(self) -> tuple[Certificate, ...]:
-        """Only what the user configured: --idp-cert and the signing certs of IdP metadata. Never KeyInfo."""
+        """Only what the user configured: --idp-cert and the signing certs of --idp-metadata.
+
+        Never KeyInfo, and never metadata found in the evidence: a capture or a pasted document can carry metadata
+        naming an attacker's key, so evidence metadata is only described and compared (SIG009)."""
         certs = list(self.expect.idp_certificates)
-        for entity in self.idp_entities:
+        for entity in self.configured_idp_entities:
             certs += entity.role("idp").signing_certificates
         return tuple(certs)
 
     @property
     def sp_certificates(self) -> tuple[Certificate, ...]:
-        """Trust for SP-signed messages (AuthnRequests): --sp-cert and the signing certs of SP metadata."""
-        docs = self.expect.idp_metadata + self.evidence.metadata
+        """Trust for SP-signed messages (AuthnRequests): --sp-cert and the signing certs of --sp-metadata."""
         return self.expect.sp_certificates + tuple(
-            c for d in docs for e in d.entities if (role := e.role("sp")) for c in role.signing_certificates)
+            c for d in self.expect.sp_metadata for e in d.entities if (role := e.role("sp"))
+            for c in role.signing_certificates)
 
     @property
     def request_id(self) -> str | None:

@@ -211,6 +211,8 @@ class SignedElement:
     digest_algorithm: str | None
     verified: bool  # cryptographically verified with a trusted key
     covers_consumed_data: bool = False  # the data the report shows comes from this signed element
+    outcome: str = ""  # the engine's word: verified, intact-untrusted, broken, unsupported, verifiers-disagree, ...
+    detail: str = ""  # one line: with which key, or why not
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,7 @@ class SignatureReport:
     rules_broken: tuple[str, ...] = ()  # wrapping-defence rules the document breaks
     embedded_certificates: tuple[Certificate, ...] = ()  # from KeyInfo: shown, never trusted on their own
     signing_certificate: Certificate | None = None  # the configured cert that verified it
+    untrusted_signer: Certificate | None = None  # the KeyInfo cert an intact signature verifies with, not trusted
 
 
 @dataclass(frozen=True)
@@ -389,6 +392,7 @@ class Expectations:
     acs_urls: tuple[str, ...] = ()
     sp_key_pem: bytes | None = field(default=None, repr=False)
     sp_certificates: tuple[Certificate, ...] = ()  # --sp-cert: the SP's signing cert, to verify AuthnRequests
+    sp_metadata: tuple[Metadata, ...] = ()  # --sp-metadata: the SP's metadata, whose signing certs verify AuthnRequests
     request_id: str | None = None
     at: datetime | None = None  # --at; None means "the capture's own time, else now"
     clock_skew: int = 300  # seconds; python3-saml ALLOWED_CLOCK_DRIFT (saml-validation.md §1.4)
