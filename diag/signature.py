@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +37,8 @@ from ssodiag.diag.wrapping import (
 )
 from ssodiag.diag.xmldsig import (
     C14N_URIS, DIGEST_URIS, SIGNATURE_HASHES, SIGNATURE_URIS, VerifierResult, canonical_reference_data,
-    find_signing_key, signature_location, signature_value_verifies, verify_with_libxmlsec, verify_with_signxml,
+    find_signing_key, remove_keeping_text, signature_location, signature_value_verifies, verify_with_libxmlsec,
+    verify_with_signxml,
 )
 from ssodiag.diag.xmlparse import NS, local_name, parse_xml
 
@@ -362,8 +364,16 @@ def _covers(signxml_judgement: VerifierResult, signature: etree._Element, docume
         return False
     if signature.getparent() is document or references_whole_document(signature):
         matching = [a for a in signed_xml.findall("saml:Assertion", NS) if a.get("ID") == consumed.get("ID")]
-        return len(matching) == 1 and _exclusive_c14n(matching[0]) == _exclusive_c14n(consumed)
+        read = _without(consumed, signature) if signature.getparent() is consumed else consumed
+        return len(matching) == 1 and _exclusive_c14n(matching[0]) == _exclusive_c14n(read)
     return signature.getparent() is consumed and canonical_reference_data(consumed, signature) == signed_data
+
+
+def _without(element: etree._Element, signature: etree._Element) -> etree._Element:
+    """A copy of ``element`` less its child ``signature`` (the enveloped-signature transform), text kept."""
+    standalone = copy.deepcopy(element)
+    remove_keeping_text(standalone[list(element).index(signature)])
+    return standalone
 
 
 def _exclusive_c14n(element: etree._Element) -> bytes:

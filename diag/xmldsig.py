@@ -145,12 +145,12 @@ def canonical_reference_data(element: etree._Element, signature: etree._Element)
     inclusive = _is_inclusive(uri)
     standalone = etree.fromstring(serialise_in_context(element, inherit_xml_attributes=inclusive,
                                                        c14n_11=uri.startswith(C14N_11_PREFIX)))
-    _remove_keeping_text(standalone[list(element).index(signature)])
+    remove_keeping_text(standalone[list(element).index(signature)])
     return etree.tostring(standalone, method="c14n", exclusive=not inclusive, with_comments=uri.endswith("#WithComments"),
                           inclusive_ns_prefixes=None if inclusive else _prefix_list(_reference_c14n_transform(signature)))
 
 
-def _remove_keeping_text(node: etree._Element) -> None:
+def remove_keeping_text(node: etree._Element) -> None:
     """lxml moves an element's tail with it; the enveloped-signature transform removes the element node only."""
     parent, previous, tail = node.getparent(), node.getprevious(), node.tail or ""
     if previous is not None:
@@ -225,6 +225,24 @@ class _InContextVerifier(XMLVerifier):
             return serialise_in_context(xml_node, inherit_xml_attributes=_is_inclusive(uri),
                                         c14n_11=bool(uri and uri.startswith(C14N_11_PREFIX)))
         return super()._tostring(xml_node, **kwargs)
+
+    def _c14n(self, nodes, algorithm: CanonicalizationMethod, inclusive_ns_prefixes=None):
+        """SignedInfo is canonicalised as a child of the re-parsed Signature, and lxml's canonical form of a child
+        element does not inherit its ancestors' ``xml:*`` attributes: serialise it with them first."""
+        if isinstance(nodes, etree._Element) and nodes.getparent() is not None and _is_inclusive(algorithm.value):
+            nodes = etree.fromstring(serialise_in_context(nodes, inherit_xml_attributes=True,
+                                                          c14n_11=algorithm.value.startswith(C14N_11_PREFIX)))
+        return super()._c14n(nodes, algorithm, inclusive_ns_prefixes)
+
+    def validate_schema(self, signature):
+        """The XML-DSig schema allows no ``xml:*`` attribute on ds:Signature: validate it without the inherited ones
+        :meth:`_tostring` put there for canonicalisation."""
+        inherited = [name for name in signature.attrib if name.startswith(f"{{{XML_NAMESPACE}}}")]
+        if inherited:
+            signature = etree.fromstring(etree.tostring(signature))
+            for name in inherited:
+                del signature.attrib[name]
+        return super().validate_schema(signature)
 
 
 def signature_location(signature: etree._Element, root: etree._Element) -> str | None:
