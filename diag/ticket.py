@@ -30,9 +30,9 @@ MAX_TICKET_FILES = 200  # attachments of one ticket; more is a mis-pointed folde
 # is read: a path or list of paths (relative to the config's folder), text or a list of texts, a number.
 OPTION_KINDS: dict[str, str] = {
     "idp_metadata": "paths", "idp_cert": "paths", "idp_fingerprint": "texts", "idp_entity_id": "text",
-    "sp_entity_id": "text", "acs_url": "texts", "sp_key": "path", "sp_cert": "paths", "request_id": "text",
-    "at": "text", "clock_skew": "int", "connector": "connector", "atlan": "text", "alias": "text",
-    "mappings": "path", "atlan_users": "path",
+    "sp_entity_id": "text", "acs_url": "texts", "sp_key": "path", "sp_cert": "paths", "sp_metadata": "paths",
+    "request_id": "text", "at": "text", "clock_skew": "int", "connector": "connector", "atlan": "text",
+    "alias": "text", "mappings": "path", "atlan_users": "path",
 }
 DEFAULTS: dict[str, Any] = {name: [] if kind in ("paths", "texts") else None for name, kind in OPTION_KINDS.items()}
 DEFAULTS["clock_skew"] = 300

@@ -7,8 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# php-xml is required by SimpleSAMLphp and not pulled in by it (shared/recipes.md).
-APT_PACKAGES=(simplesamlphp php-xml php-mbstring php-cli chromium)
+# php-xml is required by SimpleSAMLphp and not pulled in by it. xmlsec1 (the command) signs part of the interop
+# corpus (tests/interop.py) with an implementation other than the one under test.
+APT_PACKAGES=(simplesamlphp php-xml php-mbstring php-cli chromium xmlsec1)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
