@@ -12,16 +12,13 @@ from collections.abc import Iterator
 
 from ssodiag.checks.common import each_assertion
 from ssodiag.diag.context import DiagContext
-from ssodiag.diag.model import Assertion, Attribute, Connector, Finding, SamlMessage, Severity
+from ssodiag.diag.connectors import active
+from ssodiag.diag.model import Assertion, Attribute, Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.urls import quoted
 
 REQUIRED = ("email", "firstName", "lastName")  # sso-facts §2.2, every IdP row
 GROUPS = "memberOf"  # sso-facts §1.7, §2.3: the claim Atlan's group mappings read
-ENTRA_GROUPS_LINK = "http://schemas.microsoft.com/claims/groups.link"  # sent instead of groups past the limit
-ENTRA_GROUPS_CLAIM = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
-ENTRA_GROUP_LIMIT = 150  # SAML tokens carry at most 150 groups (sso-facts §3.4)
-GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 ATLAN_SAML_GUIDE = "https://ask.atlan.com/hc/en-us/articles/6751945317777-How-to-enable-SAML-2-0-for-SSO"
 ATLAN_GROUP_SYNC = ("https://docs.atlan.com/product/capabilities/governance/access-control/troubleshooting/"
                     "troubleshooting-group-sync")
@@ -42,21 +39,9 @@ OID_LOOKALIKES = {
     "urn:oid:1.3.6.1.4.1.5923.1.5.1.1": GROUPS,  # isMemberOf
 }
 
-# sso-facts §2.2: the per-IdP attribute-mapping row of Atlan's setup guide, printed in the remediation.
-MAPPING_ROWS = {
-    Connector.OKTA: "Okta (Atlan's Okta guide): Attribute Statements `firstName` (Basic) -> `user.firstName`, "
-                    "`lastName` (Basic) -> `user.lastName`, `email` (Basic) -> `user.email`, `group` (Basic) -> "
-                    "`user.group`; Group Attribute Statement `memberOf` (Unspecified) -> Matches regex `[\\s\\S]+`.",
-    Connector.GOOGLE: "Google Workspace (Atlan's Google guide): Attribute mapping Primary email -> `email`, First "
-                      "name -> `firstName`, Last name -> `lastName`; Group membership attribute `memberOf`.",
-    Connector.ENTRA: "Entra ID (Atlan's Azure AD guide names only the groups claim): Group claims with custom name "
-                     "`memberOf`; add claims named exactly `email`, `firstName`, `lastName` with an empty namespace "
-                     "(Entra's defaults are http://schemas.xmlsoap.org/... claim URIs).",
-    Connector.PINGFEDERATE: "PingFederate (Atlan's guide states no mapping): fulfil `email`, `firstName`, "
-                            "`lastName` and `memberOf` in the SP connection's attribute contract.",
-    Connector.GENERIC: "SAML 2.0 (Atlan's custom SAML guide): attributes `firstName`, `lastName`, `email`, and "
-                       "`memberOf` listing the user's group memberships.",
-}
+# Atlan's custom SAML 2.0 guide; each connector's declaration holds the row of its own guide (diag.connectors).
+GENERIC_MAPPING_ROW = ("SAML 2.0 (Atlan's custom SAML guide): attributes `firstName`, `lastName`, `email`, and "
+                       "`memberOf` listing the user's group memberships.")
 
 
 def canonical_name(name: str) -> str:
@@ -82,9 +67,8 @@ def renames_for(assertion: Assertion, target: str) -> list[str]:
 
 def mapping_row(ctx: DiagContext) -> str:
     """The Atlan guide's mapping row for the IdP in use (forced with --connector, else detected), else generic."""
-    chosen = [ctx.expect.connector] if ctx.expect.connector else [d.connector for d in ctx.detections]
-    connector = next((c for c in chosen if c in MAPPING_ROWS), Connector.GENERIC)
-    return MAPPING_ROWS[connector]
+    in_play = active(ctx)
+    return in_play[0].mapping_row if in_play else GENERIC_MAPPING_ROW
 
 
 def group_values(assertion: Assertion) -> list[str]:
@@ -150,9 +134,8 @@ def required_attributes_filled(ctx: DiagContext, spec: CheckSpec) -> Iterator[Fi
 
 @check(id="ATTR003", title="Group attribute memberOf is missing", severity=Severity.MEDIUM,
        requires={Need.RESPONSE}, docs=ATLAN_GROUP_SYNC,
-       remediation="Send the user's groups in an attribute named exactly `memberOf` (Okta Group Attribute Statement "
-                   "regex `[\\s\\S]+`; Entra group claim custom name `memberOf`; Google Group membership `memberOf`), "
-                   "then sign out and in: group sync runs only at login.")
+       remediation="Send the user's groups in an attribute named exactly `memberOf`, then sign out and in: group "
+                   "sync runs only at login.")
 def group_attribute_present(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Atlan's group sync reads `memberOf` at each login (sso-facts §1.7 "Groups not syncing at all", §5 check 14).
     Without it no mapped group changes: a warning, and a failure when group mappings are given.
@@ -175,65 +158,5 @@ def group_attribute_present(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
             yield spec.fail(f"{text} Group mappings are configured, so they cannot apply.", seen="(none)", **where)
         else:
             yield spec.warn(text, seen="(none)", **where)
-
-    yield from each_assertion(ctx, spec, judge)
-
-
-@check(id="ATTR004", title="Entra group overage: groups replaced by a groups.link, or over 150 groups",
-       severity=Severity.HIGH, requires={Need.RESPONSE},
-       docs="https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-fed-group-claims",
-       remediation="In the Entra app's group claim, emit only 'Groups assigned to the application' so each user has "
-                   "at most 150 groups in the token.")
-def entra_group_overage(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
-    """Entra puts at most 150 groups in a SAML token; past that it sends a
-    `http://schemas.microsoft.com/claims/groups.link` Graph URL instead of the groups, which no SAML SP follows,
-    so group sync silently drops everything (sso-facts §3.4, §5 check 16; argo-cd#8754, teleport#21795).
-    """
-
-    def judge(msg: SamlMessage, assertion: Assertion, locator: str) -> Iterator[Finding]:
-        where = dict(source=msg.source, locator=f"{locator}/AttributeStatement")
-        if assertion.attribute(ENTRA_GROUPS_LINK) is not None:
-            yield spec.fail(f"Assertion {quoted(assertion.id)} carries `{ENTRA_GROUPS_LINK}` instead of the groups: "
-                            f"the user is in more groups than Entra puts in a token.", seen=ENTRA_GROUPS_LINK, **where)
-            return
-        counts = {a.name: len(a.values) for a in assertion.attributes if a.name in (GROUPS, ENTRA_GROUPS_CLAIM)}
-        over = {name: n for name, n in counts.items() if n > ENTRA_GROUP_LIMIT}
-        if over:
-            name, n = next(iter(over.items()))
-            yield spec.fail(f"Assertion {quoted(assertion.id)} lists `{n}` groups in {quoted(name)}, over Entra's "
-                            f"{ENTRA_GROUP_LIMIT}-group token limit: the list is likely truncated.", seen=str(n),
-                            expected=f"at most {ENTRA_GROUP_LIMIT}", **where)
-        else:
-            total = sum(counts.values())
-            yield spec.passed(f"Assertion {quoted(assertion.id)} lists {total} group value(s) and no groups.link.",
-                              seen=str(total), **where)
-
-    yield from each_assertion(ctx, spec, judge)
-
-
-@check(id="ATTR005", title="memberOf values are GUIDs (Entra object IDs)", severity=Severity.INFO,
-       requires={Need.RESPONSE}, docs=ATLAN_GROUP_SYNC,
-       remediation="Atlan's group mappings must use the exact `memberOf` values: map the object IDs, or configure "
-                   "the Entra group claim to emit group names (cloud-only group display names / sAMAccountName).")
-def group_values_are_guids(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
-    """Entra's group claim sends object IDs (GUIDs) by default, while admins usually type display names into
-    Atlan's "SSO Groups" mapping; the mapping then never matches (sso-facts §2.3, §5 check 15). Informational:
-    GUID mappings are valid when they are what was configured.
-    """
-
-    def judge(msg: SamlMessage, assertion: Assertion, locator: str) -> Iterator[Finding]:
-        where = dict(source=msg.source, locator=f"{locator}/AttributeStatement/Attribute[@Name='memberOf']")
-        values = group_values(assertion)
-        if assertion.attribute(GROUPS) is None:
-            yield spec.skip(f"Assertion {quoted(assertion.id)} has no `memberOf` (see ATTR003).", **where)
-            return
-        guids = [v for v in values if GUID.fullmatch(v.strip())]
-        if guids:
-            yield spec.warn(f"{len(guids)} of {len(values)} `memberOf` values of assertion {quoted(assertion.id)} are "
-                            f"GUIDs, e.g. {quoted(guids[0])}: Atlan group mappings must name these IDs, not display "
-                            f"names.", seen=guids[0], **where)
-        else:
-            yield spec.passed(f"The `memberOf` values of assertion {quoted(assertion.id)} are names, not GUIDs.",
-                              seen=", ".join(values[:3]), **where)
 
     yield from each_assertion(ctx, spec, judge)

@@ -47,7 +47,7 @@ def request_issuer_present(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findin
 @check(id="REQ002", title="AuthnRequest Issuer is not the SP entity ID", severity=Severity.HIGH,
        requires={Need.AUTHN_REQUEST, Need.SP_ENTITY_ID}, docs=GOOGLE_ERRORS,
        remediation="Set the IdP app's Entity ID / Identifier / Audience to Atlan's 'Audience URI (SP Entity ID)' "
-                   "exactly (case-sensitive). Google answers `403 app_not_configured_for_user`, Entra `AADSTS700016`.")
+                   "exactly (case-sensitive).")
 def request_issuer_is_sp(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """The IdP looks the app up by the AuthnRequest Issuer with a case-sensitive compare: Google
     `app_not_configured_for_user` ("This value is case-sensitive"), Entra AADSTS700016 (sso-facts §3.3, §3.4, §5
@@ -67,8 +67,8 @@ def request_issuer_is_sp(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]
 
 @check(id="REQ003", title="AssertionConsumerServiceURL is not an expected ACS URL", severity=Severity.HIGH,
        requires={Need.AUTHN_REQUEST, Need.ACS_URL}, docs=ENTRA_ERRORS,
-       remediation="Register the exact URL the AuthnRequest sends as a Reply / ACS URL in the IdP app (Entra "
-                   "AADSTS50011), or correct Atlan's SSO settings so it sends the registered one.")
+       remediation="Register the exact URL the AuthnRequest sends as a Reply / ACS URL in the IdP app, or correct "
+                   "Atlan's SSO settings so it sends the registered one.")
 def request_acs_expected(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """The IdP accepts AssertionConsumerServiceURL only if it is registered for the app (SAML core §3.4.1;
     Entra AADSTS50011 "The reply URL ... does not match", case-sensitive; PingFederate validates it against the
@@ -106,7 +106,7 @@ def request_destination_present(ctx: DiagContext, spec: CheckSpec) -> Iterator[F
 @check(id="REQ005", title="NameIDPolicy format the IdP may not offer", severity=Severity.MEDIUM,
        requires={Need.AUTHN_REQUEST}, docs=SPEC,
        remediation="Set Atlan's 'NameID Policy Format' to one the IdP lists in its metadata (or `unspecified`); "
-                   "otherwise the IdP answers `InvalidNameIDPolicy` (Entra AADSTS75016).")
+                   "otherwise the IdP answers `InvalidNameIDPolicy`.")
 def name_id_policy(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Reports the NameIDPolicy Format the SP asks for (SAML core §3.4.1.1). When IdP metadata lists its
     NameIDFormats and the requested one is not among them, the IdP is likely to answer InvalidNameIDPolicy.
@@ -130,7 +130,7 @@ def name_id_policy(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 @check(id="REQ006", title="AuthnRequest sends RequestedAuthnContext", severity=Severity.MEDIUM,
        requires={Need.AUTHN_REQUEST}, docs=ENTRA_ERRORS,
        remediation="Turn off the requested authentication context in Atlan's SAML settings unless the IdP needs it: "
-                   "Entra answers `AADSTS75011` when the user signed in another way (MFA, FIDO, certificate).")
+                   "IdPs refuse it when the user signed in another way (MFA, FIDO, certificate).")
 def requested_authn_context(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """RequestedAuthnContext (SAML core §3.3.2.2.1) makes the IdP fail with NoAuthnContext when the user's session
     used another method: Entra AADSTS75011 "Authentication method ... doesn't match requested authentication
@@ -141,7 +141,7 @@ def requested_authn_context(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
         if msg.requested_authn_context:
             refs = ", ".join(msg.requested_authn_context)
             yield spec.warn(f"{request_name(msg)} requires authentication context {quoted(refs)}; an IdP session "
-                            f"established another way fails (Entra AADSTS75011).", seen=refs, **where)
+                            f"established another way fails.", seen=refs, **where)
         else:
             yield spec.passed(f"{request_name(msg)} does not constrain the authentication method.", seen="(none)",
                               **where)
@@ -149,8 +149,7 @@ def requested_authn_context(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
 
 @check(id="REQ007", title="AuthnRequest ID is missing or begins with a digit", severity=Severity.HIGH,
        requires={Need.AUTHN_REQUEST}, docs=ENTRA_ERRORS,
-       remediation="The SP must generate request IDs that start with a letter or underscore (xs:ID); Entra "
-                   "rejects others with `AADSTS7500529`.")
+       remediation="The SP must generate request IDs that start with a letter or underscore (xs:ID).")
 def request_id_valid(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """ID is required and is an xs:ID (SAML core §1.3.4, §3.2.1), an NCName, which cannot start with a digit,
     '-' or '.'; Entra enforces it with AADSTS7500529 "a SAML ID must not begin with a number".
@@ -169,7 +168,7 @@ def request_id_valid(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 @check(id="REQ008", title="AuthnRequest IssueInstant is missing, in the future, or long past",
        severity=Severity.MEDIUM, requires={Need.AUTHN_REQUEST}, docs=ENTRA_ERRORS,
        remediation="Sync the SP server clock with NTP; a request replayed from an old tab or bookmark fails "
-                   "(Entra AADSTS76026 RequestIssueTimeExpired): start the login again from Atlan.")
+                   "(the IdP finds the request expired): start the login again from Atlan.")
 def request_issue_instant(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """IssueInstant is required (SAML core §3.2.1). IdPs reject requests issued in the future or too long ago
     (Entra AADSTS76026 RequestIssueTimeExpired); an old request is usually a bookmarked IdP URL or a stale tab.

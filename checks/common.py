@@ -3,13 +3,15 @@ IssueInstant, walking every assertion. This module registers no checks.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
 from ssodiag.checks.status_codes import STATUS_PREFIX
+from ssodiag.diag.connectors import DECLARATIONS, PLACEHOLDERS, classify_text, tenant
 from ssodiag.diag.context import DiagContext
-from ssodiag.diag.model import Assertion, Finding, SamlMessage, SubjectConfirmation
-from ssodiag.diag.registry import CheckSpec
+from ssodiag.diag.model import Assertion, Connector, Finding, SamlMessage, Severity, SubjectConfirmation
+from ssodiag.diag.registry import CheckSpec, Need, check
+from ssodiag.diag.text import clip
 from ssodiag.diag.timefmt import as_utc, before_or_after, format_instant, reference_name
 from ssodiag.diag.urls import best_match, quoted
 
@@ -108,3 +110,38 @@ def bearer_confirmations(assertion: Assertion) -> list[tuple[int, SubjectConfirm
 
 def sc_locator(locator: str, index: int) -> str:
     return f"{locator}/Subject/SubjectConfirmation[{index + 1}]/SubjectConfirmationData"
+
+
+def vendor_page_findings(ctx: DiagContext, spec: CheckSpec, connector: Connector) -> Iterator[Finding]:
+    """One failure per captured page that shows an error the connector's declaration reports under this check:
+    what the page says, what it means, the likely causes, and the fix with the tenant's values."""
+    values = tenant(ctx)
+    found = False
+    for page in ctx.evidence.error_pages:
+        for match in classify_text(page.text, [connector]):
+            if match.error.check_id != spec.id:
+                continue
+            found = True
+            causes = "; ".join(match.error.causes)
+            yield spec.fail(f"The page shows {quoted(match.matched, 120)} ({match.source}, `{match.error.code}`): "
+                            f"{match.error.meaning} Likely causes: {causes}.",
+                            remediation=values.fill(match.error.fix), source=page.source, seen=clip(page.text, 200))
+    if not found:
+        yield spec.skip("None of the captured pages shows this error.")
+
+
+def page_checks(connector: Connector, rows: Iterable[tuple[str, str, Severity]]) -> None:
+    """Register one check per (id, title, severity) row that reports the pages showing the connector's errors
+    declared under that id: the vendor's error table generates its checks (the docstring is the errors' meaning)."""
+    decl = DECLARATIONS[connector]
+    for check_id, title, severity in rows:
+        errors = decl.errors_for(check_id)
+        if not errors:
+            raise ValueError(f"{check_id}: no {decl.title} error is declared under it")
+
+        def run(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+            yield from vendor_page_findings(ctx, spec, connector)
+
+        run.__doc__ = " ".join(f"`{e.code}`: {e.meaning}" for e in errors)
+        check(id=check_id, title=title, severity=severity, connector=connector, requires={Need.ERROR_PAGE},
+              docs=errors[0].docs, remediation=" / ".join(dict.fromkeys(PLACEHOLDERS.fill(e.fix) for e in errors)))(run)

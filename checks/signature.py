@@ -199,7 +199,7 @@ def algorithm_supported(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 
 @check(id="SIG006", title="Signed with SHA-1", severity=Severity.HIGH, requires={Need.RESPONSE}, docs=ATLAN_PING,
        remediation="Switch the IdP's signing algorithm to SHA-256 (or SHA-512: OneLogin \"SAML Signature Algorithm\" "
-                   "SHA-512; PingFederate signing algorithm RSA SHA256) for both signature and digest.")
+                   "SHA-512) for both signature and digest.")
 def not_sha1(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Atlan requires SHA-256 or SHA-512 signatures ("If you get an Invalid signature error, check that the
     certificate in the XML metadata file is SHA-256 or SHA-512", sso-facts §1.3). SHA-1 (rsa-sha1, dsa-sha1, the sha1

@@ -290,6 +290,63 @@ def decode(evidence: EvidenceArg) -> None:
         typer.echo(printable(etree.tostring(display, encoding="unicode")))
 
 
+# --------------------------------------------------------------------------- explain
+
+MAX_EXPLAIN_CHARS = 1_000_000  # of the text classified (a saved error page is a few KB)
+
+
+def _explain_input(what: str) -> str:
+    """The text to classify: stdin for `-`, the visible text of a file that exists, else the argument itself."""
+    from ssodiag.diag.files import read_file
+    from ssodiag.diag.har import page_text
+
+    if what == "-":
+        stream = _stdin([what])
+        data = stream.read(MAX_EXPLAIN_CHARS + 1)
+    elif len(what) < 4096 and "\n" not in what and Path(what).is_file():
+        data = read_file(what)
+    else:
+        return " ".join(what[:MAX_EXPLAIN_CHARS].split())
+    if b"\0" in data[:4096]:
+        raise InputError(f"{'stdin' if what == '-' else what}: binary data, not an error text")
+    return page_text(data[:MAX_EXPLAIN_CHARS].decode("utf-8", errors="replace"))
+
+
+@app.command()
+def explain(
+    text: Annotated[str, typer.Argument(help="An error page text, an error code (AADSTS50105, E0000004, "
+                                             "app_not_configured_for_user, …) or a pasted message; a FILE holding "
+                                             "one (HTML or text); or - for stdin.", show_default=False)],
+    atlan: Annotated[Optional[str], typer.Option("--atlan", help="Your Atlan URL (with --alias): the fix names your values.")] = None,
+    alias: Annotated[Optional[str], typer.Option("--alias", help="The IdP alias shown on Atlan's SSO page.")] = None,
+    connector: Annotated[Optional[Connector], typer.Option("--connector", help="Read the text as this vendor's only.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="terminal or json.")] = Format.terminal,
+) -> None:
+    """Say what an error text or code means, its likely causes and the fix, with no SAML message needed.
+
+    Exit 0 when something was recognised, 1 when nothing was, 2 for bad input."""
+    import json
+
+    from ssodiag.diag.connectors import tenant
+    from ssodiag.diag.context import DiagContext
+    from ssodiag.diag.explain import explain_text, render_text
+    from ssodiag.diag.model import Evidence
+
+    try:
+        if (atlan is None) != (alias is None):
+            raise InputError("--atlan and --alias go together (the alias is shown on Atlan's SSO page)")
+        body = _explain_input(text)
+    except InputError as exc:
+        fail(str(exc))
+    values = tenant(DiagContext(evidence=Evidence(), expect=Expectations(atlan_url=atlan, atlan_alias=alias)))
+    found = explain_text(body, values, [connector] if connector else None)
+    if fmt is Format.json:
+        typer.echo(printable(json.dumps({"recognised": [e.to_dict() for e in found]}, indent=2, sort_keys=True)))
+    else:
+        typer.echo(printable(render_text(found, body)), nl=False)
+    raise typer.Exit(0 if found else 1)
+
+
 # --------------------------------------------------------------------------- checks
 
 

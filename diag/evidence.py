@@ -17,12 +17,12 @@ from ssodiag.diag.decode import decode_saml_value, looks_like_xml, parse_saml_pa
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.files import read_file
 from ssodiag.diag.har import (
-    KNOWN_ERROR_TEXT, MAX_URLS, HarContent, error_excerpt, load_json, page_text, read_har, saml_form,
+    MAX_COOKIES, MAX_URLS, HarContent, error_excerpt, known_error_text, load_json, page_text, read_har, saml_form,
 )
 from ssodiag.diag.limits import MAX_FILE_BYTES
 from ssodiag.diag.metadata import parse_metadata
 from ssodiag.diag.model import (
-    Certificate, ErrorPage, Evidence, Flow, InputKind, LoadedInput, Metadata, SamlMessage,
+    Certificate, Cookie, ErrorPage, Evidence, Flow, InputKind, LoadedInput, Metadata, SamlMessage,
 )
 from ssodiag.diag.saml import classify_xml, parse_message
 from ssodiag.diag.tracer import read_saml_tracer
@@ -58,6 +58,7 @@ class _Parsed:
     flow: Flow | None = None
     error_pages: tuple[ErrorPage, ...] = ()
     urls: tuple[str, ...] = ()
+    cookies: tuple[Cookie, ...] = ()
 
 
 def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None,
@@ -116,6 +117,7 @@ def _merge(inputs: list[LoadedInput], parsed: list[_Parsed]) -> Evidence:
         metadata=tuple(m for r in parsed for m in r.metadata),
         certificates=tuple(c for r in parsed for c in r.certificates),
         flows=tuple(flows), error_pages=tuple(p for r in parsed for p in r.error_pages), urls=urls,
+        cookies=tuple(dict.fromkeys(c for r in parsed for c in r.cookies))[:MAX_COOKIES],
     )
 
 
@@ -201,7 +203,7 @@ def _detect_one(data: bytes, source: str) -> _Parsed:
     stripped = text.strip().strip(_PASTE_QUOTES).strip()
     if _ENCODED_RUN.search(stripped) and _ENCODED_TEXT.fullmatch(stripped):
         return _from_value(stripped, source)
-    if KNOWN_ERROR_TEXT.search(text):
+    if known_error_text().search(text):
         return _from_page(text, source)
     raise InputError(NOT_RECOGNISED, source)
 
@@ -227,7 +229,7 @@ def _from_capture(content: HarContent, kind: InputKind, label: str) -> _Parsed:
         more = f" (and {len(content.problems) - 1} more)" if len(content.problems) > 1 else ""
         detail += f"; not decoded: {content.problems[0]}{more}"
     return _Parsed(kind, detail, messages=content.messages, flow=content.flow, error_pages=content.error_pages,
-                   urls=content.urls)
+                   urls=content.urls, cookies=content.cookies)
 
 
 def _from_xml(data: bytes, source: str) -> _Parsed:
@@ -269,7 +271,7 @@ def _from_page(text: str, source: str) -> _Parsed:
     visible = page_text(text)
     if not visible:
         raise InputError(f"page with no visible text, {NOT_RECOGNISED}", source)
-    match = KNOWN_ERROR_TEXT.search(visible)
+    match = known_error_text().search(visible)
     detail = f'error page: "{match.group(0)}"' if match else "error page"
     return _Parsed(InputKind.ERROR_PAGE, detail, error_pages=(ErrorPage(source=source, text=error_excerpt(visible)),))
 

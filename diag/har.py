@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import functools
 import json
 import re
 import zlib
@@ -32,11 +33,13 @@ from ssodiag.diag.decode import (
 )
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.limits import MAX_HAR_ENTRIES, MAX_TEXT_EXCERPT
-from ssodiag.diag.model import ErrorPage, Flow, FlowHop, MessageKind, SamlMessage
+from ssodiag.diag.model import Cookie, ErrorPage, Flow, FlowHop, MessageKind, SamlMessage
 from ssodiag.diag.saml import parse_instant, parse_message
 
 MAX_URL_CHARS = 4096  # a URL kept in the model (a signed Redirect URL is a few KB; longer ones are cut)
 MAX_URLS = 1000  # distinct request URLs kept for connector detection
+MAX_COOKIES = 500  # distinct cookies kept (name, host, value) for connector detection and tracking IDs
+MAX_COOKIE_VALUE = 200
 MAX_PAGE_CHARS = 1_000_000  # of an HTML page parsed for its visible text; a SAML error page is a few KB
 MAX_BODY_CHARS = 16 * 1024 * 1024  # of a request body or a URL searched for SAML parameters
 PLAUSIBLE_CAPTURE_YEARS = (2005, 2199)
@@ -51,35 +54,32 @@ IDP_LOGIN_PATH = re.compile(
     re.IGNORECASE,
 )
 
-# Error text a user sees, verbatim from the sources in sso-facts.md (§3 vendors, §4.1 Keycloak's login theme).
+# Keycloak's login-theme sentences (messages_en.properties): what Atlan's login shows. Vendor error texts are
+# declared by each vendor's module (diag.connectors); :func:`known_error_text` joins both.
 # Detection only: which failure each one means is decided by the checks.
-KNOWN_ERROR_TEXT = re.compile(
-    "|".join([
-        # Keycloak broker (messages_en.properties)
-        r"Invalid requester", r"Invalid signature in response from identity provider",
-        r"Invalid response from identity provider", r"Unexpected error when authenticating with identity provider",
-        r"Missing state parameter in response from identity provider",
-        r"Could not find an identity provider with the identifier",
-        r"Could not authenticate with identity provider", r"Unexpected error when handling (?:response|authentication request)",
-        r"Could not send authentication request to identity provider", r"No relay state in response from identity provider",
-        r"Unsupported NameIDFormat", r"is already linked to another user", r"already exists\. (?:Please login|How do you want)",
-        r"authenticated with identity provider .{0,80} does not exist", r"(?:Username|Email) already exists",
-        r"You are already authenticated as different user", r"Login timeout\. Please sign in again",
-        r"This page is no longer valid", r"Cookie not found\. Please make sure cookies are enabled",
-        r"An error occurred, please login again through your application", r"Page has expired",
-        r"Invalid redirect uri", r"Invalid Request", r"Account is disabled", r"Access denied when authenticating with",
-        r"An internal server error has occurred",
-        # Okta
-        r"403 App Not Assigned", r"not assigned (?:to )?this app", r"User attempted unauthorized access to app",
-        # Google Workspace
-        r"app_not_configured_for_user", r"app_not_enabled_for_user", r"app_not_configured", r"duplicate entity id",
-        # Microsoft Entra ID and Defender for Cloud Apps
-        r"AADSTS\d{5,7}", r"App is not recognized", r"You don't have any apps deployed with Conditional Access App Control",
-        # PingFederate / PingOne
-        r"AUTHZ_001", r"AUTHN_005", r"User is not in an authorized group for this application",
-    ]),
-    re.IGNORECASE,
+KEYCLOAK_ERROR_TEXT = (
+    r"Invalid requester", r"Invalid signature in response from identity provider",
+    r"Invalid response from identity provider", r"Unexpected error when authenticating with identity provider",
+    r"Missing state parameter in response from identity provider",
+    r"Could not find an identity provider with the identifier",
+    r"Could not authenticate with identity provider", r"Unexpected error when handling (?:response|authentication request)",
+    r"Could not send authentication request to identity provider", r"No relay state in response from identity provider",
+    r"Unsupported NameIDFormat", r"is already linked to another user", r"already exists\. (?:Please login|How do you want)",
+    r"authenticated with identity provider .{0,80} does not exist", r"(?:Username|Email) already exists",
+    r"You are already authenticated as different user", r"Login timeout\. Please sign in again",
+    r"This page is no longer valid", r"Cookie not found\. Please make sure cookies are enabled",
+    r"An error occurred, please login again through your application", r"Page has expired",
+    r"Invalid redirect uri", r"Invalid Request", r"Account is disabled", r"Access denied when authenticating with",
+    r"An internal server error has occurred", r"Update Account Information", r"Please specify (?:email|first name|last name)",
 )
+
+
+@functools.cache
+def known_error_text() -> re.Pattern[str]:
+    """Every error text a user may see in a login: Keycloak's, and each declared vendor's (built on first use)."""
+    from ssodiag.diag.connectors import page_text_pattern
+
+    return re.compile("|".join(KEYCLOAK_ERROR_TEXT) + "|" + page_text_pattern().pattern, re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,7 @@ class Exchange:
     page: str | None = None  # response body of a document, bounded
     page_form: SamlParams | None = None  # a SAML form in that page, which the browser posts next
     decoded_xml: bytes | None = None  # SAML-tracer's own decoded copy; used only when no encoded value exists
+    cookies: tuple[Cookie, ...] = ()  # sent with the request or set by the response
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class HarContent:
     error_pages: tuple[ErrorPage, ...]
     urls: tuple[str, ...]
     problems: tuple[str, ...] = ()  # SAML values that could not be decoded, one line each
+    cookies: tuple[Cookie, ...] = ()
     entries: int = 0
 
 
@@ -149,7 +151,7 @@ def error_excerpt(text: str) -> str:
     """At most MAX_TEXT_EXCERPT characters of ``text``, around the first known error string if there is one."""
     if len(text) <= MAX_TEXT_EXCERPT:
         return text
-    match = KNOWN_ERROR_TEXT.search(text)
+    match = known_error_text().search(text)
     start = max(0, match.start() - MAX_TEXT_EXCERPT // 3) if match else 0
     lead = "…" if start else ""
     room = MAX_TEXT_EXCERPT - len(lead)
@@ -255,8 +257,9 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
     pairs, initiation = _correlate(messages)
     flow = Flow(source=source, hops=hops, initiation=initiation, pairs=pairs) if hops else None
     urls = tuple(dict.fromkeys(ex.url[:MAX_URL_CHARS] for ex in ordered))[:MAX_URLS]
+    cookies = tuple(dict.fromkeys(c for ex in ordered for c in ex.cookies))[:MAX_COOKIES]
     return HarContent(messages=tuple(messages), flow=flow, error_pages=tuple(error_pages), urls=urls,
-                      problems=tuple(problems), entries=len(ordered))
+                      problems=tuple(problems), entries=len(ordered), cookies=cookies)
 
 
 def _add_message(messages: list[SamlMessage], problems: list[str], handed_on: dict[bytes, int],
@@ -312,10 +315,10 @@ def _error_page(ex: Exchange, source: str) -> ErrorPage | None:
     if not ex.is_document:
         return None
     failed = ex.status is not None and ex.status >= 400
-    if not failed and not (ex.page and KNOWN_ERROR_TEXT.search(ex.page)):
+    if not failed and not (ex.page and known_error_text().search(ex.page)):
         return None  # cheap test on the raw body first: most pages are not error pages
     text = page_text(ex.page) if ex.page else ""
-    if not failed and not KNOWN_ERROR_TEXT.search(text):
+    if not failed and not known_error_text().search(text):
         return None  # the error string was only in a script or attribute, not shown
     shown = error_excerpt(text) if text else f"HTTP {ex.status} (no page text captured)"
     return ErrorPage(source=hop_label(source, ex), text=shown, url=ex.url[:MAX_URL_CHARS], status=ex.status)
@@ -462,7 +465,21 @@ def _har_exchange(index: int, entry: Any) -> Exchange | None:
     return Exchange(index=index, time=parse_instant(_string(entry.get("startedDateTime")) or None),
                     method=_string(request.get("method")).upper()[:16] or "GET", url=url, status=status,
                     location=location, form=_har_form(_object(request.get("postData"))), is_document=is_document,
-                    page=page, page_form=saml_form(page) if page else None)
+                    page=page, page_form=saml_form(page) if page else None,
+                    cookies=_har_cookies(url, request.get("cookies"), response.get("cookies")))
+
+
+def _har_cookies(url: str, *lists: Any) -> tuple[Cookie, ...]:
+    """The cookies of a HAR entry (request.cookies and response.cookies, HAR 1.2 §cookies), bounded."""
+    host = (urlsplit(url).hostname or "")[:253]
+    found = []
+    for cookies in lists:
+        for item in cookies[:100] if isinstance(cookies, list) else ():
+            name = _string(_object(item).get("name"))[:100]
+            if name:
+                found.append(Cookie(name=name, host=_string(_object(item).get("domain")).lstrip(".")[:253] or host,
+                                    value=_string(_object(item).get("value"))[:MAX_COOKIE_VALUE]))
+    return tuple(found)
 
 
 def _har_form(post: dict) -> SamlParams | None:

@@ -370,6 +370,16 @@ class ErrorPage:
 
 
 @dataclass(frozen=True)
+class Cookie:
+    """A cookie the browser sent or was given, by name and host; the value only where a check needs it (a
+    PingFederate tracking ID), bounded."""
+
+    name: str
+    host: str
+    value: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Evidence:
     inputs: tuple[LoadedInput, ...] = ()
     messages: tuple[SamlMessage, ...] = ()
@@ -378,6 +388,7 @@ class Evidence:
     flows: tuple[Flow, ...] = ()
     error_pages: tuple[ErrorPage, ...] = ()
     urls: tuple[str, ...] = ()  # every request URL seen (for connector detection and URL checks)
+    cookies: tuple[Cookie, ...] = ()  # distinct (name, host) pairs seen in the capture
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,12 @@ CHECK_MODULES = (
     "ssodiag.checks.authn_request",  # REQ: AuthnRequest rules
     "ssodiag.checks.metadata",  # MD: IdP metadata health
     "ssodiag.checks.keycloak",  # KC: what Atlan's Keycloak error page means
+    # One module per connector: its declaration (diag.connectors) and its checks
+    "ssodiag.checks.okta",  # OKTA: Okta
+    "ssodiag.checks.pingfederate",  # PING: PingFederate
+    "ssodiag.checks.google",  # GWS: Google Workspace
+    "ssodiag.checks.entra",  # ENTRA: Microsoft Entra ID
+    "ssodiag.checks.defender",  # MDA: Microsoft Defender for Cloud Apps session proxy
 )
 
 

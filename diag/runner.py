@@ -7,11 +7,11 @@ run:     a check whose inputs are missing -> one ``skip`` finding naming the opt
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
 
 from ssodiag.diag import __version__
+from ssodiag.diag.connectors import diagnosed_connectors, tailor
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.decrypt import decrypt_message
 from ssodiag.diag.detect import detect_connectors
@@ -43,10 +43,11 @@ def prepare(evidence: Evidence, expect: Expectations, ctx_for_trust: DiagContext
     return replace(evidence, messages=tuple(messages))
 
 
-def select_connectors(expect: Expectations, detections: Iterable[Detection]) -> set[Connector]:
-    """Generic checks always run; a connector's checks run when it is detected or forced with --connector."""
+def select_connectors(expect: Expectations, detections: tuple[Detection, ...]) -> set[Connector]:
+    """Generic checks always run; a connector's checks run when it is forced with --connector, else when it is the
+    detected IdP or a proxy in the login (diag.detect.diagnosed_connectors)."""
     chosen = {Connector.GENERIC}
-    chosen |= {expect.connector} if expect.connector else {d.connector for d in detections}
+    chosen |= {expect.connector} if expect.connector else set(diagnosed_connectors(detections))
     return chosen
 
 
@@ -78,8 +79,12 @@ def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = 
     for spec in registry.values():
         if spec.connector in connectors:
             findings.extend(run_check(spec, ctx))
+    findings = tailor(findings, ctx)
+    # Most likely root cause first: failures, the worst first, causes before symptoms, and a connector's own
+    # finding (it names the vendor setting) before a generic one of the same weight.
     findings.sort(key=lambda f: (_STATUS_ORDER[f.status], -f.severity.rank,
-                                 f.check_id in registry and registry[f.check_id].symptom, f.check_id))
+                                 f.check_id in registry and registry[f.check_id].symptom,
+                                 f.connector is Connector.GENERIC, f.check_id))
     resolved = ResolvedExpectations(sp_entity_id=ctx.sp_entity_id, acs_urls=ctx.acs_urls,
                                     idp_entity_id=ctx.idp_entity_id, trusted_certificates=ctx.trusted_certificates)
     plan = None

@@ -70,12 +70,13 @@ class HarBuilder:
 
     def add(self, method: str, url: str, *, status: int = 200, location: str | None = None,
             body: str | None = None, html: str | None = None, resource_type: str = "document",
-            seconds: float | None = None) -> int:
-        """Append one request/response; returns its entry index."""
+            seconds: float | None = None, cookies: dict[str, str] | None = None) -> int:
+        """Append one request/response (``cookies``: sent with the request); returns its entry index."""
         when = self.start + dt.timedelta(seconds=len(self.entries) if seconds is None else seconds)
         chrome = self.shape == "chrome"
         request: dict[str, Any] = {
-            "method": method, "url": url, "httpVersion": "HTTP/1.1", "cookies": [], "queryString": [],
+            "method": method, "url": url, "httpVersion": "HTTP/1.1", "queryString": [],
+            "cookies": [{"name": n, "value": v} for n, v in (cookies or {}).items()],
             "headers": [{"name": "Accept", "value": "text/html,application/xhtml+xml" if resource_type == "document"
                          else "*/*"}],
             "headersSize": -1, "bodySize": len(body or ""),

@@ -1,11 +1,13 @@
-"""ATTR0xx: Atlan's required attributes, their look-alikes, group attribute and Entra overage."""
+"""ATTR0xx: Atlan's required attributes, their look-alikes and the group attribute; Entra's group overage and object
+IDs (ENTRA013, ENTRA014), which judge the same attributes."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
 
-from ssodiag.checks.attributes import MAPPING_ROWS, canonical_name  # importing registers the ATTR checks
+from ssodiag.checks.attributes import GENERIC_MAPPING_ROW, canonical_name  # importing registers the ATTR checks
+from ssodiag.diag.connectors import declaration
 from ssodiag.diag.model import Connector, Detection, Status
 from ssodiag.diag.registry import Need
 from tests.idp import TestIdP
@@ -30,7 +32,7 @@ def attribute_findings(check_id: str, attributes: dict, **expect):
     return run(check_id, context(message(TestIdP().response(**window(attributes=attributes))), **expect))
 
 
-ATTR_IDS = ["ATTR001", "ATTR002", "ATTR003", "ATTR004", "ATTR005"]
+ATTR_IDS = ["ATTR001", "ATTR002", "ATTR003", "ENTRA013", "ENTRA014"]
 
 
 @pytest.mark.parametrize("check_id", ATTR_IDS)
@@ -71,9 +73,9 @@ def test_missing_attributes_without_lookalikes_are_listed():
 
 
 @pytest.mark.parametrize(("connector", "row_text"), [
-    (Connector.OKTA, "Group Attribute Statement `memberOf`"),
-    (Connector.GOOGLE, "Primary email -> `email`"),
-    (Connector.ENTRA, "empty namespace"),
+    (Connector.OKTA, "Group Attribute Statements (under \"Show legacy configuration\" in newer consoles) `memberOf`"),
+    (Connector.GOOGLE, "Primary email → `email`"),
+    (Connector.ENTRA, "empty Namespace"),
     (None, "Atlan's custom SAML guide"),
 ])
 def test_remediation_prints_the_detected_idps_mapping_row(connector, row_text):
@@ -81,14 +83,16 @@ def test_remediation_prints_the_detected_idps_mapping_row(connector, row_text):
     ctx = context(message(TestIdP().response(**window(attributes=with_attributes(email=None)))))
     (finding,) = run("ATTR001", replace(ctx, detections=detections))
     assert row_text in finding.remediation
-    assert finding.remediation.endswith(MAPPING_ROWS[connector or Connector.GENERIC])
+    row = declaration(connector).mapping_row if connector else GENERIC_MAPPING_ROW
+    assert row in finding.remediation
 
 
 def test_forced_connector_wins_over_detection():
     ctx = context(message(TestIdP().response(**window(attributes=with_attributes(email=None)))),
                   connector=Connector.GOOGLE)
     (finding,) = run("ATTR001", replace(ctx, detections=(Detection(Connector.OKTA, "issuer"),)))
-    assert finding.remediation.endswith(MAPPING_ROWS[Connector.GOOGLE])
+    assert declaration(Connector.GOOGLE).mapping_row in finding.remediation
+    assert declaration(Connector.OKTA).mapping_row not in finding.remediation
 
 
 @pytest.mark.parametrize(("attributes", "status", "text"), [
@@ -128,21 +132,21 @@ def test_missing_member_of_fails_when_group_mappings_are_given(monkeypatch):
     (with_attributes(memberOf=[f"group-{i}" for i in range(150)]), Status.PASS, "150 group value(s)"),
 ])
 def test_entra_group_overage(attributes, status, text):
-    (finding,) = attribute_findings("ATTR004", attributes)
+    (finding,) = attribute_findings("ENTRA013", attributes)
     assert finding.status is status and text in finding.message
 
 
 @pytest.mark.parametrize(("values", "status", "text"), [
     (["6f1c2b9e-3d4a-4c5b-9e8f-0a1b2c3d4e5f", "eng"], Status.WARN, "1 of 2 `memberOf` values"),
-    (["engineering", "marketing-team"], Status.PASS, "names, not GUIDs"),
+    (["engineering", "marketing-team"], Status.PASS, "names, not object IDs"),
 ])
 def test_guid_group_values_are_noted(values, status, text):
-    (finding,) = attribute_findings("ATTR005", with_attributes(memberOf=values))
+    (finding,) = attribute_findings("ENTRA014", with_attributes(memberOf=values))
     assert finding.status is status and text in finding.message
 
 
 def test_guid_check_skips_without_member_of():
-    (finding,) = attribute_findings("ATTR005", with_attributes(memberOf=None))
+    (finding,) = attribute_findings("ENTRA014", with_attributes(memberOf=None))
     assert finding.status is Status.SKIP
 
 

@@ -1,0 +1,66 @@
+"""`ssodiag explain`: what an error page, an error code or a pasted message means, with no SAML at all.
+
+One classifier for every source: the vendors' declared error texts and codes (``diag.connectors``) and the
+sentences of Atlan's Keycloak login. ``analyze`` reads the pages of a capture with the same tables (the vendor
+checks and KC001), so a text gets the same reading in both commands.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+from ssodiag.diag.connectors import Tenant, classify_text
+from ssodiag.diag.model import Connector
+from ssodiag.diag.text import clip
+
+KEYCLOAK_SOURCE = "Atlan's login (Keycloak)"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    source: str  # who showed it: "Okta", "Atlan's login (Keycloak)"
+    code: str
+    seen: str  # the text that matched
+    meaning: str
+    causes: tuple[str, ...]
+    fix: str
+    docs: str | None
+    check_id: str | None  # the finding `analyze` reports it under
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "causes": list(self.causes)}
+
+
+def explain_text(text: str, values: Tenant, connectors: Iterable[Connector] | None = None) -> list[Explanation]:
+    """Every known error the text shows: the vendors' first (they name the cause), then Atlan's login."""
+    found = [Explanation(m.source, m.error.code, m.matched, m.error.meaning, m.error.causes, values.fill(m.error.fix),
+                         m.error.docs, m.error.check_id)
+             for m in classify_text(text, connectors)]
+    # Atlan's login-page sentences are classified by KC001's table (the check module is loaded by now).
+    from ssodiag.checks.keycloak import KEYCLOAK_MESSAGES, classify
+
+    vendor_seen = {e.seen.lower() for e in found}
+    for row in classify(text):
+        seen = row.pattern.search(text).group(0)
+        if any(seen.lower() in v or v in seen.lower() for v in vendor_seen):
+            continue  # a vendor row already reads this sentence with the vendor's fix
+        found.append(Explanation(KEYCLOAK_SOURCE, row.key, seen, row.meaning, (), row.look_at, KEYCLOAK_MESSAGES,
+                                 "KC001"))
+    return found
+
+
+def render_text(found: list[Explanation], text: str) -> str:
+    if not found:
+        return (f"Not recognised: `{clip(text, 120)}` holds no error text or code ssodiag knows. Give the HAR of "
+                "the login to `ssodiag analyze`.\n")
+    lines = []
+    for e in found:
+        lines += [f"{e.source} — {clip(e.code, 120)}", f"  seen:    {clip(e.seen, 200)}", f"  meaning: {e.meaning}"]
+        lines += [f"  cause:   {c}" for c in e.causes]
+        lines += [f"  fix:     {e.fix}"]
+        if e.docs:
+            lines.append(f"  docs:    {e.docs}")
+        if e.check_id:
+            lines.append(f"  check:   {e.check_id} (in `ssodiag analyze` reports)")
+        lines.append("")
+    return "\n".join(lines)
