@@ -17,7 +17,7 @@ from ssodiag.diag.decode import decode_saml_value, looks_like_xml, parse_saml_pa
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.files import read_file
 from ssodiag.diag.har import (
-    MAX_COOKIES, MAX_URLS, HarContent, error_excerpt, known_error_text, load_json, page_text, read_har, saml_form,
+    MAX_COOKIES, MAX_URLS, HarContent, error_excerpt, find_known_error, load_json, page_text, read_har, saml_form,
 )
 from ssodiag.diag.limits import MAX_FILE_BYTES
 from ssodiag.diag.metadata import parse_metadata
@@ -203,7 +203,7 @@ def _detect_one(data: bytes, source: str) -> _Parsed:
     stripped = text.strip().strip(_PASTE_QUOTES).strip()
     if _ENCODED_RUN.search(stripped) and _ENCODED_TEXT.fullmatch(stripped):
         return _from_value(stripped, source)
-    if known_error_text().search(text):
+    if find_known_error(text):
         return _from_page(text, source)
     raise InputError(NOT_RECOGNISED, source)
 
@@ -271,7 +271,7 @@ def _from_page(text: str, source: str) -> _Parsed:
     visible = page_text(text)
     if not visible:
         raise InputError(f"page with no visible text, {NOT_RECOGNISED}", source)
-    match = known_error_text().search(visible)
+    match = find_known_error(visible)
     detail = f'error page: "{match.group(0)}"' if match else "error page"
     return _Parsed(InputKind.ERROR_PAGE, detail, error_pages=(ErrorPage(source=source, text=error_excerpt(visible)),))
 

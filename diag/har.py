@@ -74,6 +74,17 @@ KEYCLOAK_ERROR_TEXT = (
 )
 
 
+# Where an error text is looked for: an error page shows it near the top, and one search over a megabyte of hostile
+# text with every vendor's patterns takes seconds.
+MAX_ERROR_SEARCH_CHARS = 64 * 1024  # of visible text
+MAX_RAW_SEARCH_CHARS = 256 * 1024  # of a raw HTML body (inline scripts and styles come before the text)
+
+
+def find_known_error(text: str, limit: int = MAX_ERROR_SEARCH_CHARS) -> re.Match[str] | None:
+    """The first known error text in the first ``limit`` characters of ``text``."""
+    return known_error_text().search(text[:limit])
+
+
 @functools.cache
 def known_error_text() -> re.Pattern[str]:
     """Every error text a user may see in a login: Keycloak's, and each declared vendor's (built on first use)."""
@@ -151,7 +162,7 @@ def error_excerpt(text: str) -> str:
     """At most MAX_TEXT_EXCERPT characters of ``text``, around the first known error string if there is one."""
     if len(text) <= MAX_TEXT_EXCERPT:
         return text
-    match = known_error_text().search(text)
+    match = find_known_error(text)
     start = max(0, match.start() - MAX_TEXT_EXCERPT // 3) if match else 0
     lead = "…" if start else ""
     room = MAX_TEXT_EXCERPT - len(lead)
@@ -315,10 +326,10 @@ def _error_page(ex: Exchange, source: str) -> ErrorPage | None:
     if not ex.is_document:
         return None
     failed = ex.status is not None and ex.status >= 400
-    if not failed and not (ex.page and known_error_text().search(ex.page)):
+    if not failed and not (ex.page and find_known_error(ex.page, MAX_RAW_SEARCH_CHARS)):
         return None  # cheap test on the raw body first: most pages are not error pages
     text = page_text(ex.page) if ex.page else ""
-    if not failed and not known_error_text().search(text):
+    if not failed and not find_known_error(text):
         return None  # the error string was only in a script or attribute, not shown
     shown = error_excerpt(text) if text else f"HTTP {ex.status} (no page text captured)"
     return ErrorPage(source=hop_label(source, ex), text=shown, url=ex.url[:MAX_URL_CHARS], status=ex.status)

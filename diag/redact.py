@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ssodiag.diag.groupsync import USER_WARNINGS, SyncPlan
-from ssodiag.diag.har import KNOWN_ERROR_TEXT
+from ssodiag.diag.har import known_error_text
 from ssodiag.diag.model import Certificate, RunResult
 
 GROUP_ATTRIBUTES = {
@@ -167,7 +167,7 @@ class Redactor:
         if not text:
             return
         start = 0
-        for match in [*KNOWN_ERROR_TEXT.finditer(text), None]:
+        for match in [*known_error_text().finditer(text), None]:
             end = match.start() if match else len(text)
             segment = text[start:end].strip(" \t\r\n.,:;!?()[]\"'" + _CLIPPED)
             if len(segment) >= _MIN_ANYWHERE:
