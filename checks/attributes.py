@@ -15,7 +15,7 @@ from ssodiag.diag.context import DiagContext
 from ssodiag.diag.connectors import active
 from ssodiag.diag.model import Assertion, Attribute, Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
-from ssodiag.diag.urls import quoted
+from ssodiag.diag.text import quoted
 
 REQUIRED = ("email", "firstName", "lastName")  # sso-facts §2.2, every IdP row
 GROUPS = "memberOf"  # sso-facts §1.7, §2.3: the claim Atlan's group mappings read

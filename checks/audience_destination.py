@@ -12,7 +12,8 @@ from ssodiag.checks.common import (
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Assertion, Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
-from ssodiag.diag.urls import identifier_hint, quoted
+from ssodiag.diag.text import quoted
+from ssodiag.diag.urls import identifier_hint
 
 
 @check(id="SAML010", title="SubjectConfirmationData Recipient is not an SP ACS URL", severity=Severity.HIGH,

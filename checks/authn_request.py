@@ -14,7 +14,8 @@ from ssodiag.checks.common import (
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
-from ssodiag.diag.urls import identifier_hint, quoted
+from ssodiag.diag.text import quoted
+from ssodiag.diag.urls import identifier_hint
 
 GOOGLE_ERRORS = "https://support.google.com/a/answer/6301076"
 

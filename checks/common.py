@@ -13,7 +13,8 @@ from ssodiag.diag.model import Assertion, Connector, Finding, SamlMessage, Sever
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import clip
 from ssodiag.diag.timefmt import as_utc, before_or_after, format_instant, reference_name
-from ssodiag.diag.urls import best_match, quoted
+from ssodiag.diag.text import quoted
+from ssodiag.diag.urls import best_match
 
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"

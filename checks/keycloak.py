@@ -16,7 +16,7 @@ from ssodiag.diag.context import ATLAN_IDP_INITIATED_SUFFIX, DiagContext
 from ssodiag.diag.model import Finding, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import clip
-from ssodiag.diag.urls import quoted
+from ssodiag.diag.text import quoted
 
 KEYCLOAK_MESSAGES = ("https://github.com/keycloak/keycloak/blob/main/themes/src/main/resources/theme/base/login/"
                      "messages/messages_en.properties")

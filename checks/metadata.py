@@ -15,7 +15,7 @@ from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Certificate, EntityMetadata, Finding, Metadata, RoleDescriptor, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.timefmt import as_utc, before_or_after, format_instant, reference_name
-from ssodiag.diag.urls import quoted
+from ssodiag.diag.text import quoted
 
 BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 BINDING_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"

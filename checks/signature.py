@@ -16,7 +16,7 @@ from ssodiag.diag.model import Certificate, Finding, SamlMessage, Severity, Sign
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.signature import is_sha1, unsupported_algorithms
 from ssodiag.diag.timefmt import before_or_after, format_instant, reference_name
-from ssodiag.diag.urls import quoted
+from ssodiag.diag.text import quoted
 
 DSIG = "https://www.w3.org/TR/xmldsig-core1/"
 SAML_CORE = "https://docs.oasis-open.org/security/saml/v2.0/saml-core-2.0-os.pdf"

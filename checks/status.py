@@ -8,7 +8,7 @@ from ssodiag.checks.status_codes import STATUS_MEANINGS
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Finding, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
-from ssodiag.diag.urls import quoted
+from ssodiag.diag.text import quoted
 
 
 @check(id="SAML001", title="Response status is not Success", severity=Severity.CRITICAL,

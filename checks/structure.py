@@ -15,7 +15,7 @@ from ssodiag.checks.common import (
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Assertion, Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
-from ssodiag.diag.urls import quoted
+from ssodiag.diag.text import quoted
 
 SAML_VERSION = "2.0"
 

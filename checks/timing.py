@@ -15,7 +15,7 @@ from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Assertion, Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.timefmt import as_utc, before_or_after, format_instant, reference_name
-from ssodiag.diag.urls import quoted
+from ssodiag.diag.text import quoted
 
 
 def window_problem(at: datetime, skew: timedelta, not_before: datetime | None,

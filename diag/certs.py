@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
 from ssodiag.diag.errors import InputError
+from ssodiag.diag.text import error_text
 from ssodiag.diag.limits import MAX_BASE64_CHARS, MAX_FILE_BYTES
 from ssodiag.diag.model import Certificate
 
@@ -117,7 +118,7 @@ def _describe(cert: x509.Certificate, source: str) -> Certificate:
     # cryptography decodes fields lazily, and hostile DER fails here with assorted types (ValueError, and KeyError
     # from rfc4514_string on an unknown string tag, found by the fuzz test): any of them means an unreadable cert
     except Exception as exc:  # noqa: BLE001
-        raise InputError(f"not an X.509 certificate: {type(exc).__name__} {_one_line(exc)}", source) from None
+        raise InputError(f"not an X.509 certificate: {type(exc).__name__} {error_text(exc)}", source) from None
 
 
 def normalise_fingerprint(text: str) -> str:
@@ -178,14 +179,14 @@ def _decode_base64(body: bytes, source: str) -> bytes:
     try:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InputError(f"not an X.509 certificate: bad base64 ({_one_line(exc)})", source) from None
+        raise InputError(f"not an X.509 certificate: bad base64 ({error_text(exc)})", source) from None
 
 
 def _load_der(der: bytes, source: str) -> x509.Certificate:  # one PEM block: a certificate or an error
     try:
         return x509.load_der_x509_certificate(der)
     except _DER_ERRORS as exc:
-        raise InputError(f"not an X.509 certificate: DER does not parse ({_one_line(exc)})", source) from None
+        raise InputError(f"not an X.509 certificate: DER does not parse ({error_text(exc)})", source) from None
 
 
 def _load_der_or_pkcs7(der: bytes, source: str) -> list[x509.Certificate]:
@@ -200,14 +201,14 @@ def _load_der_or_pkcs7(der: bytes, source: str) -> list[x509.Certificate]:
     if found:
         return found
     # report the certificate's parse error: a certificate is what a .cer / DER file is meant to be
-    raise InputError(f"not an X.509 certificate: DER does not parse ({_one_line(cert_error)})", source)
+    raise InputError(f"not an X.509 certificate: DER does not parse ({error_text(cert_error)})", source)
 
 
 def _load_pkcs7(loader, data: bytes, source: str) -> list[x509.Certificate]:
     try:
         found = loader(data)
     except (*_DER_ERRORS, UnsupportedAlgorithm) as exc:
-        raise InputError(f"not an X.509 certificate: PKCS#7 does not parse ({_one_line(exc)})", source) from None
+        raise InputError(f"not an X.509 certificate: PKCS#7 does not parse ({error_text(exc)})", source) from None
     if not found:
         raise InputError("not an X.509 certificate: the PKCS#7 bundle holds no certificate", source)
     return found
@@ -242,11 +243,6 @@ def _oid_name(oid: x509.ObjectIdentifier) -> str:
 
 def _nth(source: str, index: int, total: int) -> str:
     return source if total == 1 else f"{source} #{index + 1}"
-
-
-def _one_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- judgements shared by checks

@@ -16,6 +16,7 @@ import xmlsec
 from lxml import etree
 
 from ssodiag.diag.errors import InputError
+from ssodiag.diag.text import error_text
 from ssodiag.diag.model import Assertion, EncryptedPart, SamlMessage
 from ssodiag.diag.saml import encrypted_part  # the parser's own description, so both agree
 from ssodiag.diag.saml import parse_assertion
@@ -78,13 +79,13 @@ def _decrypt_wrapper(wrapper: etree._Element, key: xmlsec.Key,
         manager.add_key(key)
         plaintext = xmlsec.EncryptionContext(manager).decrypt(data)
     except xmlsec.Error as exc:
-        return replace(part, error=f"decryption failed: wrong SP key or corrupt data (xmlsec: {_one_line(exc)})"), None
+        return replace(part, error=f"decryption failed: wrong SP key or corrupt data (xmlsec: {error_text(exc)})"), None
     if not isinstance(plaintext, bytes):
         return replace(part, error="decryption did not yield XML bytes"), None
     try:
         element = _parse_in_context(plaintext, wrapper, source)
     except InputError as exc:
-        return replace(part, error=f"decrypted content is not XML: {_one_line(exc)}"), None
+        return replace(part, error=f"decrypted content is not XML: {error_text(exc)}"), None
     expected = PLAINTEXT_OF[part.element]
     if local_name(element) != expected:
         return replace(part, error=f"decrypted content is <{local_name(element)[:80]}>, expected <{expected}>"), None
@@ -127,8 +128,3 @@ def _parse_in_context(plaintext: bytes, wrapper: etree._Element, source: str) ->
 
 def _mark_inner(assertion: Assertion, error: str) -> Assertion:
     return replace(assertion, encrypted_parts=tuple(replace(p, error=error) for p in assertion.encrypted_parts))
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return (lines[0][:200] if lines else "") or type(exc).__name__

@@ -75,11 +75,11 @@ def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None,
             data = _read_stdin(stdin) if path == STDIN else read_file(path)
             result = _detect_and_parse(data, name)
         except InputError as exc:
-            inputs.append(LoadedInput(source=name, kind=None, error=_one_line(str(exc), name)))
+            inputs.append(LoadedInput(source=name, kind=None, error=_input_error(str(exc), name)))
             continue
         except Exception as exc:  # noqa: BLE001 - a parser bug on one file must not lose the others
             inputs.append(LoadedInput(source=name, kind=None,
-                                      error=_one_line(f"could not be read ({type(exc).__name__}: {exc})", name)))
+                                      error=_input_error(f"could not be read ({type(exc).__name__}: {exc})", name)))
             continue
         inputs.append(LoadedInput(source=name, kind=result.kind, detail=result.detail))
         parsed.append(result)
@@ -95,7 +95,8 @@ def _read_stdin(stdin: BinaryIO | None) -> bytes:
     return data
 
 
-def _one_line(message: str, source: str) -> str:
+def _input_error(message: str, source: str) -> str:
+    """The one-line error of an input, starting with its name."""
     line = " ".join(message.split())
     return line if line.startswith(f"{source}:") else f"{source}: {line}"
 

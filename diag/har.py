@@ -32,6 +32,7 @@ from ssodiag.diag.decode import (
     SamlParams, decode_saml_value, pairs_look_encoded, parse_saml_params, saml_params_from_pairs,
 )
 from ssodiag.diag.errors import InputError
+from ssodiag.diag.text import error_text
 from ssodiag.diag.limits import MAX_HAR_ENTRIES, MAX_TEXT_EXCERPT
 from ssodiag.diag.model import Cookie, ErrorPage, Flow, FlowHop, MessageKind, SamlMessage
 from ssodiag.diag.saml import parse_instant, parse_message
@@ -278,7 +279,7 @@ def _add_message(messages: list[SamlMessage], problems: list[str], handed_on: di
     try:
         xml, layers = decode_saml_value(params.message_value, label)
     except InputError as exc:
-        problems.append(_one_line(exc))
+        problems.append(error_text(exc))
         return None
     # A Location header or an auto-submitting form hands the message to the browser's next request.
     forwarded = where in ("location", "form")
@@ -287,7 +288,7 @@ def _add_message(messages: list[SamlMessage], problems: list[str], handed_on: di
                                 relay_state=params.relay_state, redirect_signature=params.redirect_signature,
                                 captured_at=capture_instant(ex.time))
     except InputError as exc:
-        problems.append(_one_line(exc))
+        problems.append(error_text(exc))
         return None
     if not forwarded and xml in handed_on:
         # The message the previous response handed on: one message on two hops, described as the request
@@ -315,7 +316,7 @@ def _add_decoded(messages: list[SamlMessage], problems: list[str], ex: Exchange,
         message = parse_message(ex.decoded_xml, source=label, binding=binding, encoding_layers=(),
                                 relay_state=_relay_state(ex), captured_at=capture_instant(ex.time))
     except InputError as exc:
-        problems.append(_one_line(exc))
+        problems.append(error_text(exc))
         return None
     messages.append(message)
     return len(messages) - 1
@@ -380,10 +381,6 @@ def _correlate(messages: Sequence[SamlMessage]) -> tuple[tuple[tuple[str, str], 
     return pairs, "unknown"
 
 
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
-
-
 # --------------------------------------------------------------------------- HAR
 
 
@@ -418,7 +415,7 @@ def load_json(data: bytes, source: str) -> Any:
     except RecursionError:
         raise InputError("JSON is nested too deeply", source) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"invalid JSON: {_one_line(exc)}", source) from None
+        raise InputError(f"invalid JSON: {error_text(exc)}", source) from None
 
 
 def _string(value: Any) -> str:

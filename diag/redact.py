@@ -295,13 +295,24 @@ class Redactor:
         return self._plain(value)
 
     def walk(self, node: Any) -> Any:
-        if isinstance(node, str):
-            return self.text(node)
-        if isinstance(node, list):
-            return [self.walk(v) for v in node]
-        if isinstance(node, dict):
-            return {k: self.walk(v) for k, v in node.items()}
-        return node
+        """A copy of a JSON-shaped document with every string redacted (keys are the schema's, not evidence).
+
+        Strings are handled inline, not by a call per value: a report of a capture with hundreds of messages holds
+        hundreds of thousands of them."""
+        done, text = self._done, self.text
+
+        def copy(value: Any) -> Any:
+            kind = type(value)
+            if kind is str:
+                return done.get(value) or text(value)
+            if kind is dict:
+                return {k: (done.get(v) or text(v)) if type(v) is str else copy(v) if type(v) in (dict, list) else v
+                        for k, v in value.items()}
+            if kind is list:
+                return [(done.get(v) or text(v)) if type(v) is str else copy(v) for v in value]
+            return value
+
+        return copy(node)
 
     # ----------------------------------------------------------------- what was done
     def receipt(self) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from lxml import etree
 
 from ssodiag.diag.errors import InputError
+from ssodiag.diag.text import clip
 from ssodiag.diag.model import (
     Assertion, Attribute, AudienceRestriction, AuthnStatement, Conditions, EncryptedPart, MessageKind, NameID, RedirectSignature,
     SamlMessage, StatusInfo, SubjectConfirmation,
@@ -280,4 +281,4 @@ def _encryption_method(element: etree._Element | None) -> str | None:
 def shown_tag(element: etree._Element) -> str:
     """``{namespace}local`` of an element, bounded: it is echoed in one-line errors (here and in diag.metadata)."""
     tag = element.tag if isinstance(element.tag, str) else repr(element.tag)
-    return tag if len(tag) <= 200 else tag[:200] + "..."
+    return clip(tag, 200)

@@ -28,11 +28,12 @@ from lxml import etree
 from ssodiag.diag.certs import describe, matches_fingerprint
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.limits import MAX_TEXT_EXCERPT
+from ssodiag.diag.text import clip, error_text, quoted
 from ssodiag.diag.model import (
     Certificate, RedirectSignature, SamlMessage, SignatureReport, SignatureVerdict, SignedElement,
 )
 from ssodiag.diag.wrapping import (
-    DS_SIGNATURE, MAX_SIGNATURES, SAML_ASSERTION, in_signable_place, quote, references_whole_document,
+    DS_SIGNATURE, MAX_SIGNATURES, SAML_ASSERTION, QUOTED_ID, in_signable_place, references_whole_document,
     structure_rules,
 )
 from ssodiag.diag.xmldsig import (
@@ -47,6 +48,7 @@ SHA1_URIS = frozenset({"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www
 MAX_TRUSTED_CERTIFICATES = 16
 MAX_EMBEDDED_CERTIFICATES = 4
 MAX_REDIRECT_SIGNATURE_CHARS = 4096  # base64 of a 16384-bit RSA signature is ~2.7k
+MAX_REASON = 4 * MAX_TEXT_EXCERPT  # several certificates' fingerprints fit; a hostile document's text does not run on
 
 # Who signs, and the options that configure trust in them (named in an `untrusted` reason).
 TRUST_OPTIONS = {"IdP": "--idp-cert, --idp-fingerprint or --idp-metadata", "SP": "--sp-cert or --sp-metadata"}
@@ -79,7 +81,7 @@ class _Result:
         return SignedElement(element=self.element, element_id=self.element_id, reference_uri=self.reference_uri,
                              algorithm=self.algorithm, digest_algorithm=self.digest_algorithm,
                              verified=self.outcome is Outcome.VERIFIED, covers_consumed_data=self.covers,
-                             outcome=self.outcome.value, detail=_bounded(self.detail))
+                             outcome=self.outcome.value, detail=clip(self.detail, MAX_REASON))
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def verify_message(message: SamlMessage, trusted: Sequence[Certificate],
         return _verify(message, tuple(trusted)[:MAX_TRUSTED_CERTIFICATES], tuple(fingerprints), signer)
     except Exception as exc:  # the engine must never take the run down; the verdict says what happened
         return SignatureReport(verdict=SignatureVerdict.INVALID,
-                               reason=_bounded(f"signature verification failed unexpectedly: {_one_line(exc)}"))
+                               reason=clip(f"signature verification failed unexpectedly: {error_text(exc)}", MAX_REASON))
 
 
 def is_sha1(uri: str | None) -> bool:
@@ -133,7 +135,7 @@ def _verify(message: SamlMessage, trusted: tuple[Certificate, ...], fingerprints
     try:
         document = message.root if message.root is not None else parse_xml(message.raw_xml, message.source)
     except InputError as exc:
-        return SignatureReport(verdict=SignatureVerdict.INVALID, reason=_bounded(f"the message is not XML: {exc}"))
+        return SignatureReport(verdict=SignatureVerdict.INVALID, reason=clip(f"the message is not XML: {exc}", MAX_REASON))
     signatures = list(document.iter(DS_SIGNATURE))
     rules = structure_rules(document, signatures, C14N_URIS)
     embedded = _embedded_certificates(signatures)
@@ -198,7 +200,7 @@ def _signed_is_read_rule(message: SamlMessage, results: list[_Result], consumed:
     signed_elsewhere = [s for s in signatures if s.getparent().tag == SAML_ASSERTION and s.getparent() is not consumed]
     if not verified and not signed_elsewhere:
         return []
-    return [f"signed-is-read: the assertion a relying party reads ({quote(consumed.get('ID'))}) is not the data the "
+    return [f"signed-is-read: the assertion a relying party reads ({quoted(consumed.get('ID'), QUOTED_ID)}) is not the data the "
             "signature covers"]
 
 
@@ -231,7 +233,7 @@ def _report(results: list[_Result], rules: list[str], embedded: list[Certificate
     return SignatureReport(
         verdict=verdict, signed_elements=tuple(r.as_signed_element() for r in results),
         algorithm=main.algorithm if main else None, digest_algorithm=main.digest_algorithm if main else None,
-        reason=_bounded(reason), rules_broken=tuple(rules), embedded_certificates=tuple(embedded),
+        reason=clip(reason, MAX_REASON), rules_broken=tuple(rules), embedded_certificates=tuple(embedded),
         signing_certificate=next((r.signer for r in results if r.outcome is Outcome.VERIFIED and r.signer), None),
         untrusted_signer=next((r.signer for r in results if r.outcome is Outcome.INTACT_UNTRUSTED), None),
     )
@@ -261,7 +263,7 @@ def _verify_signature(signature: etree._Element, document: etree._Element, raw_x
     unsupported = _unsupported_algorithm(signature)
     if unsupported:
         result.outcome = Outcome.UNSUPPORTED
-        result.detail = f"unsupported algorithm {quote(unsupported)} (cannot be verified here, nor by Keycloak)"
+        result.detail = f"unsupported algorithm {quoted(unsupported, QUOTED_ID)} (cannot be verified here, nor by Keycloak)"
         return result
     if len(signature.findall("ds:SignedInfo/ds:Reference", NS)) != 1:
         result.detail = "not a single Reference, so not verified"
@@ -348,7 +350,7 @@ def _likely_difference(signature: etree._Element, refused: VerifierResult) -> st
     methods = [m.get("Algorithm") for m in signature.iter("{http://www.w3.org/2000/09/xmldsig#}CanonicalizationMethod",
                                                             "{http://www.w3.org/2000/09/xmldsig#}Transform")]
     c14n = sorted({m for m in methods if m in C14N_URIS})
-    return f"canonicalisation ({', '.join(quote(m) for m in c14n)})" if c14n else "canonicalisation"
+    return f"canonicalisation ({', '.join(quoted(m, QUOTED_ID) for m in c14n)})" if c14n else "canonicalisation"
 
 
 def _covers(signxml_judgement: VerifierResult, signature: etree._Element, document: etree._Element,
@@ -418,7 +420,7 @@ def _verify_redirect(message: SamlMessage, sig: RedirectSignature, trusted: tupl
                      digest_algorithm=None, outcome=Outcome.BROKEN, detail="")
     if sig.sig_alg not in SIGNATURE_HASHES:
         result.outcome = Outcome.UNSUPPORTED
-        result.detail = f"HTTP-Redirect SigAlg {quote(sig.sig_alg)} is not supported"
+        result.detail = f"HTTP-Redirect SigAlg {quoted(sig.sig_alg, QUOTED_ID)} is not supported"
         return result
     try:
         if len(sig.signature) > MAX_REDIRECT_SIGNATURE_CHARS:
@@ -440,15 +442,3 @@ def _verify_redirect(message: SamlMessage, sig: RedirectSignature, trusted: tupl
     result.detail = "the HTTP-Redirect signature does not verify with any configured certificate"
     return result
 
-
-# --------------------------------------------------------------------------- text helpers
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return (lines[0][:200].rstrip(": ") if lines else "") or type(exc).__name__
-
-
-def _bounded(text: str) -> str:
-    limit = 4 * MAX_TEXT_EXCERPT  # several certificates' fingerprints fit; a hostile document's text does not run on
-    return text if len(text) <= limit else text[:limit] + "..."

@@ -8,6 +8,10 @@ import re
 
 from ssodiag.diag.limits import MAX_TEXT_EXCERPT
 
+CLIP_MARK = "…"
+QUOTED_MAX = 160  # characters of one untrusted value inside a finding sentence
+MAX_ERROR_TEXT = 200  # characters of a library's error message inside ours
+
 # Characters that must never reach a terminal or a reader's eyes raw: C0/C1 controls (ESC starts ANSI/OSC
 # sequences that recolour, clear or retitle the terminal; U+009B is the 8-bit CSI, legal in XML 1.0) and
 # invisible or reordering format characters (zero-width, bidi overrides: an issuer `okta.com\u202emoc.evil`
@@ -29,7 +33,22 @@ def printable(text: str) -> str:
 
 
 def clip(value: object, limit: int = MAX_TEXT_EXCERPT) -> str:
-    """One-line, bounded, printable text for display (the JSON report keeps full values)."""
+    """One-line, bounded, printable text for display (the JSON report keeps full values). A cut value ends with
+    CLIP_MARK, the one clip mark of every message and report (redaction recognises it)."""
     text = "" if value is None else str(value)
     text = _UNSAFE.sub(_escape, " ".join(text.split()))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + CLIP_MARK
+
+
+def quoted(value: object, limit: int = QUOTED_MAX) -> str:
+    """An untrusted value as a one-line, bounded, backtick-quoted span for a finding message (a backtick inside
+    becomes `'`, so the span cannot be closed early)."""
+    if value is None:
+        return "(none)"
+    return f"`{clip(str(value).replace('`', chr(39)), limit)}`"
+
+
+def error_text(exc: BaseException, limit: int = MAX_ERROR_TEXT) -> str:
+    """The first line of an exception's message, bounded, for a one-line error; the exception's type when empty."""
+    lines = str(exc).strip().splitlines()
+    return clip(lines[0].rstrip(": "), limit) if lines and lines[0].strip() else type(exc).__name__

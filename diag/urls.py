@@ -13,17 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+from ssodiag.diag.text import quoted
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_QUOTED_MAX = 160  # characters of one untrusted value inside a finding sentence
 _MCAS_SUFFIX = ".mcas.ms"  # Defender for Cloud Apps session proxy rewrites hosts to <host>.mcas.ms (sso-facts §3.4)
-
-
-def quoted(value: object, limit: int = _QUOTED_MAX) -> str:
-    """An untrusted value as a one-line, bounded, backtick-quoted span for a finding message."""
-    text = " ".join(str(value).split()).replace("`", "'")
-    if len(text) > limit:
-        text = f"{text[:limit - 1]}…"
-    return f"`{text}`"
 
 
 @dataclass(frozen=True)

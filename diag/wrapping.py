@@ -11,6 +11,7 @@ from collections import Counter
 from lxml import etree
 
 from ssodiag.diag.model import MessageKind
+from ssodiag.diag.text import quoted
 from ssodiag.diag.xmlparse import NS, local_name
 
 DS_SIGNATURE = f"{{{NS['ds']}}}Signature"
@@ -21,6 +22,7 @@ ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 MAX_TRANSFORMS = 2  # node-saml: "Invalid signature, too many transforms"
 MAX_SIGNATURES = 8
 ID_ATTRIBUTES = ("ID", "Id")  # what signxml resolves a "#..." Reference against
+QUOTED_ID = 120  # characters of an ID, URI or algorithm quoted in a rule
 
 
 def structure_rules(root: etree._Element, signatures: list[etree._Element],
@@ -38,7 +40,7 @@ def structure_rules(root: etree._Element, signatures: list[etree._Element],
                      "including Extensions, Advice and ds:Object); a Response must carry exactly one")
     duplicates = sorted(v for v, n in Counter(_all_ids(root)).items() if n > 1)
     if duplicates:
-        rules.append(f"unique-ids: ID {quote(duplicates[0])} appears more than once "
+        rules.append(f"unique-ids: ID {quoted(duplicates[0], QUOTED_ID)} appears more than once "
                      "(a Reference must resolve to exactly one element)")
     per_parent = Counter(s.getparent() for s in signatures)
     allowed_transforms = frozenset({ENVELOPED}) | c14n_uris
@@ -79,25 +81,19 @@ def _signature_rules(signature: etree._Element, root: etree._Element, siblings: 
         uri = reference.get("URI")
         parent_id = parent.get("ID")
         if uri is not None and ('"' in uri or "'" in uri):
-            rules.append(f"reference-uri-quote: Reference URI {quote(uri)} contains a quote character (node-saml)")
+            rules.append(f"reference-uri-quote: Reference URI {quoted(uri, QUOTED_ID)} contains a quote character (node-saml)")
         # URI="" is the whole document: sound wherever the document is the message (python3-saml accepts it)
         whole_document = uri == "" and root.getparent() is None
         if not whole_document and (parent_id is None or uri != f"#{parent_id}"):
-            rules.append(f"reference-is-parent: Reference URI {quote(uri)} does not point at its parent {where} "
-                         f"(ID {quote(parent_id)}) (SAML core §5.4.2; python3-saml INVALID_SIGNED_ELEMENT)")
+            rules.append(f"reference-is-parent: Reference URI {quoted(uri, QUOTED_ID)} does not point at its parent {where} "
+                         f"(ID {quoted(parent_id, QUOTED_ID)}) (SAML core §5.4.2; python3-saml INVALID_SIGNED_ELEMENT)")
         transforms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", NS)]
         odd = [t for t in transforms if t not in allowed_transforms]
         if odd or len(transforms) > MAX_TRANSFORMS:
-            rules.append(f"transforms: {len(transforms)} transforms {', '.join(quote(t) for t in (odd or transforms))}"
+            rules.append(f"transforms: {len(transforms)} transforms {', '.join(quoted(t, QUOTED_ID) for t in (odd or transforms))}"
                          "; only enveloped-signature and canonicalisation, at most 2 (SAML core §5.4.4)")
     return rules
 
 
 def _all_ids(root: etree._Element) -> list[str]:
     return [v for el in root.iter() if isinstance(el.tag, str) for a in ID_ATTRIBUTES if (v := el.get(a))]
-
-
-def quote(value: str | None) -> str:
-    if value is None:
-        return "(none)"
-    return "`" + (value if len(value) <= 120 else value[:120] + "...") + "`"

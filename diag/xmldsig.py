@@ -34,6 +34,7 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
 
 from ssodiag.diag.model import Certificate
+from ssodiag.diag.text import error_text
 from ssodiag.diag.xmlparse import NS
 
 DS_SIGNATURE = f"{{{NS['ds']}}}Signature"
@@ -273,9 +274,9 @@ def verify_with_signxml(raw_xml: bytes, signature: etree._Element, root: etree._
     except InvalidDigest:
         return VerifierResult("signxml", False, digest_mismatch=True, reason="the digest does not match")
     except InvalidSignature as exc:
-        return VerifierResult("signxml", False, reason=_one_line(exc))
+        return VerifierResult("signxml", False, reason=error_text(exc))
     except (SignXMLException, etree.LxmlError, ValueError, TypeError) as exc:
-        return VerifierResult("signxml", False, reason=f"cannot process it: {_one_line(exc)}")
+        return VerifierResult("signxml", False, reason=f"cannot process it: {error_text(exc)}")
     return VerifierResult("signxml", True, signed_data=verified.signed_data, signed_xml=verified.signed_xml)
 
 
@@ -296,10 +297,5 @@ def verify_with_libxmlsec(signature: etree._Element, cert: Certificate) -> Verif
     except xmlsec.VerificationError:
         return VerifierResult("libxmlsec1", False, reason="the digest or the signature value does not match")
     except xmlsec.Error as exc:
-        return VerifierResult("libxmlsec1", False, reason=f"cannot process it: {_one_line(exc)}")
+        return VerifierResult("libxmlsec1", False, reason=f"cannot process it: {error_text(exc)}")
     return VerifierResult("libxmlsec1", True)
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return (lines[0][:200].rstrip(": ") if lines else "") or type(exc).__name__

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ssodiag.diag.urls import best_match, compare_urls, identifier_hint, quoted
+from ssodiag.diag.text import quoted
+from ssodiag.diag.urls import best_match, compare_urls, identifier_hint
 
 ACS = "https://tenant.atlan.com/auth/realms/default/broker/okta/endpoint"
 
