@@ -18,9 +18,9 @@ EXPECTED = {
     "okta": ({"Response Issuer", "Assertion Issuer", "Attribute firstName", "Attribute given_name",
               "Signature verdict", "Signing certificate", "Initiation", "InResponseTo", "RelayState"}, ["SAML016"]),
     "google": ({"Initiation", "InResponseTo", "RelayState"}, ["KC002"]),
-    "entra": ({"Group attribute memberOf", "Attribute http://schemas.microsoft.com/claims/groups.link"}, ["ATTR004"]),
+    "entra": ({"Group attribute memberOf", "Attribute http://schemas.microsoft.com/claims/groups.link"}, ["ENTRA013"]),
     "pingfederate": ({"Signature algorithm", "Digest algorithm"}, ["SIG006"]),
-    "defender": ({"Response Destination", "SubjectConfirmation Recipient"}, ["SAML010", "SAML013"]),
+    "defender": ({"Response Destination", "SubjectConfirmation Recipient"}, ["MDA001", "SAML010", "SAML013"]),
 }
 
 
