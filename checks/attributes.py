@@ -1,4 +1,5 @@
-"""ATTR: the attributes Atlan's Keycloak broker maps into the user profile and groups (sso-facts §2.2, §1.7).
+"""ATTR: the attributes Atlan's Keycloak broker maps into the user profile and groups (Atlan's per-IdP SSO guides
+and "Troubleshooting IdP group sync"; docs/atlan-sso.md lists them).
 
 Atlan's mappers read `email`, `firstName`, `lastName` and `memberOf` by exact, case-sensitive Name. The common
 failure is not a missing value but a near miss: an IdP default such as Entra's
@@ -17,8 +18,8 @@ from ssodiag.diag.model import Assertion, Attribute, Finding, SamlMessage, Sever
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import quoted
 
-REQUIRED = ("email", "firstName", "lastName")  # sso-facts §2.2, every IdP row
-GROUPS = "memberOf"  # sso-facts §1.7, §2.3: the claim Atlan's group mappings read
+REQUIRED = ("email", "firstName", "lastName")  # every IdP guide of Atlan's asks for these three
+GROUPS = "memberOf"  # the claim Atlan's group mappings read (saml-group-idp-mapper attribute.name)
 ATLAN_SAML_GUIDE = "https://ask.atlan.com/hc/en-us/articles/6751945317777-How-to-enable-SAML-2-0-for-SSO"
 ATLAN_GROUP_SYNC = ("https://docs.atlan.com/product/capabilities/governance/access-control/troubleshooting/"
                     "troubleshooting-group-sync")
@@ -80,10 +81,10 @@ def group_values(assertion: Assertion) -> list[str]:
        remediation="Map the IdP's user fields to attributes named exactly `email`, `firstName` and `lastName` "
                    "(case-sensitive).")
 def required_attributes(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
-    """Atlan's guides require attributes named exactly `email`, `firstName`, `lastName` (sso-facts §2.2, §5 check
-    13); SAML attribute names are case-sensitive (SAML core §2.7.3.1). A near miss such as `FirstName`,
-    `given_name`, `mail` or an Entra claim URI is named with the rename that fixes it. Without them Keycloak's
-    first login cannot fill the profile (`Please specify email.`).
+    """Atlan's guides require attributes named exactly `email`, `firstName`, `lastName`; SAML attribute names are
+    case-sensitive (SAML core §2.7.3.1). A near miss such as `FirstName`, `given_name`, `mail` or an Entra claim
+    URI is named with the rename that fixes it. Without them Keycloak's first login cannot fill the profile
+    (`Please specify email.`).
     """
     remediation = f"{spec.remediation} {mapping_row(ctx)}"
 
@@ -137,7 +138,8 @@ def required_attributes_filled(ctx: DiagContext, spec: CheckSpec) -> Iterator[Fi
        remediation="Send the user's groups in an attribute named exactly `memberOf`, then sign out and in: group "
                    "sync runs only at login.")
 def group_attribute_present(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
-    """Atlan's group sync reads `memberOf` at each login (sso-facts §1.7 "Groups not syncing at all", §5 check 14).
+    """Atlan's group sync reads `memberOf` at each login (Atlan, "Troubleshooting IdP group sync": "Groups not
+    syncing at all").
     Without it no mapped group changes: a warning, and a failure when group mappings are given.
     """
     remediation = f"{spec.remediation} {mapping_row(ctx)}"

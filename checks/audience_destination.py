@@ -94,7 +94,8 @@ def destination_matches_acs(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
     """Destination must be the URL the Response was delivered to (SAML bindings §3.5.5.2; python3-saml
     WRONG_DESTINATION code 24, "The response was received at X instead of Y"; Keycloak `invalid_destination`).
     The hint names the differing part: http vs https is the classic TLS-terminating proxy case (keycloak#32622).
-    Atlan accepts both its SP-initiated ACS and the IdP-initiated `/clients/atlan-saml` one (sso-facts §2.1).
+    Atlan accepts both its SP-initiated ACS and the IdP-initiated `/clients/atlan-saml` one (Atlan's PingFederate
+    guide: "To use both IdP- and SP-initiated SSO, add both the URLs provided").
     """
     expected = ", ".join(ctx.acs_urls)
     for msg in ctx.responses:
@@ -112,7 +113,8 @@ def destination_matches_acs(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
                    "for Recipient URL and Destination URL').")
 def signed_response_has_destination(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """A signed Response sent over HTTP-POST must carry Destination (SAML bindings §3.5.5.2). Keycloak rejects it
-    otherwise with `missing_required_destination` and the user sees "Invalid Request" (sso-facts §4.2).
+    otherwise with `missing_required_destination` and the user sees "Invalid Request" (SAMLEndpoint.java 633-639 in
+    atlanhq/keycloak-identity 20.0.2).
     """
     for msg in ctx.responses:
         where = dict(source=msg.source, locator="Response/@Destination", seen=msg.destination or "(none)")

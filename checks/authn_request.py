@@ -2,7 +2,7 @@
 
 A bad AuthnRequest fails at the IdP, before any Response exists: the user sees the IdP's error page (Entra AADSTS
 codes, Google `app_not_configured_for_user`, a PingFederate 404), so these checks name the IdP error each problem
-produces (sso-facts §3.3, §3.4).
+produces (Google "SAML app error messages", Microsoft Entra AADSTS error codes).
 """
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ def request_issuer_present(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findin
                    "exactly (case-sensitive).")
 def request_issuer_is_sp(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """The IdP looks the app up by the AuthnRequest Issuer with a case-sensitive compare: Google
-    `app_not_configured_for_user` ("This value is case-sensitive"), Entra AADSTS700016 (sso-facts §3.3, §3.4, §5
-    check 8). Compared with the SP entity ID the user gave (or derived from --atlan).
+    `app_not_configured_for_user` ("This value is case-sensitive"), Entra AADSTS700016. Compared with the SP entity
+    ID the user gave (or derived from --atlan).
     """
     sp = ctx.sp_entity_id or ""
     for msg in ctx.authn_requests:
@@ -111,7 +111,7 @@ def request_destination_present(ctx: DiagContext, spec: CheckSpec) -> Iterator[F
 def name_id_policy(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Reports the NameIDPolicy Format the SP asks for (SAML core §3.4.1.1). When IdP metadata lists its
     NameIDFormats and the requested one is not among them, the IdP is likely to answer InvalidNameIDPolicy.
-    Atlan documents no required format (sso-facts §2.1), so only a mismatch with the IdP's list is flagged.
+    Atlan documents no required format, so only a mismatch with the IdP's list is flagged.
     """
     offered = {f for e in ctx.idp_entities for f in e.role("idp").name_id_formats}
     for msg in ctx.authn_requests:
@@ -135,7 +135,7 @@ def name_id_policy(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 def requested_authn_context(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """RequestedAuthnContext (SAML core §3.3.2.2.1) makes the IdP fail with NoAuthnContext when the user's session
     used another method: Entra AADSTS75011 "Authentication method ... doesn't match requested authentication
-    method" (sso-facts §3.4, §5 check 27).
+    method" (Microsoft Entra error codes).
     """
     for msg in ctx.authn_requests:
         where = dict(source=msg.source, locator="AuthnRequest/RequestedAuthnContext")

@@ -41,7 +41,7 @@ def short_status(code: str | None) -> str:
 
 
 def sp_entity_note(ctx: DiagContext) -> str:
-    """Say so when the SP entity ID is Keycloak's default derived from --atlan (sso-facts §2.1: not documented)."""
+    """Say so when the SP entity ID is Keycloak's default derived from --atlan: Atlan's guides never print it."""
     if ctx.expect.sp_entity_id:
         return ""
     return (" (this SP entity ID was derived from --atlan/--alias as Keycloak's default realm URL, which Atlan does "

@@ -56,7 +56,7 @@ def issuers_consistent(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """The Assertion must have an Issuer (SAML core §2.3.3); the Response must have one when it is signed or its
     assertion is encrypted (SAML profiles §4.1.4.2); when both exist they must be the same entity (python3-saml
     ISSUER_MULTIPLE_IN_RESPONSE / ISSUER_NOT_FOUND_IN_ASSERTION, codes 27/28). Keycloak checks both
-    (sso-facts §4.2).
+    (SAMLEndpoint.java 449-458, 489-498 in atlanhq/keycloak-identity 20.0.2).
     """
     for msg in ctx.responses:
         needs_issuer = msg.has_signature or any(p.element == "EncryptedAssertion" for p in msg.encrypted_parts)
@@ -88,7 +88,7 @@ def issuers_consistent(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
                    "the current IdP metadata), or fix the IdP's issuer; Keycloak shows `Invalid requester`.")
 def issuer_is_idp(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Keycloak checks the Issuer of the Response and of the Assertion against the configured "Identity Provider
-    Entity ID" and answers `Invalid requester` when they differ (keycloak PR 11084, sso-facts §4.2); python3-saml
+    Entity ID" and answers `Invalid requester` when they differ (keycloak PR 11084); python3-saml
     WRONG_ISSUER (code 29), node-saml "Unknown SAML issuer". Exact, case-sensitive comparison.
     """
     idp = ctx.idp_entity_id or ""
@@ -116,7 +116,7 @@ def issuer_is_idp(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 def name_id_present(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """The Subject should carry a non-empty NameID (python3-saml NO_NAMEID / EMPTY_NAMEID, codes 38/39; node-saml
     "Missing SAML NameID"); Keycloak uses it as the federated identity. The format is reported, never failed:
-    Atlan's required NameID format is undocumented (sso-facts §2.1).
+    Atlan documents no required NameID format.
     """
 
     def judge(msg: SamlMessage, assertion: Assertion, locator: str) -> Iterator[Finding]:

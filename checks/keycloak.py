@@ -1,9 +1,9 @@
 """KC: how Atlan's Keycloak broker treats the login: the error page it showed, and its two ACS endpoints.
 
 Atlan's login is a Keycloak SAML broker, and Keycloak shows the user one terse sentence from its login theme
-(sso-facts §4.1, verbatim strings from Keycloak's messages_en.properties). Each row below maps that sentence to
-the causes public sources give for it (sso-facts §4.2) and to the evidence to look at next. The sentence alone
-never proves a cause, so these findings point at the checks that do (SIG*, SAML*, MD*).
+(verbatim from messages_en.properties). Each row below maps that sentence to the causes public sources give for it
+(docs/keycloak-broker.md lists them with the Keycloak source lines) and to the evidence to look at next. The
+sentence alone never proves a cause, so these findings point at the checks that do (SIG*, SAML*, MD*).
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import clip
 from ssodiag.diag.text import quoted
 
-KEYCLOAK_MESSAGES = ("https://github.com/keycloak/keycloak/blob/main/themes/src/main/resources/theme/base/login/"
-                     "messages/messages_en.properties")
+KEYCLOAK_MESSAGES = ("https://github.com/atlanhq/keycloak-identity/blob/20.0.2/themes/src/main/resources/theme/base/"
+                     "login/messages/messages_en.properties")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ TABLE: tuple[KeycloakMessage, ...] = (
                     "The Response or Assertion signature did not verify with the certificate Atlan holds: a rotated "
                     "IdP certificate, a SHA-1 signature, or a response signed differently than Atlan expects.",
                     "See the SIG checks; give --idp-metadata / --idp-cert with what Atlan holds; Atlan requires "
-                    "SHA-256 or SHA-512 (sso-facts §1.3)."),
+                    "SHA-256 or SHA-512."),
     KeycloakMessage("identityProviderInvalidResponseMessage", _rx("Invalid response from identity provider."),
                     "Keycloak could not accept the Response: a Destination, audience, status or time-window problem.",
                     "See the SAML checks for Destination (SAML013, SAML014), audience (SAML012) and time (SAML007)."),
@@ -69,8 +69,7 @@ TABLE: tuple[KeycloakMessage, ...] = (
     KeycloakMessage("noRelayStateInResponseMessage", _rx("No relay state in response from identity provider."),
                     "The Response came without the RelayState Keycloak sent: an IdP-initiated login posted to the "
                     "SP-initiated endpoint.",
-                    "Register `…/endpoint/clients/atlan-saml` as an ACS URL for IdP-initiated logins "
-                    "(sso-facts §1.3, §4.2)."),
+                    "Register `…/endpoint/clients/atlan-saml` as an ACS URL for IdP-initiated logins."),
     KeycloakMessage("identityProviderMissingStateMessage", _rx("Missing state parameter in response from identity provider."),
                     "The Response lacks the state (RelayState) that ties it to the login Keycloak started.",
                     "Use the IdP-initiated ACS `…/endpoint/clients/atlan-saml` for dashboard logins."),
@@ -79,7 +78,7 @@ TABLE: tuple[KeycloakMessage, ...] = (
                     "Align the NameID format of the IdP app with Atlan's SAML settings (see SAML017)."),
     KeycloakMessage("federatedIdentityExistsMessage", _rx("User with {0} {1} already exists."),
                     "First login found an existing Atlan user with the same username or email (an invited user or a "
-                    "username that changed at the IdP); usernames in Atlan are permanent (sso-facts §1.1).",
+                    "username that changed at the IdP); usernames in Atlan are permanent.",
                     "Find the existing Atlan user with that email/username; align the IdP username with it."),
     KeycloakMessage("identityProviderAlreadyLinkedMessage", _rx("Federated identity returned by {0} is already linked to another user."),
                     "The IdP identity is already linked to a different Atlan user.",
@@ -96,7 +95,7 @@ TABLE: tuple[KeycloakMessage, ...] = (
                     "or an error status from the IdP.",
                     "Read the other findings: they narrow it down; if none fails, capture a HAR that includes the ACS POST."),
     KeycloakMessage("accountDisabledMessage", _rx("Account is disabled, contact your administrator."),
-                    "The Atlan user is disabled (users removed from the IdP are deactivated in Atlan, sso-facts §2.4).",
+                    "The Atlan user is disabled (users removed from the IdP are deactivated in Atlan).",
                     "Re-assign the user in the IdP / re-enable them in Atlan."),
 )
 
@@ -110,7 +109,8 @@ def classify(text: str) -> list[KeycloakMessage]:
        remediation="Follow the cause named in the finding; the SAML and signature checks show which one applies.",
        docs=KEYCLOAK_MESSAGES)
 def keycloak_error_page(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
-    """Recognise Keycloak's user-facing error sentences (sso-facts §4.1) in the pages of the capture and say what
+    """Recognise Keycloak's user-facing error sentences (its login theme's messages_en.properties) in the pages of
+    the capture and say what
     each means for a SAML broker login and which evidence decides between its causes."""
     recognised = False
     for page in ctx.evidence.error_pages:
@@ -124,7 +124,8 @@ def keycloak_error_page(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
         yield spec.skip("No Keycloak error sentence recognised in the captured pages; nothing to explain.")
 
 
-# Keycloak's broker endpoint for SP-initiated logins (sso-facts §2.1): `/auth/realms/{realm}/broker/{alias}/endpoint`.
+# Keycloak's broker endpoint for SP-initiated logins, `/auth/realms/{realm}/broker/{alias}/endpoint` (SAMLEndpoint.java
+# 172-210 in atlanhq/keycloak-identity 20.0.2; Atlan's guides print it as the SP-initiated assertion URL).
 _SP_INITIATED_ACS_PATH = re.compile(r"^(?:/auth)?/realms/[^/]+/broker/[^/]+/endpoint/?$")
 # Atlan's PingFederate guide lists both assertion URLs: "To use both IdP- and SP-initiated SSO, add both the URLs".
 ATLAN_BOTH_ACS_URLS = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
@@ -146,8 +147,9 @@ def idp_initiated_to_sp_endpoint(ctx: DiagContext, spec: CheckSpec) -> Iterator[
     """An unsolicited Response (no InResponseTo: IdP-initiated, SAML profiles §4.1.5) delivered to Keycloak's
     SP-initiated broker endpoint `…/broker/ALIAS/endpoint` finds no login session to continue: Keycloak answers
     "No relay state in response from identity provider" or "Missing state parameter". IdP-initiated logins must
-    be sent to `…/endpoint/clients/atlan-saml` (sso-facts §1.3, §4.2: Keycloak's SAMLEndpoint has a separate
-    `postBindingIdpInitiated(…, clientId)` handler for them). Judged on the Response's Destination, else on its
+    be sent to `…/endpoint/clients/atlan-saml` (Atlan's PingFederate guide; Keycloak's SAMLEndpoint.java has a
+    separate `postBindingIdpInitiated(…, clientId)` handler for them, lines 172-210 in atlanhq/keycloak-identity
+    20.0.2). Judged on the Response's Destination, else on its
     bearer Recipient: that is where the IdP posts it.
     """
     for msg in ctx.responses:

@@ -1,10 +1,10 @@
 """MD: health of the IdP metadata uploaded to Atlan (from --idp-metadata and metadata given as evidence).
 
-Atlan's Keycloak broker takes the IdP's entity ID, SSO URL and signing certificate from this file (sso-facts §2.2:
-"upload the IdP metadata XML"), so a stale or wrong file breaks every login: an expired certificate gives
-`Invalid signature in response from identity provider.`, a wrong entityID gives `Invalid requester` (§4.1, §4.2).
-The health rules follow SAML metadata §2 and the checks samlguy and python3-saml's settings lint run
-(saml-validation.md §1.4, §1.18).
+Atlan's Keycloak broker takes the IdP's entity ID, SSO URL and signing certificate from this file (Atlan's SSO
+guides: "upload the IdP metadata XML"), so a stale or wrong file breaks every login: an expired certificate gives
+`Invalid signature in response from identity provider.`, a wrong entityID gives `Invalid requester`
+(docs/keycloak-broker.md). The health rules follow SAML metadata §2 and the checks samlguy and python3-saml's
+settings lint run.
 """
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def metadata_has_idp_role(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding
 def metadata_signing_cert_present(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Keycloak verifies Response signatures with the certificate from the IdP's KeyDescriptor (SAML metadata
     §2.4.1.1; a KeyDescriptor without ``use`` serves signing too). Without one every signature check fails with
-    `Invalid signature in response from identity provider.` (sso-facts §5 check 10).
+    `Invalid signature in response from identity provider.`
     """
     for doc, entity, role in idp_roles(ctx):
         where = dict(source=doc.source, locator="IDPSSODescriptor/KeyDescriptor")
@@ -152,7 +152,7 @@ def metadata_cert_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findin
                    "`Invalid signature` otherwise) and upload the new metadata.")
 def metadata_cert_not_sha1(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Atlan asks for a SHA-256 or SHA-512 certificate in the IdP metadata when it reports `Invalid signature`
-    (sso-facts §1.3); SHA-1 is deprecated everywhere (python3-saml DEPRECATED_ALGORITHMS, saml-validation §3.F).
+    (Atlan's PingFederate guide); SHA-1 is deprecated everywhere (python3-saml DEPRECATED_ALGORITHMS).
     """
     for doc, entity, role in idp_roles(ctx):
         for cert in role.signing_certificates:

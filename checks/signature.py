@@ -2,8 +2,9 @@
 
 The runner has already run the trust engine (``diag.signature.verify_message``, after ``diag.decrypt`` when
 ``--sp-key`` is given), so every check here reads ``message.signature`` and judges one problem. Keycloak shows all
-of these as one page, "Invalid signature in response from identity provider." (sso-facts §4.1); these checks say
-which cause it is. Protocol-level rules live in ``checks.status``, ``checks.structure``, ``checks.timing``,
+of these as one page, "Invalid signature in response from identity provider." (its login theme's
+``identityProviderInvalidSignatureMessage``, see docs/keycloak-broker.md); these checks say which cause it is.
+Protocol-level rules live in ``checks.status``, ``checks.structure``, ``checks.timing``,
 ``checks.audience_destination`` and ``checks.identity``.
 """
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _not_signed_yet(spec: CheckSpec, msg: SamlMessage) -> Finding | None:
 def response_is_signed(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """SAML profiles §4.1.3.5: an assertion delivered over HTTP-POST must be signed (the Response, the Assertion, or
     both). An unsigned one is python3-saml NO_SIGNATURE_FOUND (code 34) and Keycloak refuses it; a stripped signature
-    is also an attack (saml-validation §3.D). An encrypted assertion hides its signature: without --sp-key this
+    is also an attack (signature exclusion). An encrypted assertion hides its signature: without --sp-key this
     check skips rather than guessing.
     """
     for msg in ctx.responses:
@@ -125,7 +126,8 @@ def signature_verifies(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
        remediation="Do not accept this message. Get a fresh capture straight from the IdP; if the IdP itself emits "
                    "this shape (several assertions, signatures in unusual places), fix its signing configuration.")
 def no_signature_wrapping(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
-    """XSW defence (saml-validation §3.A; python3-saml codes 6-13; node-saml): the signature's parent is the
+    """XSW defence (Somorovsky et al., USENIX Security 2012; python3-saml codes 6-13; node-saml): the signature's
+    parent is the
     Response or its Assertion, its single Reference points at that parent, IDs are unique, there is exactly one
     assertion anywhere in the document, transforms are only enveloped-signature + C14N. A message that breaks any
     of these is refused even when its signature verifies, because the signed element is not the one read.
@@ -151,9 +153,9 @@ def no_signature_wrapping(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding
                    "certificate) and upload it in Atlan (Admin > SSO > your IdP). During a rollover keep both.")
 def signed_by_trusted_certificate(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Trust comes only from --idp-cert, --idp-fingerprint and IdP metadata, never from the certificate the message
-    carries in KeyInfo (saml-validation §3.E, certificate faking). Several configured certificates are a rollover:
-    any one verifying is enough. A signature intact only with an unconfigured KeyInfo certificate is the classic
-    "IdP rotated its certificate and Atlan still has the old one".
+    carries in KeyInfo (a re-signed message carries the attacker's certificate there). Several configured
+    certificates are a rollover: any one verifying is enough. A signature intact only with an unconfigured KeyInfo
+    certificate is the classic "IdP rotated its certificate and Atlan still has the old one".
     """
     configured = [describe_certificate(c) for c in ctx.trusted_certificates]
     configured += [f"fingerprint `{f}`" for f in ctx.expect.idp_fingerprints]
@@ -202,9 +204,9 @@ def algorithm_supported(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
                    "SHA-512) for both signature and digest.")
 def not_sha1(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Atlan requires SHA-256 or SHA-512 signatures ("If you get an Invalid signature error, check that the
-    certificate in the XML metadata file is SHA-256 or SHA-512", sso-facts §1.3). SHA-1 (rsa-sha1, dsa-sha1, the sha1
-    digest) is python3-saml DEPRECATED_SIGNATURE_METHOD / _DIGEST_METHOD (codes 46/47). The signature is still
-    verified, so the finding says "valid, but SHA-1".
+    certificate in the XML metadata file is SHA-256 or SHA-512", Atlan's PingFederate guide). SHA-1 (rsa-sha1,
+    dsa-sha1, the sha1 digest) is python3-saml DEPRECATED_SIGNATURE_METHOD / _DIGEST_METHOD (codes 46/47). The
+    signature is still verified, so the finding says "valid, but SHA-1".
     """
     for msg in ctx.responses:
         skipped = _not_signed_yet(spec, msg)

@@ -12,7 +12,8 @@ from ssodiag.diag.model import (
 )
 from ssodiag.diag.registry import Need
 
-# Atlan's Keycloak broker endpoints (sso-facts §2.1, §4.2): SP-initiated, and IdP-initiated with the client suffix.
+# Atlan's Keycloak broker endpoints (Atlan's PingFederate guide prints both): SP-initiated, and IdP-initiated with the
+# client suffix.
 ATLAN_REALM_PATH = "/auth/realms/default"
 ATLAN_IDP_INITIATED_SUFFIX = "/clients/atlan-saml"
 
@@ -20,8 +21,9 @@ ATLAN_IDP_INITIATED_SUFFIX = "/clients/atlan-saml"
 def atlan_endpoints(atlan_url: str, alias: str) -> tuple[str, tuple[str, str]]:
     """(SP entity ID, (SP-initiated ACS, IdP-initiated ACS)) for an Atlan tenant and IdP alias.
 
-    The entity ID is Keycloak's default, the realm URL: Atlan's docs never print the literal value
-    (sso-facts §2.1 marks it NOT FOUND), so checks built on it say it is derived, and ``--sp-entity-id`` wins.
+    The entity ID is Keycloak's default, the realm URL (SAMLIdentityProvider.java 207-214 in
+    atlanhq/keycloak-identity 20.0.2): Atlan's docs never print the literal value, so checks built on it say it is
+    derived, and ``--sp-entity-id`` wins.
     """
     parts = urlsplit(atlan_url if "://" in atlan_url else f"https://{atlan_url}")
     base = f"{parts.scheme}://{parts.netloc}"

@@ -3,13 +3,14 @@
 Pure: takes the loaded mappings, the Atlan directory and the IdP directory (``diag.groupsync_io`` reads them)
 and returns a :class:`SyncPlan`; no I/O, no rendering.
 
-The rules (sso-facts §1.1, §2.3): Atlan applies Keycloak ``saml-group-idp-mapper`` mappers on ``memberOf`` with
-sync mode FORCE at every SSO login, so for each *mapped* Atlan group the user ends up a member exactly when the
-IdP sends at least one SSO group mapped to it. A group mapped on one side only changes nothing. The mapper compares
-the attribute value exactly, so a mapping with a stray space or a different case never matches (§1.7 "typos, extra
-spaces"): the simulator does not normalise names, it warns. Usernames are permanent and are the unique identifier
-(§1.1, §2.4, §2.5): an IdP user whose username differs from the existing Atlan user's is a different user, so the
-existing user is left alone and the case is reported as blocked.
+The rules (Atlan's "Troubleshooting SSO" and its SSO group-mapping API; docs/atlan-sso.md): Atlan applies Keycloak
+``saml-group-idp-mapper`` mappers on ``memberOf`` with sync mode FORCE at every SSO login, so for each *mapped*
+Atlan group the user ends up a member exactly when the IdP sends at least one SSO group mapped to it. A group mapped
+on one side only changes nothing. The mapper compares the attribute value exactly, so a mapping with a stray space
+or a different case never matches (Atlan's "Troubleshooting IdP group sync": "typos, extra spaces"): the simulator
+does not normalise names, it warns. Usernames are permanent and are the unique identifier ("Troubleshooting SSO",
+"Troubleshooting SCIM provisioning"): an IdP user whose username differs from the existing Atlan user's is a
+different user, so the existing user is left alone and the case is reported as blocked.
 
 Cost: linear in the number of memberships plus mappings; each user is looked at once.
 """
@@ -21,13 +22,13 @@ from collections.abc import Iterable
 from itertools import chain
 from dataclasses import dataclass, field
 
-APPLIES_LOGIN = "login"  # Keycloak mappers run at each SSO login (sso-facts §1.7 "login-triggered")
-APPLIES_SCIM = "scim"  # the IdP pushes users and groups over SCIM 2.0 (sso-facts §2.5)
+APPLIES_LOGIN = "login"  # mappers run at each SSO login ("Sync is login-triggered, not real-time")
+APPLIES_SCIM = "scim"  # the IdP pushes users and groups over SCIM 2.0 (Atlan's SCIM guides)
 APPLIES = (APPLIES_LOGIN, APPLIES_SCIM)
-MAPPER_CLAIM = "memberOf"  # the attribute Atlan's saml-group-idp-mapper reads (sso-facts §2.3)
+MAPPER_CLAIM = "memberOf"  # the attribute Atlan's saml-group-idp-mapper reads
 
-# Entra ID puts at most 150 groups in a SAML token; above that it sends only a groups.link claim
-# (sso-facts §3.4), so a mapper sees no group at all and removes every mapped group.
+# Entra ID puts at most 150 groups in a SAML token; above that it sends only a groups.link claim (Microsoft,
+# "Configure group claims for applications"), so a mapper sees no group at all and removes every mapped group.
 ENTRA_SAML_GROUP_LIMIT = 150
 MAX_LISTED = 10  # names quoted inside one message ("and N more" after that)
 
@@ -204,7 +205,7 @@ class _Compiled:
         atlan_to_sso: dict[str, list[str]] = {}
         for m in dict.fromkeys(mappings.mappings):  # duplicates are one mapper
             if m.atlan_group not in atlan_groups:
-                continue  # mapped on one side only: no change (sso-facts §1.1); warned about separately
+                continue  # mapped on one side only: no change; warned about separately
             sso_to_atlan.setdefault(m.sso_group, []).append(m.atlan_group)
             atlan_to_sso.setdefault(m.atlan_group, []).append(m.sso_group)
         missing = {a: f"in none of the SSO groups mapped to `{a}` ({listing(s)})" for a, s in atlan_to_sso.items()}
@@ -213,7 +214,7 @@ class _Compiled:
 
 
 class _AtlanIdentity:
-    """Finds the existing Atlan user an IdP user *looks like* when the usernames differ (sso-facts §2.5)."""
+    """Finds the existing Atlan user an IdP user *looks like* when the usernames differ."""
 
     def __init__(self, atlan: AtlanDirectory) -> None:
         self.by_email: dict[str, str] = {}
@@ -235,8 +236,8 @@ class _AtlanIdentity:
         folded = username.casefold()
         if hit := self.by_fold.get(folded):
             return hit, "a username that differs only by letter case"
-        # `amorris` (email-prefix username from before SSO/SCIM) vs `amorris@corp.com` (sso-facts §2.5), either
-        # way round; two email-style usernames with different domains are different people
+        # `amorris` (email-prefix username from before SSO/SCIM) vs `amorris@corp.com` (Atlan's SCIM
+        # troubleshooting), either way round; two email-style usernames with different domains are different people
         local, at, _domain = folded.partition("@")
         if hit := (self.bare.get(local) if at else self.by_local.get(local)):
             return hit, "the same name before the `@`"
@@ -259,7 +260,7 @@ def _user_changes(username: str, idp_groups: tuple[str, ...], atlan_groups: tupl
         sources = tuple(g for g in idp_groups if target in rules.sso_to_atlan.get(g, ()))
         changes.append(Change(username, target, "add", f"in SSO group {listing(sources)} mapped to `{target}`",
                               sources, new_user))
-    # Several SSO groups mapped to one Atlan group: any one of them keeps the user (sso-facts §2.3).
+    # Several SSO groups mapped to one Atlan group: any one of them keeps the user.
     for group in sorted(held - desired):
         changes.append(Change(username, group, "remove", rules.missing_text[group], rules.atlan_to_sso[group]))
     return changes
@@ -303,7 +304,7 @@ def _plan_users(idp: IdpDirectory, atlan: AtlanDirectory, rules: _Compiled, appl
 
 def _mapping_warnings(mappings: MappingSet, atlan: AtlanDirectory, idp: IdpDirectory, applies: str,
                       population: bool) -> list[PlanWarning]:
-    """Anomalies in the mapping table against what the two sides hold (sso-facts §1.7, §2.3, §2.5)."""
+    """Anomalies in the mapping table against what the two sides hold."""
     warnings: list[PlanWarning] = []
     members = Counter(chain.from_iterable(u.groups for u in idp.users.values()))  # counted in C
     sent = members.keys() | (idp.listed_groups or frozenset())
@@ -322,7 +323,7 @@ def _mapping_warnings(mappings: MappingSet, atlan: AtlanDirectory, idp: IdpDirec
             warnings.append(PlanWarning(
                 "atlan-group-missing",
                 f"mapping `{m.sso_group}` → `{m.atlan_group}`: no Atlan group `{m.atlan_group}` exists{hint}, so "
-                f"this mapping changes nothing; Atlan groups must exist before they are mapped (sso-facts §2.3).",
+                f"this mapping changes nothing; Atlan groups must exist before they are mapped.",
                 (m.atlan_group,)))
         if m.sso_group in seen_sso:
             continue
@@ -353,7 +354,7 @@ def _mapping_warnings(mappings: MappingSet, atlan: AtlanDirectory, idp: IdpDirec
                 "idp-group-deleted",
                 f"SSO group `{m.sso_group}` is mapped but is not in the IdP's group list: if it was deleted, "
                 f"SCIM deletes the mapping and empties Atlan group {emptied}; delete the mapping first to keep "
-                f"the members (sso-facts §2.5).",
+                f"the members.",
                 (m.sso_group,)))
         else:
             warnings.append(PlanWarning(
@@ -375,7 +376,7 @@ def _mapping_warnings(mappings: MappingSet, atlan: AtlanDirectory, idp: IdpDirec
 
 
 def _guid_warning(mapped: set[str], sent: set[str]) -> list[PlanWarning]:
-    """Entra sends group object IDs unless the app emits names (sso-facts §2.2, §3.4): mappings must use the same."""
+    """Entra sends group object IDs unless the app emits names: mappings must use the same."""
     sent_guids = [g for g in sent if _GUID_RE.fullmatch(g)]
     mapped_names = [m for m in mapped if not _GUID_RE.fullmatch(m) and m not in sent]
     mapped_guids = [m for m in mapped if _GUID_RE.fullmatch(m) and m not in sent]
@@ -404,21 +405,21 @@ def _user_warnings(idp: IdpDirectory, blocked: list[Blocked], not_in_idp: int,
             "entra-group-overage",
             f"{len(overage)} user(s) ({listing(overage)}) got Entra's `groups.link` claim instead of their groups "
             f"(over {ENTRA_SAML_GROUP_LIMIT} groups): the mapper sees no group and removes every mapped group. "
-            f"In Entra, emit only \"Groups assigned to the application\" (sso-facts §3.4).",
+            f"In Entra, emit only \"Groups assigned to the application\".",
             tuple(overage[:MAX_LISTED])))
     if big:
         warnings.append(PlanWarning(
             "entra-group-overage",
             f"{len(big)} user(s) ({listing(big)}) are in more than {ENTRA_SAML_GROUP_LIMIT} SSO groups: if the IdP is "
             f"Entra ID, their SAML token carries `groups.link` instead and they lose every mapped group; emit only "
-            f"\"Groups assigned to the application\" (sso-facts §3.4).", tuple(big[:MAX_LISTED])))
+            f"\"Groups assigned to the application\".", tuple(big[:MAX_LISTED])))
     no_claim = [u for u, user in idp.users.items() if user.claims == () and not user.overage]
     if no_claim:
         warnings.append(PlanWarning(
             "group-claim",
             f"{len(no_claim)} user(s) ({listing(no_claim)}) signed in with no group claim at all: Atlan's mapper "
             f"sees no group, so every mapped group is removed. Add the `{MAPPER_CLAIM}` attribute to the IdP's "
-            f"SAML app and have the user sign in again (sso-facts §1.7 \"Groups not syncing at all\").",
+            f"SAML app and have the user sign in again.",
             tuple(no_claim[:MAX_LISTED])))
     renamed = [u for u, user in idp.users.items() if user.claims and MAPPER_CLAIM not in user.claims]
     if renamed:
@@ -428,18 +429,18 @@ def _user_warnings(idp: IdpDirectory, blocked: list[Blocked], not_in_idp: int,
             f"{len(renamed)} user(s) ({listing(renamed)}) got their groups in {listing(names)}, not in "
             f"`{MAPPER_CLAIM}`, the attribute Atlan's group mapper reads: unless the mappers were changed to that "
             f"name, Keycloak sees no group and removes every mapped group. Name the claim `{MAPPER_CLAIM}` in the "
-            f"IdP (sso-facts §2.2, §2.3). This plan counts those values as groups.", tuple(renamed[:MAX_LISTED])))
+            f"IdP. This plan counts those values as groups.", tuple(renamed[:MAX_LISTED])))
     if len(blocked) > 1:
         warnings.append(PlanWarning(
             "username-change",
             f"{len(blocked)} IdP users have a different username from their existing Atlan user (a provider "
-            f"migration or a username format change?); Atlan usernames cannot be changed (sso-facts §1.1): see "
+            f"migration or a username format change?); Atlan usernames cannot be changed: see "
             f"blocked[].", tuple(b.username for b in blocked[:MAX_LISTED])))
     if population and applies == APPLIES_SCIM and not_in_idp:
         warnings.append(PlanWarning(
             "not-in-idp",
             f"{not_in_idp} Atlan user(s) are not in the IdP export: their groups are not changed here, but users "
-            f"removed from the IdP are deactivated in Atlan (sso-facts §2.4)."))
+            f"removed from the IdP are deactivated in Atlan."))
     return warnings
 
 

@@ -29,13 +29,14 @@ MAX_NAME_CHARS = 1024  # a username, email or group name; Keycloak's own columns
 MAX_PROBLEMS_KEPT = 100  # rows reported one by one; the rest are counted
 MAX_SCIM_BYTES = 256 * 1024 * 1024  # a SCIM export is one JSON document, parsed whole: cap it
 
-# Group claims Atlan's mapper may read (sso-facts §1.7, §2.2): Atlan's `memberOf`, the generic `groups`, and
-# Entra's default group claim. Entra's overage claim replaces the groups when a user has over 150 (§3.4).
+# Group claims Atlan's mapper may read (Atlan, "Troubleshooting IdP group sync"): Atlan's `memberOf`, the generic
+# `groups`, and Entra's default group claim. Entra's overage claim replaces the groups when a user has over 150
+# (Microsoft, "Configure group claims for applications").
 GROUP_CLAIMS = frozenset({"memberOf", "groups", "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"})
 ENTRA_OVERAGE_CLAIM = "http://schemas.microsoft.com/claims/groups.link"
 EMAIL_CLAIMS = ("email", "mail", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress")
 
-SAML_GROUP_MAPPER = "saml-group-idp-mapper"  # Atlan's mapper type (sso-facts §2.3)
+SAML_GROUP_MAPPER = "saml-group-idp-mapper"  # Atlan's mapper type (developer.atlan.com, SSO group mapping)
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"  # RFC 7643 §4.1
 SCIM_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"  # RFC 7643 §4.2
 
@@ -155,7 +156,7 @@ def _mapping_from_item(item: object, where: str, log: _ProblemLog, notes: dict[s
         log.add(where, "expected an object")
         return None
     config = item.get("config")
-    if isinstance(config, dict):  # a full Keycloak identity-provider mapper object (sso-facts §2.3)
+    if isinstance(config, dict):  # a full Keycloak identity-provider mapper object
         kind = item.get("identityProviderMapper", SAML_GROUP_MAPPER)
         if kind != SAML_GROUP_MAPPER:
             notes.setdefault("other-type", []).append(_shown(item.get("name", where)))

@@ -47,8 +47,9 @@ PLAUSIBLE_CAPTURE_YEARS = (2005, 2199)
 MAX_MESSAGES = 500  # SAML messages read from one capture; a login has a handful, a long session dozens
 
 # IdP (and Keycloak broker) endpoints that start or carry a login, kept as hops even without SAML parameters.
-# PingFederate /idp/startSSO.ping and /idp/SSO.saml2 (sso-facts §3.1); SimpleSAMLphp /saml2/idp/SSOService.php;
-# Okta /app/<app>/<id>/sso/saml; Google /o/saml2; Entra /<tenant>/saml2; Keycloak broker /broker/<alias>/endpoint.
+# PingFederate /idp/startSSO.ping and /idp/SSO.saml2 (PingFederate "IdP endpoints");
+# SimpleSAMLphp /saml2/idp/SSOService.php; Okta /app/<app>/<id>/sso/saml; Google /o/saml2; Entra /<tenant>/saml2;
+# Keycloak broker /broker/<alias>/endpoint.
 IDP_LOGIN_PATH = re.compile(
     r"(/idp/startSSO\.ping|/idp/SSO\.saml2|/saml2/idp/SSOService\.php|/sso/saml\b|/o/saml2\b|/saml2/?$"
     r"|/broker/[^/]+/endpoint|/protocol/saml\b)",

@@ -406,7 +406,7 @@ class Expectations:
     sp_metadata: tuple[Metadata, ...] = ()  # --sp-metadata: the SP's metadata, whose signing certs verify AuthnRequests
     request_id: str | None = None
     at: datetime | None = None  # --at; None means "the capture's own time, else now"
-    clock_skew: int = 300  # seconds; python3-saml ALLOWED_CLOCK_DRIFT (saml-validation.md §1.4)
+    clock_skew: int = 300  # seconds; python3-saml's ALLOWED_CLOCK_DRIFT (onelogin/saml2/constants.py)
     connector: Connector | None = None
     atlan_url: str | None = None
     atlan_alias: str | None = None

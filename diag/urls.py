@@ -16,7 +16,9 @@ from urllib.parse import SplitResult, urlsplit
 from ssodiag.diag.text import quoted
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_MCAS_SUFFIX = ".mcas.ms"  # Defender for Cloud Apps session proxy rewrites hosts to <host>.mcas.ms (sso-facts §3.4)
+# Defender for Cloud Apps session proxy rewrites hosts to <host>.mcas.ms (learn.microsoft.com
+# defender-cloud-apps/troubleshooting-proxy-url)
+_MCAS_SUFFIX = ".mcas.ms"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The one hardened XML parser every SAML, metadata and HAR-embedded document goes through.
 
-Why each setting (see shared recipes / saml-validation.md §3.C):
+Why each setting (the XXE / entity-expansion attacks defusedxml documents; python3-saml parses the same way):
 - ``resolve_entities=False, no_network=True, load_dtd=False``: no XXE, no external DTD, no network.
 - libxml2 still keeps a DOCTYPE (and unexpanded ``&x;``) in the tree, so any DOCTYPE is rejected outright,
   as signxml and python3-saml do.

@@ -2,7 +2,7 @@
 
 Every fixture in the suite comes from here, so no opaque signed blob is committed. Keys are cached per
 (type, size, name) for the whole test session: RSA generation costs ~50 ms (2048) to ~1 s (4096), signing with a
-key object ~0.6 ms (recipes.md: signxml with a PEM string re-validates the key, ~28 ms per call).
+key object ~0.6 ms (signxml given a PEM string re-validates the key, ~28 ms per call).
 
 Defaults make a fully valid, strict-validator-clean Response for SP ``SP_ENTITY_ID`` / ACS ``ACS_URL`` issued
 "now": Signature right after Issuer (SAML core §5.4.1 and the XSD order python3-saml's strict mode checks),

@@ -409,7 +409,7 @@ def analyze_json(*args: str, timeout_s: float = 120) -> dict:
     return report
 
 
-SIGNATURE_CHECKS = r"^SIG\d"  # the signature check family (check ids are stable handles: STYLE.md)
+SIGNATURE_CHECKS = r"^SIG\d"  # the signature check family (check ids are stable handles)
 
 
 def findings_matching(report: dict, pattern: str, statuses: tuple[str, ...] = ("fail",)) -> list[dict]:

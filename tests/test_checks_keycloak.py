@@ -1,4 +1,4 @@
-"""KC001: Keycloak's verbatim theme sentences (sso-facts §4.1) are recognised, and only those."""
+"""KC001: Keycloak's verbatim theme sentences (messages_en.properties) are recognised, and only those."""
 from __future__ import annotations
 
 import pytest

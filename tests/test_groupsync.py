@@ -1,4 +1,5 @@
-"""Group-sync simulator rules (sso-facts §1.1, §1.7, §2.3–§2.5) and the streaming readers of its inputs."""
+"""Group-sync simulator rules (Atlan's "Troubleshooting SSO", "Troubleshooting IdP group sync" and SCIM pages; see
+docs/atlan-sso.md) and the streaming readers of its inputs."""
 from __future__ import annotations
 
 import json
@@ -121,7 +122,7 @@ def test_new_idp_user_gets_the_mapped_groups_and_is_counted_as_new():
 
 
 def test_email_prefix_username_versus_full_email_is_blocked_and_the_atlan_user_is_untouched():
-    # sso-facts §2.5: pre-SCIM user `amorris`, IdP now sends `amorris@yourcompany.com`
+    # Atlan's SCIM troubleshooting page: pre-SCIM user `amorris`, IdP now sends `amorris@yourcompany.com`
     plan = simulate(mappings(("eng", "Engineering"), ("mkt", "Marketing")),
                     atlan({"amorris": ("Marketing",)}, ("Engineering",)),
                     idp({"amorris@yourcompany.com": ("eng",)}))

@@ -35,7 +35,7 @@ def build(rules, atlan_users, idp_users, extra):
 
 
 def reference(rules, atlan_users, idp_users, extra):
-    """Straight from sso-facts §1.1 / §2.3, one (user, Atlan group) pair at a time."""
+    """Straight from Atlan's "Troubleshooting SSO" group-mapping answer, one (user, Atlan group) pair at a time."""
     existing = {g for gs in atlan_users.values() for g in gs} | extra
     expected = set()
     for user, sso_groups in idp_users.items():

@@ -187,7 +187,7 @@ def test_cli_reports_sha1_from_a_sha1_idp(sha1_idp, tmp_path):
     report = analyze_json(evidence, "--idp-metadata", metadata, *ATLAN_OPTIONS)
     (message,) = report["messages"]
     assert message["signature"]["algorithm"] == SIGNATURE_ALGORITHMS["rsa-sha1"]
-    # then a failing or warning finding names SHA-1 (Atlan expects SHA-256: sso-facts.md item 11)
+    # then a failing or warning finding names SHA-1 (Atlan expects SHA-256 or SHA-512)
     assert findings_matching(report, SHA1_WORDING, ("fail", "warn")), report["findings"]
 
 

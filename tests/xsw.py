@@ -1,8 +1,9 @@
 """XML Signature Wrapping variants XSW1-XSW8, built from a validly signed Response.
 
-The constructions follow SAML Raider's XSWHelpers (saml-validation.md §3.A table; Somorovsky et al., USENIX
-Security 2012). Each one keeps the genuine signed element somewhere in the document, so the signature still
-verifies cryptographically, and puts attacker data (NameID ``EVIL_NAME_ID``) where a naive relying party reads it.
+The constructions follow SAML Raider's XSWHelpers (src/main/java/helpers/XSWHelpers.java in
+CompassSecurity/SAMLRaider; Somorovsky et al., USENIX Security 2012). Each one keeps the genuine signed element
+somewhere in the document, so the signature still verifies cryptographically, and puts attacker data (NameID
+``EVIL_NAME_ID``) where a naive relying party reads it.
 XSW1-2 need a Response-level signature, XSW3-8 an Assertion-level one (``SIGNED_WHAT``).
 """
 from __future__ import annotations
