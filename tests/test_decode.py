@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import time
 import tracemalloc
 import zlib
 from urllib.parse import quote, quote_plus
@@ -77,22 +76,25 @@ def test_plus_is_a_space_in_form_encoded_raw_xml():
 def test_deflate_bomb_is_refused_within_bounded_memory():
     bomb = b64(deflate(b"\0" * (MAX_INFLATED_BYTES * 16)))
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(InputError, match=r"inflated data exceeds \d+ bytes \(deflate bomb\?\)"):
             decode_saml_value(bomb, "bomb.txt")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 3 * MAX_INFLATED_BYTES and time.perf_counter() - started < 2
+    assert peak < 3 * MAX_INFLATED_BYTES  # the time it takes: bench/bench_bounds.py
 
 
 def test_oversized_base64_is_refused_before_decoding():
     value = "A" * (MAX_BASE64_CHARS + 4)
-    started = time.perf_counter()
-    with pytest.raises(InputError, match="over the .*-character limit"):
-        decode_saml_value(value, "big.b64")
-    assert time.perf_counter() - started < 1
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match="over the .*-character limit"):
+            decode_saml_value(value, "big.b64")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < MAX_BASE64_CHARS // 100  # refused before any decoding buffer was allocated
 
 
 @pytest.mark.parametrize("value, reason", [

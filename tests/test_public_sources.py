@@ -61,12 +61,16 @@ def test_no_catalogue_text_names_a_private_document():
     assert {where: found for where, text in texts.items() if (found := private_citations(text))} == {}
 
 
-def test_no_message_of_a_real_run_names_a_private_document():
-    """The bundled demo: findings, remediations, the verdict and the group-sync plan, as the user gets them (the
-    source scan above covers every message template, including those this run does not produce)."""
-    result = CliRunner().invoke(app, ["demo", "--format", "json"], catch_exceptions=False)
-    doc = json.loads(result.stdout)
-    assert doc["findings"] and doc["groupsync"]["changes"]  # the run produced the texts this test reads
+def test_no_message_of_a_real_run_names_a_private_document(tmp_path):
+    """The bundled demo: every report of every sample ticket (findings, remediations, verdicts) and the group-sync
+    plan with its warnings, as the user gets them. The source scan above covers every message template, including
+    those this run does not produce."""
+    result = CliRunner().invoke(app, ["demo", "--output", str(tmp_path)], catch_exceptions=False)
+    reports = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()}
+    plan = json.loads(reports["groupsync-plan.json"])
+    assert plan["warnings"] and any(json.loads(text).get("findings") for name, text in reports.items()
+                                    if name.endswith(".json"))  # the run produced the texts this test reads
     assert private_citations(result.stdout) == []
+    assert {name: found for name, text in reports.items() if (found := private_citations(text))} == {}
     listing = CliRunner().invoke(app, ["checks", "list", "--format", "json"], catch_exceptions=False)
     assert json.loads(listing.stdout) and private_citations(listing.stdout) == []
