@@ -34,7 +34,7 @@ from ssodiag.diag.decode import (
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.text import error_text
 from ssodiag.diag.limits import MAX_HAR_ENTRIES, MAX_TEXT_EXCERPT
-from ssodiag.diag.model import Cookie, ErrorPage, Flow, FlowHop, MessageKind, SamlMessage
+from ssodiag.diag.model import Cookie, ErrorPage, Flow, FlowHop, Initiation, MessageKind, SamlMessage
 from ssodiag.diag.saml import parse_instant, parse_message
 
 MAX_URL_CHARS = 4096  # a URL kept in the model (a signed Redirect URL is a few KB; longer ones are cut)
@@ -366,20 +366,16 @@ def _with_redirect_chains(ordered: Sequence[Exchange], sso_hops: set[int]) -> li
     return sorted(keep)
 
 
-def _correlate(messages: Sequence[SamlMessage]) -> tuple[tuple[tuple[str, str], ...], str]:
-    """(AuthnRequest ID, Response ID) pairs matched by InResponseTo (SAML core §3.2.2), and who started the login.
-
-    "sp" when a Response answers an AuthnRequest in the capture; "idp" when a Response has no InResponseTo
-    (unsolicited, SAML profiles §4.1.5); "unknown" otherwise (e.g. the AuthnRequest was not captured).
-    """
+def _correlate(messages: Sequence[SamlMessage]) -> tuple[tuple[tuple[str, str], ...], Initiation]:
+    """(AuthnRequest ID, Response ID) pairs matched by InResponseTo (SAML core §3.2.2), and who started the login."""
     requests = {m.id for m in messages if m.kind is MessageKind.AUTHN_REQUEST and m.id}
     responses = [m for m in messages if m.kind is MessageKind.RESPONSE]
     pairs = tuple(dict.fromkeys((r.in_response_to, r.id or "") for r in responses if r.in_response_to in requests))
     if pairs:
-        return pairs, "sp"
+        return pairs, Initiation.SP
     if any(r.in_response_to is None for r in responses):
-        return pairs, "idp"
-    return pairs, "unknown"
+        return pairs, Initiation.IDP
+    return pairs, Initiation.UNKNOWN
 
 
 # --------------------------------------------------------------------------- HAR

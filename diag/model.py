@@ -340,11 +340,19 @@ class FlowHop:
     page_excerpt: str | None = None  # short visible text of an error page
 
 
+class Initiation(str, enum.Enum):
+    """Who started the login seen in a capture."""
+
+    SP = "sp"  # a Response answers an AuthnRequest of the capture
+    IDP = "idp"  # a Response answers nothing (unsolicited, SAML profiles §4.1.5)
+    UNKNOWN = "unknown"  # e.g. the AuthnRequest was not captured
+
+
 @dataclass(frozen=True)
 class Flow:
     source: str
     hops: tuple[FlowHop, ...]
-    initiation: str  # "sp", "idp" or "unknown"
+    initiation: Initiation
     pairs: tuple[tuple[str, str], ...] = ()  # (AuthnRequest ID, Response ID) matched by InResponseTo
 
 

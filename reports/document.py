@@ -132,7 +132,7 @@ def _metadata_doc(md: Metadata) -> dict[str, Any]:
 def _flow_doc(flow: Flow) -> dict[str, Any]:
     return {
         "source": flow.source,
-        "initiation": flow.initiation,
+        "initiation": flow.initiation.value,
         "pairs": [{"request_id": q, "response_id": r} for q, r in flow.pairs],
         "hops": [
             {"index": h.index, "time": _time(h.time), "method": h.method, "url": h.url, "status": h.status,
