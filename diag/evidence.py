@@ -15,11 +15,12 @@ from typing import BinaryIO
 from ssodiag.diag.certs import is_certificate_bytes, load_certificates
 from ssodiag.diag.decode import decode_saml_value, looks_like_xml, parse_saml_params
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.files import read_file
+from ssodiag.diag.capture_stream import first_key, har_entries
+from ssodiag.diag.files import open_file
 from ssodiag.diag.har import (
     MAX_COOKIES, MAX_URLS, HarContent, error_excerpt, find_known_error, load_json, page_text, read_har, saml_form,
 )
-from ssodiag.diag.limits import MAX_FILE_BYTES
+from ssodiag.diag.limits import MAX_CAPTURE_BYTES, MAX_FILE_BYTES
 from ssodiag.diag.metadata import parse_metadata
 from ssodiag.diag.model import (
     Certificate, Cookie, ErrorPage, Evidence, Flow, InputKind, LoadedInput, Metadata, SamlMessage,
@@ -43,7 +44,8 @@ _PASTE_QUOTES = "\"'`"
 # Several messages pasted into one text file, one after another, separated by a blank line.
 _BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 MAX_DOCUMENTS_PER_TEXT = 50
-MAX_MULTI_DOCUMENT_BYTES = 2 * 1024 * 1024  # each split is re-parsed: bound the work to a few pasted messages
+MAX_MULTI_DOCUMENT_BYTES = 2 * 1024 * 1024
+MAX_SKIPPED_NAMED = 10  # skipped capture entries named in the input's detail; the rest are counted  # each split is re-parsed: bound the work to a few pasted messages
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,7 @@ def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None,
     for path, label in zip(sources, labels or sources):
         name = "stdin" if path == STDIN else label
         try:
-            data = _read_stdin(stdin) if path == STDIN else read_file(path)
-            result = _detect_and_parse(data, name)
+            result = _detect_and_parse(_read_stdin(stdin), name) if path == STDIN else _load_file(path)
         except InputError as exc:
             inputs.append(LoadedInput(source=name, kind=None, error=_input_error(str(exc), name)))
             continue
@@ -84,6 +85,22 @@ def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None,
         inputs.append(LoadedInput(source=name, kind=result.kind, detail=result.detail))
         parsed.append(result)
     return _merge(inputs, parsed)
+
+
+def _load_file(path: str) -> _Parsed:
+    """A HAR is read from the file one entry at a time (its size is bounded by MAX_CAPTURE_BYTES only); anything
+    else is read whole, up to MAX_FILE_BYTES, then detected."""
+    with open_file(path, max_bytes=MAX_CAPTURE_BYTES) as fh:
+        head = fh.read(4096)
+        body_start = len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0
+        fh.seek(body_start)
+        if head[body_start:].lstrip()[:1] == b"{" and first_key(fh) == "log":
+            return _from_capture(read_har(har_entries(fh, path), path), InputKind.HAR, "HAR")
+        fh.seek(0)
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"file is over the {MAX_FILE_BYTES}-byte limit for anything but a HAR", path)
+    return _detect_and_parse(data, path)
 
 
 def _read_stdin(stdin: BinaryIO | None) -> bytes:
@@ -229,6 +246,13 @@ def _from_capture(content: HarContent, kind: InputKind, label: str) -> _Parsed:
     if content.problems:
         more = f" (and {len(content.problems) - 1} more)" if len(content.problems) > 1 else ""
         detail += f"; not decoded: {content.problems[0]}{more}"
+    if content.skipped:
+        named = ", ".join(content.skipped[:MAX_SKIPPED_NAMED])
+        more = f" and {len(content.skipped) - MAX_SKIPPED_NAMED} more" if len(content.skipped) > MAX_SKIPPED_NAMED \
+            else ""
+        what = (f"1 entry that is not a {label} entry" if len(content.skipped) == 1
+                else f"{len(content.skipped)} entries that are not {label} entries")
+        detail += f"; skipped {what}: {named}{more}"
     return _Parsed(kind, detail, messages=content.messages, flow=content.flow, error_pages=content.error_pages,
                    urls=content.urls, cookies=content.cookies)
 

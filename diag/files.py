@@ -1,7 +1,10 @@
 """Reading user files: bounded, read-only, one-line errors."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.limits import MAX_FILE_BYTES
@@ -9,14 +12,20 @@ from ssodiag.diag.limits import MAX_FILE_BYTES
 
 def read_file(path: str | Path, label: str | None = None) -> bytes:
     """Read a whole file (never written to), refusing one over MAX_FILE_BYTES before reading it."""
+    with open_file(path, label) as fh:
+        return fh.read(MAX_FILE_BYTES + 1)
+
+
+@contextmanager
+def open_file(path: str | Path, label: str | None = None, *, max_bytes: int = MAX_FILE_BYTES) -> Iterator[BinaryIO]:
+    """Open a file for reading only, refusing one over ``max_bytes`` before reading it; one-line errors."""
     name = f"{label} {path}" if label else str(path)
     p = Path(path)
     try:
         size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit", name)
-        with p.open("rb") as fh:
-            return fh.read(MAX_FILE_BYTES + 1)
+        if size > max_bytes:
+            raise InputError(f"file is {size} bytes, over the {max_bytes}-byte limit", name)
+        fh = p.open("rb")
     except IsADirectoryError:
         raise InputError("is a directory, not a file", name) from None
     except FileNotFoundError:
@@ -25,3 +34,8 @@ def read_file(path: str | Path, label: str | None = None) -> bytes:
         raise InputError("permission denied", name) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", name) from None
+    with fh:
+        try:
+            yield fh
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", name) from None

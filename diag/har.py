@@ -19,8 +19,8 @@ import functools
 import json
 import re
 import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -95,6 +95,22 @@ def known_error_text() -> re.Pattern[str]:
     return re.compile("|".join(KEYCLOAK_ERROR_TEXT) + "|" + page_text_pattern().pattern, re.IGNORECASE)
 
 
+@dataclass
+class PageScanBudget:
+    """Characters of page text one capture may search for error texts: a HAR of thousands of big pages would
+    otherwise take minutes. Pages after it is spent count as errors only by their HTTP status."""
+
+    remaining: int = 4_000_000
+    exhausted_at: int | None = None  # the entry at which it ran out
+
+    def allows(self, text: str, index: int) -> bool:
+        if self.remaining <= 0:
+            self.exhausted_at = index if self.exhausted_at is None else self.exhausted_at
+            return False
+        self.remaining -= min(len(text), MAX_RAW_SEARCH_CHARS)
+        return True
+
+
 @dataclass(frozen=True)
 class Exchange:
     """One request and its response, as HAR and SAML-tracer both describe it."""
@@ -122,6 +138,7 @@ class HarContent:
     problems: tuple[str, ...] = ()  # SAML values that could not be decoded, one line each
     cookies: tuple[Cookie, ...] = ()
     entries: int = 0
+    skipped: tuple[str, ...] = ()  # entries that are not HAR/SAML-tracer entries: "entry 3 (no request.url)"
 
 
 # --------------------------------------------------------------------------- page text
@@ -328,8 +345,8 @@ def _error_page(ex: Exchange, source: str) -> ErrorPage | None:
     if not ex.is_document:
         return None
     failed = ex.status is not None and ex.status >= 400
-    if not failed and not (ex.page and find_known_error(ex.page, MAX_RAW_SEARCH_CHARS)):
-        return None  # cheap test on the raw body first: most pages are not error pages
+    if not failed and not ex.page:
+        return None  # a page is kept only when it failed or showed a known error text (_har_exchange)
     text = page_text(ex.page) if ex.page else ""
     if not failed and not find_known_error(text):
         return None  # the error string was only in a script or attribute, not shown
@@ -381,23 +398,40 @@ def _correlate(messages: Sequence[SamlMessage]) -> tuple[tuple[tuple[str, str], 
 # --------------------------------------------------------------------------- HAR
 
 
-def read_har(data: bytes | dict, source: str) -> HarContent:
-    """Read a HAR (bytes of JSON, or the parsed object) into messages, flow, error pages and URLs."""
-    har = load_json(data, source) if isinstance(data, bytes) else data
-    log = har.get("log") if isinstance(har, dict) else None
-    entries = log.get("entries") if isinstance(log, dict) else None
-    if not isinstance(entries, list):
-        raise InputError("not a HAR: no log.entries list", source)
-    if len(entries) > MAX_HAR_ENTRIES:
-        raise InputError(f"HAR has {len(entries)} entries, over the {MAX_HAR_ENTRIES}-entry limit", source)
-    exchanges = [ex for i, entry in enumerate(entries) if (ex := _har_exchange(i, entry)) is not None]
-    return content_from_exchanges(exchanges, source)
+def read_har(data: bytes | dict | Iterable[Any], source: str) -> HarContent:
+    """Read a HAR into messages, flow, error pages and URLs: from bytes of JSON, the parsed object, or its
+    ``log.entries`` items one at a time (:func:`ssodiag.diag.capture_stream.har_entries`).
+
+    Entries are read leniently: one that is not a HAR entry is skipped, and named with the reason."""
+    if isinstance(data, (bytes, dict)):
+        har = load_json(data, source) if isinstance(data, bytes) else data
+        log = har.get("log") if isinstance(har, dict) else None
+        data = log.get("entries") if isinstance(log, dict) else None
+        if not isinstance(data, list):
+            raise InputError("not a HAR: no log.entries list", source)
+        if len(data) > MAX_HAR_ENTRIES:
+            raise InputError(f"HAR has {len(data)} entries, over the {MAX_HAR_ENTRIES}-entry limit", source)
+    exchanges: list[Exchange] = []
+    skipped: list[str] = []
+    budget = PageScanBudget()
+    for index, entry in enumerate(data):
+        exchange = _har_exchange(index, entry, budget)
+        if isinstance(exchange, str):
+            skipped.append(f"entry {index} ({exchange})")
+        else:
+            exchanges.append(exchange)
+    content = content_from_exchanges(exchanges, source)
+    if budget.exhausted_at is not None:
+        content = replace(content, problems=content.problems + (
+            f"{source}: pages from entry {budget.exhausted_at} on were not searched for error messages (the "
+            "capture's page-text budget is spent); failed requests are still reported by their status",))
+    return replace(content, skipped=tuple(skipped))
 
 
 # A `\uD800`-`\uDFFF` escape that is not half of a surrogate pair (RFC 8259 §8.2 allows it) decodes to a string no
 # UTF-8 writer accepts, so one such value in a HAR URL crashed every written report. Pairs are kept; a lone half
 # becomes U+FFFD. (An escaped backslash before `u` is read as the same pattern: only that literal text changes.)
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a pair
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a pair
                                rb"|\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # a lone half
 
 
@@ -405,10 +439,15 @@ def _pair_or_replacement(match: re.Match[bytes]) -> bytes:
     return match.group(0) if len(match.group(0)) == 12 else rb"\ufffd"
 
 
+def replace_lone_surrogates(data: bytes) -> bytes:
+    """JSON text with each escaped lone surrogate half written as the escape of U+FFFD."""
+    return SURROGATE_ESCAPE.sub(_pair_or_replacement, data)
+
+
 def load_json(data: bytes, source: str) -> Any:
     """Parse untrusted JSON; one-line :class:`InputError` for bad syntax or hostile nesting."""
     try:
-        return json.loads(_SURROGATE_ESCAPE.sub(_pair_or_replacement, data))
+        return json.loads(replace_lone_surrogates(data))
     except RecursionError:
         raise InputError("JSON is nested too deeply", source) from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -449,12 +488,14 @@ def redirect_target(url: str, status: int | None, location: str | None) -> str |
     return urljoin(url, location.strip())[:MAX_BODY_CHARS]
 
 
-def _har_exchange(index: int, entry: Any) -> Exchange | None:
-    entry = _object(entry)
+def _har_exchange(index: int, entry: Any, budget: PageScanBudget) -> Exchange | str:
+    """The exchange an entry describes, or why it is not a HAR entry."""
+    if not isinstance(entry, dict):
+        return f"a JSON {type(entry).__name__.replace('dict', 'object').replace('str', 'string')}, not an object"
     request, response = _object(entry.get("request")), _object(entry.get("response"))
     url = _string(request.get("url"))
     if not url:
-        return None
+        return "no request.url"
     status = status_code(response.get("status"))
     headers = response.get("headers")
     location = redirect_target(url, status, _string(response.get("redirectURL")) or header(headers, "location"))
@@ -467,10 +508,15 @@ def _har_exchange(index: int, entry: Any) -> Exchange | None:
         accept = header(request.get("headers"), "accept") or ""
         is_document = any(t in mime.lower() for t in ("html", "text/plain")) or accept.startswith("text/html")
     page = _har_body(content) if is_document else None
+    page_form = saml_form(page) if page else None
+    failed = status is not None and status >= 400
+    if page is not None and not failed and not (budget.allows(page, index)
+                                                and find_known_error(page, MAX_RAW_SEARCH_CHARS)):
+        page = None  # neither failed nor showing a known error: not kept, so memory follows the error pages only
     return Exchange(index=index, time=parse_instant(_string(entry.get("startedDateTime")) or None),
                     method=_string(request.get("method")).upper()[:16] or "GET", url=url, status=status,
                     location=location, form=_har_form(_object(request.get("postData"))), is_document=is_document,
-                    page=page, page_form=saml_form(page) if page else None,
+                    page=page, page_form=page_form,
                     cookies=_har_cookies(url, request.get("cookies"), response.get("cookies")))
 
 

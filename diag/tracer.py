@@ -11,6 +11,7 @@ for a request whose encoded value is missing (an export made with values filtere
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -32,8 +33,15 @@ def read_saml_tracer(data: dict, source: str) -> HarContent:
         raise InputError(f"SAML-tracer export has {len(requests)} requests, over the {MAX_HAR_ENTRIES} limit", source)
     # Older exports carry no per-request time; the export time is the closest bound on when the login happened.
     export_time = _instant(data.get("timestamp"))
-    exchanges = [ex for i, item in enumerate(requests) if (ex := _exchange(i, item, export_time)) is not None]
-    return content_from_exchanges(exchanges, source)
+    exchanges = []
+    skipped = []
+    for index, item in enumerate(requests):
+        exchange = _exchange(index, item, export_time)
+        if exchange is None:
+            skipped.append(f"request {index} (no url)")
+        else:
+            exchanges.append(exchange)
+    return replace(content_from_exchanges(exchanges, source), skipped=tuple(skipped))
 
 
 def _instant(value: Any) -> datetime | None:

@@ -1,0 +1,83 @@
+"""Read a HAR incrementally from its file: one entry at a time, so memory follows the largest entry, not the file.
+
+A HAR recorded with "Preserve log" over a whole session is easily 100 MB, almost all of it bodies of scripts and
+images that say nothing about the login. ``json.load`` holds all of it (and several times its size as Python
+objects); ijson's C backend (yajl2) builds one ``log.entries`` item at a time, and :func:`ssodiag.diag.har.read_har`
+keeps only the few fields of it that matter.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.har import SURROGATE_ESCAPE, replace_lone_surrogates
+from ssodiag.diag.limits import MAX_HAR_ENTRIES
+
+HAR_ENTRIES = "log.entries.item"
+ESCAPE_PAIR_BYTES = len(rb"\ud83d\ude00")
+
+
+def first_key(fh: BinaryIO) -> str | None:
+    """The first key of the top-level JSON object in ``fh`` (read from its current position), else None."""
+    import ijson  # imported where used, like every capture-only dependency
+
+    start = fh.tell()
+    try:
+        for prefix, event, value in ijson.parse(fh):
+            if prefix == "" and event == "map_key":
+                return value
+            if event != "start_map":
+                return None
+    except ijson.JSONError:
+        return None
+    finally:
+        fh.seek(start)
+    return None
+
+
+class _LoneSurrogatesReplaced:
+    """``fh`` read with each lone surrogate escape rewritten as :func:`ssodiag.diag.har.load_json` does, also where
+    a chunk boundary cuts one: an escape that would straddle the end of a chunk waits for the next one."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self._carry = b""
+
+    def read(self, size: int = 64 * 1024) -> bytes:
+        if size == 0:
+            return b""
+        data = self._carry
+        while True:
+            chunk = self._fh.read(size if size > 0 else -1)
+            data += chunk
+            if not chunk:
+                self._carry = b""
+                return replace_lone_surrogates(data)
+            boundary = len(data) - ESCAPE_PAIR_BYTES + 1  # an escape starting later may continue in the next chunk
+            for match in SURROGATE_ESCAPE.finditer(data, max(0, boundary - ESCAPE_PAIR_BYTES + 1)):
+                if match.start() >= boundary:
+                    break
+                if match.end() > boundary:
+                    boundary = match.start()
+                    break
+            if boundary > 0:
+                self._carry = data[boundary:]
+                return replace_lone_surrogates(data[:boundary])
+
+
+def har_entries(fh: BinaryIO, source: str) -> Iterator[Any]:
+    """Each item of ``log.entries``, parsed one at a time; at most MAX_HAR_ENTRIES, then a one-line error."""
+    import ijson
+
+    count = 0
+    try:
+        for entry in ijson.items(_LoneSurrogatesReplaced(fh), HAR_ENTRIES, use_float=True):
+            count += 1
+            if count > MAX_HAR_ENTRIES:
+                raise InputError(f"HAR has more than {MAX_HAR_ENTRIES} entries; save a capture of the login "
+                                 "alone (clear the Network panel, then sign in)", source)
+            yield entry
+    except ijson.JSONError as exc:
+        raise InputError(f"invalid JSON after {count} HAR entries: {' '.join(str(exc).split())[:200]}",
+                         source) from None

@@ -1,0 +1,79 @@
+"""HARs are read one entry at a time: a customer-sized capture loads within a memory bound, entries that are not
+HAR entries are skipped by name, and the entry bound is one clear line."""
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+
+from ssodiag.diag.evidence import load_evidence
+from ssodiag.diag.limits import MAX_FILE_BYTES, MAX_HAR_ENTRIES
+from tests.harbuild import HarBuilder, post_body
+from tests.idp import ACS_URL, TestIdP
+
+IDP = TestIdP()
+MEMORY_BOUND_BYTES = 400 * 1024 * 1024  # the issue's bound for any input, a whole `ssodiag analyze` process
+
+
+def _session_har(path, target_bytes: int) -> None:
+    """A "Preserve log" session: script bodies around one login, written entry by entry (never held whole)."""
+    har = HarBuilder()
+    har.add("POST", ACS_URL, body=post_body("SAMLResponse", IDP.signed_response(), "relay"))
+    login = json.dumps(har.entries[0]).encode()
+    script = {"startedDateTime": "2026-11-28T09:30:01.000Z", "request": {"method": "GET", "url":
+              "https://cdn.example.test/app.js", "headers": []},
+              "response": {"status": 200, "headers": [], "content": {"mimeType": "text/javascript",
+                                                                      "text": "x" * 500_000}}}
+    chunk = json.dumps(script).encode()
+    with open(path, "wb") as out:
+        out.write(b'{"log": {"version": "1.2", "entries": [' + login)
+        written = len(login)
+        while written < target_bytes:
+            out.write(b",\n" + chunk)
+            written += len(chunk) + 2
+        out.write(b"]}}")
+
+
+def test_a_har_larger_than_the_whole_file_limit_loads_within_the_memory_bound(tmp_path):
+    path = tmp_path / "session.har"
+    _session_har(path, MAX_FILE_BYTES + 16 * 1024 * 1024)
+    assert path.stat().st_size > MAX_FILE_BYTES  # what was refused before ("over the 67108864-byte limit")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done = subprocess.run([sys.executable, "-m", "ssodiag", "analyze", str(path), "--format", "json", "--fail-on",
+                           "never"], capture_output=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    report = json.loads(done.stdout)
+    assert [m["kind"] for m in report["messages"]] == ["Response"]
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert peak_kib * 1024 < MEMORY_BOUND_BYTES or before * 1024 >= MEMORY_BOUND_BYTES  # ru_maxrss: KiB on Linux
+
+
+def test_entries_that_are_not_har_entries_are_skipped_and_named(tmp_path):
+    har = HarBuilder()
+    har.add("POST", ACS_URL, body=post_body("SAMLResponse", IDP.signed_response(), "relay"))
+    doc = har.har()
+    doc["log"]["entries"] = ["a string", {"comment": "no request"}, doc["log"]["entries"][0], 7]
+    (tmp_path / "mixed.har").write_text(json.dumps(doc))
+    evidence = load_evidence([str(tmp_path / "mixed.har")])
+    [loaded] = evidence.inputs
+    assert loaded.error is None and len(evidence.messages) == 1
+    assert ("skipped 3 entries that are not HAR entries: entry 0 (a JSON string, not an object), entry 1 "
+            "(no request.url), entry 3 (a JSON int, not an object)") in loaded.detail
+
+
+def test_more_entries_than_the_bound_is_one_line_naming_it(tmp_path):
+    entry = b'{"request": {"url": "https://a.example/"}, "response": {"status": 200}}'
+    with open(tmp_path / "flood.har", "wb") as out:
+        out.write(b'{"log": {"entries": [' + b",".join([entry] * (MAX_HAR_ENTRIES + 1)) + b"]}}")
+    [loaded] = load_evidence([str(tmp_path / "flood.har")]).inputs
+    assert loaded.error is not None and f"more than {MAX_HAR_ENTRIES} entries" in loaded.error
+    assert "\n" not in loaded.error
+
+
+def test_a_har_cut_short_is_one_line(tmp_path):
+    har = HarBuilder()
+    har.add("POST", ACS_URL, body=post_body("SAMLResponse", IDP.signed_response(), "relay"))
+    (tmp_path / "cut.har").write_bytes(har.bytes()[:-40])
+    [loaded] = load_evidence([str(tmp_path / "cut.har")]).inputs
+    assert loaded.error is not None and "invalid JSON after" in loaded.error and "\n" not in loaded.error
