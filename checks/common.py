@@ -69,7 +69,7 @@ def no_assertion_reason(msg: SamlMessage) -> str:
 
 
 def skew_of(ctx: DiagContext) -> timedelta:
-    return timedelta(seconds=ctx.expect.clock_skew)
+    return timedelta(seconds=ctx.clock_skew)
 
 
 def acs_url_finding(spec: CheckSpec, label: str, url: str, acs_urls: tuple[str, ...], **where) -> Finding:
@@ -98,7 +98,7 @@ def issue_instant_finding(ctx: DiagContext, spec: CheckSpec, msg: SamlMessage, n
     seen = format_instant(instant)
     if as_utc(instant) > as_utc(at) + skew_of(ctx):
         return spec.fail(f"{name} was issued {before_or_after(instant, at)} {ref}, beyond the "
-                         f"{ctx.expect.clock_skew} s clock skew: the issuer's clock runs ahead.", seen=seen, **where)
+                         f"{ctx.clock_skew} s clock skew: the issuer's clock runs ahead.", seen=seen, **where)
     if as_utc(at) - as_utc(instant) > STALE_ISSUE_AGE:
         return spec.warn(f"{name} was issued {before_or_after(instant, at)} {ref}: a replayed or late message, or "
                          f"an issuer clock far behind.", seen=seen, **where)

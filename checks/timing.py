@@ -81,7 +81,7 @@ def conditions_window(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
         problem = window_problem(at, skew, cond.not_before, cond.not_on_or_after)
         if problem:
             yield spec.fail(f"Assertion {quoted(assertion.id)} {problem} {reference_name(ctx, msg)} (window "
-                            f"`{window}`, clock skew {ctx.expect.clock_skew} s).", expected=window,
+                            f"`{window}`, clock skew {ctx.clock_skew} s).", expected=window,
                             seen=format_instant(at), **where)
         else:
             yield spec.passed(f"Assertion {quoted(assertion.id)} is valid at {reference_name(ctx, msg)}: window "

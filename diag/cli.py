@@ -80,9 +80,9 @@ def parse_time(text: str) -> datetime:
 def build_expectations(
     *, idp_metadata: list[Path], idp_cert: list[Path], idp_fingerprint: list[str], idp_entity_id: str | None,
     sp_entity_id: str | None, acs_url: list[str], sp_key: Path | None, request_id: str | None, at: str | None,
-    clock_skew: int, connector: Connector | None, atlan: str | None, alias: str | None,
+    clock_skew: int | None, connector: Connector | None, atlan: str | None, alias: str | None,
     mappings: Path | None = None, atlan_users: Path | None = None, sp_cert: list[Path] = (),
-    sp_metadata: list[Path] = (),
+    sp_metadata: list[Path] = (), strict: bool = False,
 ) -> Expectations:
     """Turn option values into Expectations; a bad option file is an InputError naming the option."""
     from ssodiag.diag.certs import load_certificates, normalise_fingerprint
@@ -101,7 +101,7 @@ def build_expectations(
         raise InputError(f"--sp-key {sp_key}: not a PEM private key")
     if atlan_users is not None and mappings is None:
         raise InputError("--atlan-users needs --mappings (the plan compares both)")
-    if not 0 <= clock_skew <= MAX_CLOCK_SKEW:
+    if clock_skew is not None and not 0 <= clock_skew <= MAX_CLOCK_SKEW:
         raise InputError(f"--clock-skew must be 0 to {MAX_CLOCK_SKEW} seconds (a day); a larger skew hides "
                          "every time problem")
     return Expectations(
@@ -117,6 +117,7 @@ def build_expectations(
         request_id=request_id,
         at=parse_time(at) if at else None,
         clock_skew=clock_skew,
+        strict=strict,
         connector=connector,
         atlan_url=atlan,
         atlan_alias=alias,
@@ -202,7 +203,8 @@ def analyze(
     sp_metadata: Annotated[list[Path], typer.Option("--sp-metadata", help="SP (Atlan) metadata XML: its signing certificate verifies signed AuthnRequests.")] = [],
     request_id: Annotated[Optional[str], typer.Option("--request-id", help="ID of the AuthnRequest the Response should answer.")] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="Evaluate time conditions at this ISO 8601 time (default: the capture's time, else now).")] = None,
-    clock_skew: Annotated[int, typer.Option("--clock-skew", help="Allowed clock skew in seconds.")] = 300,
+    clock_skew: Annotated[Optional[int], typer.Option("--clock-skew", help="Allowed clock skew in seconds (default: 0 for an Atlan login, Keycloak's default; 300 when judging strictly).", show_default=False)] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Judge an Atlan login by the SAML specifications too, as a strict service provider would (no Keycloak leniency, 300 s skew).")] = False,
     connector: Annotated[Optional[Connector], typer.Option("--connector", help="Force the connector instead of detecting it.")] = None,
     atlan: Annotated[Optional[str], typer.Option("--atlan", help="Your Atlan URL, e.g. https://acme.atlan.com (with --alias).")] = None,
     alias: Annotated[Optional[str], typer.Option("--alias", help="The IdP alias shown on Atlan's SSO page.")] = None,
@@ -226,7 +228,7 @@ def analyze(
             idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
             idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,
             request_id=request_id, at=at, clock_skew=clock_skew, connector=connector, atlan=atlan, alias=alias,
-            mappings=mappings, atlan_users=atlan_users, sp_cert=sp_cert, sp_metadata=sp_metadata)
+            mappings=mappings, atlan_users=atlan_users, sp_cert=sp_cert, sp_metadata=sp_metadata, strict=strict)
         ev = load_evidence(evidence, stdin=_stdin(evidence))
         for bad in (i for i in ev.inputs if i.error):
             typer.echo(error_line(bad.error), err=True)

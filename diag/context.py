@@ -4,13 +4,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ssodiag.diag.har import capture_instant
 from ssodiag.diag.model import (
     Certificate, Detection, EntityMetadata, Evidence, Expectations, MessageKind, SamlMessage,
 )
+from ssodiag.diag.judgement import ATLAN, STRICT
 from ssodiag.diag.registry import Need
+
+if TYPE_CHECKING:
+    from ssodiag.diag.broker import BrokerConfig, Prediction
+
+STRICT_CLOCK_SKEW = 300  # seconds; python3-saml's ALLOWED_CLOCK_DRIFT, what strict service providers allow
 
 # Atlan's Keycloak broker endpoints (Atlan's PingFederate guide prints both): SP-initiated, and IdP-initiated with the
 # client suffix.
@@ -37,6 +44,18 @@ class DiagContext:
     expect: Expectations
     detections: tuple[Detection, ...] = ()
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    judgement: str = STRICT  # ATLAN or STRICT (diag.judgement)
+    broker_config: BrokerConfig | None = None  # Atlan logins: the broker settings the predictions used
+    predictions: tuple[Prediction, ...] = ()  # Atlan logins: the broker's steps for each Response
+
+    @property
+    def clock_skew(self) -> int:
+        """--clock-skew, else for Atlan the broker's allowed clock skew (Keycloak's default 0), else 300 s."""
+        if self.expect.clock_skew is not None:
+            return self.expect.clock_skew
+        if self.judgement == ATLAN and self.broker_config is not None:
+            return self.broker_config.allowed_clock_skew
+        return STRICT_CLOCK_SKEW
 
     # ----------------------------------------------------------------- messages
     def messages_of(self, kind: MessageKind) -> tuple[SamlMessage, ...]:
@@ -77,6 +96,8 @@ class DiagContext:
     def sp_entity_id(self) -> str | None:
         if self.expect.sp_entity_id:
             return self.expect.sp_entity_id
+        if self.expect.keycloak_idp is not None and self.expect.keycloak_idp.sp_entity_id:
+            return self.expect.keycloak_idp.sp_entity_id
         if self.expect.atlan_url and self.expect.atlan_alias:
             return atlan_endpoints(self.expect.atlan_url, self.expect.atlan_alias)[0]
         return None
@@ -92,6 +113,8 @@ class DiagContext:
     def idp_entity_id(self) -> str | None:
         if self.expect.idp_entity_id:
             return self.expect.idp_entity_id
+        if self.expect.keycloak_idp is not None and self.expect.keycloak_idp.idp_entity_id:
+            return self.expect.keycloak_idp.idp_entity_id
         entities = self.idp_entities
         return entities[0].entity_id if len(entities) == 1 else None
 
@@ -107,6 +130,8 @@ class DiagContext:
         Never KeyInfo, and never metadata found in the evidence: a capture or a pasted document can carry metadata
         naming an attacker's key, so evidence metadata is only described and compared (SIG009)."""
         certs = list(self.expect.idp_certificates)
+        if self.expect.keycloak_idp is not None:  # the tenant's configuration may carry trust; evidence never does
+            certs += self.expect.keycloak_idp.signing_certificates or ()
         for entity in self.configured_idp_entities:
             certs += entity.role("idp").signing_certificates
         return tuple(certs)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ssodiag.diag.broker import BrokerConfig, Prediction
     from ssodiag.diag.groupsync import AtlanDirectory, MappingSet, SyncPlan
 
 
@@ -27,7 +28,10 @@ class Severity(str, enum.Enum):
     @property
     def rank(self) -> int:
         """Higher is worse; used by ``--fail-on`` and to sort findings."""
-        return {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}[self.value]
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFO: 0}
 
 
 class Status(str, enum.Enum):
@@ -414,7 +418,9 @@ class Expectations:
     sp_metadata: tuple[Metadata, ...] = ()  # --sp-metadata: the SP's metadata, whose signing certs verify AuthnRequests
     request_id: str | None = None
     at: datetime | None = None  # --at; None means "the capture's own time, else now"
-    clock_skew: int = 300  # seconds; python3-saml's ALLOWED_CLOCK_DRIFT (onelogin/saml2/constants.py)
+    clock_skew: int | None = None  # --clock-skew seconds; None: the judgement's default (DiagContext.clock_skew)
+    strict: bool = False  # --strict: judge an Atlan login by the specifications too (diag.judgement)
+    keycloak_idp: BrokerConfig | None = field(default=None, repr=False)  # --keycloak-idp: the tenant's settings
     connector: Connector | None = None
     atlan_url: str | None = None
     atlan_alias: str | None = None
@@ -471,6 +477,15 @@ class ResolvedExpectations:
     acs_urls: tuple[str, ...] = ()
     idp_entity_id: str | None = None
     trusted_certificates: tuple[Certificate, ...] = ()
+    clock_skew: int | None = None  # seconds, as the time checks used it (diag.context.DiagContext.clock_skew)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Which rules judged the run (diag.judgement): "atlan" (what Atlan's Keycloak broker enforces) or "strict"."""
+
+    mode: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -483,3 +498,5 @@ class RunResult:
     findings: tuple[Finding, ...]  # sorted: failures first, worst severity first, causes before symptoms
     verdict: Verdict
     groupsync: SyncPlan | None = None  # the group-sync plan of this login's users (--mappings and --atlan-users)
+    judgement: Judgement = Judgement("strict", "not judged")
+    broker: tuple[Prediction, ...] = ()  # Atlan logins: the broker's steps for each Response (diag.broker)

@@ -63,6 +63,8 @@ class CheckSpec:
     # The check explains what the user saw (an error page) rather than finding a cause; among failures of the
     # same severity a cause is listed first, so the verdict names what to change, not the symptom.
     symptom: bool = False
+    # The check names where the login stops (Atlan's broker): its failure is the answer, listed before all others.
+    headline: bool = False
 
     @property
     def description(self) -> str:
@@ -70,11 +72,11 @@ class CheckSpec:
         return (self.func.__doc__ or "").strip()
 
     def _finding(self, status: Status, message: str, *, severity: Severity | None = None,
-                 remediation: str | None = None, **where: str | None) -> Finding:
+                 remediation: str | None = None, docs: str | None = None, **where: str | None) -> Finding:
         return Finding(
             check_id=self.id, title=self.title, severity=severity or self.severity, status=status,
             connector=self.connector, message=message, remediation=remediation or self.remediation,
-            docs=self.docs, **where,
+            docs=docs or self.docs, **where,
         )
 
     def fail(self, message: str, **kw) -> Finding:
@@ -97,14 +99,14 @@ REGISTRY: dict[str, CheckSpec] = {}
 
 
 def check(*, id: str, title: str, severity: Severity, remediation: str, connector: Connector = Connector.GENERIC,
-          requires: Iterable[Need] = (), docs: str | None = None, symptom: bool = False):
+          requires: Iterable[Need] = (), docs: str | None = None, symptom: bool = False, headline: bool = False):
     """Register a check function in :data:`REGISTRY` under a stable, never-reused id."""
 
     def register(func):
         if id in REGISTRY:
             raise ValueError(f"check id {id} registered twice")
         REGISTRY[id] = CheckSpec(id, title, severity, connector, frozenset(requires), remediation, docs, func,
-                                 symptom)
+                                 symptom, headline)
         return func
 
     return register
@@ -122,6 +124,7 @@ CHECK_MODULES = (
     "ssodiag.checks.authn_request",  # REQ: AuthnRequest rules
     "ssodiag.checks.metadata",  # MD: IdP metadata health
     "ssodiag.checks.keycloak",  # KC: what Atlan's Keycloak error page means
+    "ssodiag.checks.broker",  # KC: where Atlan's Keycloak broker stops the login (diag.broker)
     # One module per connector: its declaration (diag.connectors) and its checks
     "ssodiag.checks.okta",  # OKTA: Okta
     "ssodiag.checks.pingfederate",  # PING: PingFederate

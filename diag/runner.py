@@ -11,14 +11,17 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from ssodiag.diag import __version__
+from ssodiag.diag.broker import assumed_config, logins, predict
 from ssodiag.diag.connectors import diagnosed_connectors, tailor
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.decrypt import decrypt_message
 from ssodiag.diag.detect import detect_connectors
 from ssodiag.diag.groupsync import simulate
 from ssodiag.diag.groupsync_io import idp_from_evidence
+from ssodiag.diag.judgement import ATLAN, atlan_reason, judgement_mode, regrade
 from ssodiag.diag.model import (
-    Connector, Detection, Evidence, Expectations, Finding, MessageKind, ResolvedExpectations, RunResult, Status,
+    Connector, Detection, Evidence, Expectations, Finding, Judgement, MessageKind, ResolvedExpectations, RunResult,
+    Status,
 )
 from ssodiag.diag.registry import CheckSpec, load_builtin_checks
 from ssodiag.diag.signature import verify_message
@@ -74,26 +77,49 @@ def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = 
         detections = (Detection(expect.connector, "forced with --connector"),) + tuple(
             d for d in detections if d.connector is not expect.connector)
     ctx = DiagContext(evidence=evidence, expect=expect, detections=detections, now=now)
+    mode, why = judgement_mode(expect, evidence)
+    ctx = replace(ctx, judgement=mode)
+    if atlan_reason(expect, evidence):
+        ctx = with_broker(ctx)
     connectors = select_connectors(expect, detections)
     findings: list[Finding] = []
     for spec in registry.values():
         if spec.connector in connectors:
             findings.extend(run_check(spec, ctx))
     findings = tailor(findings, ctx)
-    # Most likely root cause first: failures, the worst first, causes before symptoms, and a connector's own
-    # finding (it names the vendor setting) before a generic one of the same weight.
-    findings.sort(key=lambda f: (_STATUS_ORDER[f.status], -f.severity.rank,
-                                 f.check_id in registry and registry[f.check_id].symptom,
-                                 f.connector is Connector.GENERIC, f.check_id))
+    if mode == ATLAN:
+        findings = regrade(findings, ctx.predictions)
+
+    def order(f: Finding):
+        """Most likely root cause first: failures, where Atlan's broker stops, the worst, causes before
+        symptoms, and a connector's own finding (it names the vendor setting) before a generic one."""
+        spec = registry.get(f.check_id)
+        return (_STATUS_ORDER[f.status], not (spec and spec.headline), -f.severity.rank, bool(spec and spec.symptom),
+                f.connector is Connector.GENERIC, f.check_id)
+
+    findings.sort(key=order)
     resolved = ResolvedExpectations(sp_entity_id=ctx.sp_entity_id, acs_urls=ctx.acs_urls,
-                                    idp_entity_id=ctx.idp_entity_id, trusted_certificates=ctx.trusted_certificates)
+                                    idp_entity_id=ctx.idp_entity_id, trusted_certificates=ctx.trusted_certificates,
+                                    clock_skew=ctx.clock_skew)
     plan = None
     if expect.group_mappings is not None and expect.atlan_users is not None:
         # the users of this evidence only: population-wide warnings (a group nobody has) would mislead here
         plan = simulate(expect.group_mappings, expect.atlan_users, idp_from_evidence(evidence), population=False)
     return RunResult(tool_version=__version__, evidence=evidence, expectations=expect, resolved=resolved,
                      detections=detections, findings=tuple(findings), verdict=judge_run(findings, evidence.messages),
-                     groupsync=plan)
+                     groupsync=plan, judgement=Judgement(mode, why), broker=ctx.predictions)
+
+
+def with_broker(ctx: DiagContext) -> DiagContext:
+    """The broker's prediction for each Response: the tenant's settings (--keycloak-idp) or the assumed ones;
+    an explicit --clock-skew stands in for the tenant's allowed clock skew when no settings were given."""
+    expect = ctx.expect
+    config = expect.keycloak_idp or assumed_config(ctx.idp_entity_id, expect.atlan_alias)
+    if expect.keycloak_idp is None and expect.clock_skew is not None:
+        config = replace(config, allowed_clock_skew=expect.clock_skew)
+    found = logins(ctx.evidence, lambda m: expect.at or m.captured_at, expect.request_id, ctx.sp_entity_id,
+                   ctx.acs_urls, ctx.trusted_certificates)
+    return replace(ctx, broker_config=config, predictions=tuple(predict(login, config) for login in found))
 
 
 _STATUS_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.SKIP: 3, Status.PASS: 4}

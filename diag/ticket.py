@@ -35,7 +35,6 @@ OPTION_KINDS: dict[str, str] = {
     "alias": "text", "mappings": "path", "atlan_users": "path",
 }
 DEFAULTS: dict[str, Any] = {name: [] if kind in ("paths", "texts") else None for name, kind in OPTION_KINDS.items()}
-DEFAULTS["clock_skew"] = 300
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ssodiag.diag.broker import BROKER_STOP_CHECK
 from ssodiag.diag.model import Finding, MessageKind, SamlMessage, SignatureVerdict, Status, Verdict, VerdictStatus
 
 _VERIFIED_OR_UNSIGNED = (SignatureVerdict.VALID, SignatureVerdict.ABSENT)
@@ -21,7 +22,9 @@ def judge_run(findings: Sequence[Finding], messages: Sequence[SamlMessage]) -> V
     if failing:
         worst = failing[0]
         more = f" (and {len(failing) - 1} more problem{'s' if len(failing) > 2 else ''})" if len(failing) > 1 else ""
-        return Verdict(VerdictStatus.FAIL, f"{worst.title}{more}", worst.check_id)
+        # for an Atlan login the answer is where the broker stops, said in full ("Atlan stops at step 7: …")
+        headline = worst.message if worst.check_id == BROKER_STOP_CHECK else worst.title
+        return Verdict(VerdictStatus.FAIL, f"{headline}{more}", worst.check_id)
     if not messages:
         return Verdict(VerdictStatus.INCONCLUSIVE, "No SAML message found in the evidence; nothing to judge.")
     if warnings:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from ssodiag.diag.broker import Prediction, source_url
 from ssodiag.diag.model import (
     Assertion, Certificate, Finding, Flow, Metadata, RunResult, SamlMessage, SignatureReport, Status,
 )
@@ -143,6 +144,23 @@ def _flow_doc(flow: Flow) -> dict[str, Any]:
     }
 
 
+def prediction_doc(prediction: Prediction) -> dict[str, Any]:
+    """Atlan's broker, step by step, for one Response (diag.broker)."""
+    config = prediction.config
+    stop = prediction.stop
+    return {
+        "source": prediction.source,
+        "stop_step": stop.number if stop else None,
+        "settings": {"origin": config.origin, "assumptions": list(config.assumptions)},
+        "steps": [
+            {"number": s.number, "name": s.name, "outcome": s.outcome.value, "because": s.because,
+             "page": None if s.page is None else {"key": s.page.key, "text": s.page.text, "http": s.page.http},
+             "event": s.event, "fix": s.fix, "source": source_url(s.cite)}
+            for s in prediction.steps
+        ],
+    }
+
+
 def finding_doc(f: Finding) -> dict[str, Any]:
     return {
         "check_id": f.check_id, "title": f.title, "severity": f.severity.value, "status": f.status.value,
@@ -169,8 +187,9 @@ def build_document(result: RunResult) -> dict[str, Any]:
             "idp_entity_id": result.resolved.idp_entity_id,
             "trusted_certificates": [c.sha256 for c in result.resolved.trusted_certificates],
             "at": _time(result.expectations.at),
-            "clock_skew": result.expectations.clock_skew,
+            "clock_skew": result.resolved.clock_skew,
         },
+        "judgement": {"mode": result.judgement.mode, "reason": result.judgement.reason},
         "messages": [_message_doc(i, m) for i, m in enumerate(ev.messages)],
         "metadata": [_metadata_doc(m) for m in ev.metadata],
         "certificates": [certificate_doc(c) for c in ev.certificates],
@@ -181,6 +200,8 @@ def build_document(result: RunResult) -> dict[str, Any]:
         "findings": [finding_doc(f) for f in result.findings],
         "summary": counts,
     }
+    if result.broker:
+        doc["broker"] = [prediction_doc(p) for p in result.broker]
     if result.groupsync is not None:
         doc["groupsync"] = result.groupsync.to_dict()
     return doc

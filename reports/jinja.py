@@ -8,7 +8,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ssodiag.diag.text import clip
-from ssodiag.reports.text import SEVERITY_ORDER, STATUS_LABEL, plan_view, problems
+from ssodiag.reports.text import SEVERITY_ORDER, STATUS_LABEL, judgement_line, plan_view, problems
 
 
 def md_escape(value: object, limit: int = 300) -> str:
@@ -41,5 +41,5 @@ def environment(markdown: bool) -> jinja2.Environment:
     env.filters["md"] = md_escape
     env.filters["code"] = html_code_spans
     env.globals.update(STATUS_LABEL=STATUS_LABEL, SEVERITY_ORDER=SEVERITY_ORDER, problems=problems,
-                       groupsync_view=plan_view)
+                       groupsync_view=plan_view, judgement_line=judgement_line)
     return env

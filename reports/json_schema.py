@@ -13,8 +13,10 @@ import enum
 import json
 from typing import Any
 
+from ssodiag.diag.broker import Outcome
 from ssodiag.diag.decode import LAYER_BASE64, LAYER_INFLATE, LAYER_URL
 from ssodiag.diag.groupsync import APPLIES
+from ssodiag.diag.judgement import ATLAN, STRICT
 from ssodiag.diag.model import (
     Connector, Initiation, InputKind, MessageKind, Severity, SignatureVerdict, Status, VerdictStatus,
 )
@@ -68,6 +70,8 @@ ENUMS: dict[str, list[Any]] = {
     "initiation": values(Initiation),
     "encoding_layer": [LAYER_URL, LAYER_BASE64, LAYER_INFLATE],
     "groupsync_applies": list(APPLIES),
+    "judgement_mode": [ATLAN, STRICT],
+    "step_outcome": values(Outcome),
 }
 
 
@@ -163,6 +167,19 @@ def finding() -> Schema:
     })
 
 
+def broker_prediction() -> Schema:
+    step = obj({
+        "number": INTEGER, "name": STRING, "outcome": ref("step_outcome"), "because": STRING,
+        "page": nullable(obj({"key": STRING, "text": STRING, "http": INTEGER})),
+        "event": optional_string(), "fix": STRING, "source": STRING,
+    })
+    return obj({
+        "source": STRING, "stop_step": {"type": ["integer", "null"]},
+        "settings": obj({"origin": STRING, "assumptions": array(STRING)}),
+        "steps": array(step),
+    }, description="Atlan's Keycloak broker, step by step, for one Response (diag.broker)")
+
+
 def redaction() -> Schema:
     return obj({
         "replaced": array(obj({"kind": STRING, "label": STRING, "count": INTEGER})),
@@ -201,6 +218,9 @@ def build_schema() -> Schema:
         "inputs": array(obj({"source": STRING, "kind": nullable(ref("input_kind")), "detail": STRING,
                              "error": optional_string()})),
         "expectations": expectations,
+        "judgement": obj({"mode": ref("judgement_mode"), "reason": STRING},
+                         description="which rules judged the run: what Atlan's broker enforces, or the SAML specs"),
+        "broker": array(ref("broker_prediction")),
         "messages": array(ref("message")),
         "metadata": array(ref("metadata")),
         "certificates": array(ref("certificate")),
@@ -211,7 +231,7 @@ def build_schema() -> Schema:
         "findings": array(ref("finding")),
         "summary": obj({name: INTEGER for name in ENUMS["finding_status"]}),
         "groupsync": ref("groupsync_plan"),
-    }, optional=("redaction", "groupsync"))
+    }, optional=("redaction", "groupsync", "broker"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://ssodiag.invalid/schema/report-1.json",
@@ -223,7 +243,7 @@ def build_schema() -> Schema:
             **{name: {"enum": members} for name, members in ENUMS.items()},
             "certificate": certificate(), "signature": signature(), "assertion": assertion(), "message": message(),
             "metadata": metadata(), "flow": flow(), "finding": finding(), "redaction": redaction(),
-            "groupsync_plan": groupsync_plan(),
+            "groupsync_plan": groupsync_plan(), "broker_prediction": broker_prediction(),
         },
     }
 

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from ssodiag.reports.groupsync_render import render_terminal as render_plan
 from ssodiag.diag.text import clip
-from ssodiag.reports.text import STATUS_LABEL, problems
+from ssodiag.reports.text import STATUS_LABEL, judgement_line, problems
 
 _STYLE = {"fail": "bold red", "error": "bold magenta", "warn": "yellow", "skip": "dim", "pass": "green",
           "inconclusive": "yellow"}
@@ -31,6 +31,7 @@ def render(doc: dict, *, color: bool = False, width: int = 110, show_passed: boo
     v = doc["verdict"]
     con.print(Text.assemble(("Verdict: ", "bold"), (v["status"].upper(), _STYLE.get(v["status"], "bold")),
                             " — ", clip(v["summary"], 600)))
+    con.print(Text(judgement_line(doc), style="dim"))
     if doc.get("redacted"):
         con.print(Text("(personal values are redacted)", style="dim"))
     for d in doc["detections"]:

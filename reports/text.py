@@ -14,6 +14,18 @@ def problems(doc: dict) -> list[dict]:
     return [f for f in doc["findings"] if f["status"] in ("fail", "error", "warn")]
 
 
+def judgement_line(doc: dict) -> str:
+    """Which rules judged this report: "for Atlan" (what its Keycloak broker enforces) or "strictly"."""
+    judgement = doc.get("judgement") or {}
+    skew = doc["expectations"].get("clock_skew")
+    if judgement.get("mode") == "atlan":
+        return (f"Judged for Atlan ({judgement.get('reason')}): what Atlan's Keycloak broker enforces fails as a "
+                f"blocked login; other rules are warnings. Allowed clock skew {skew} s. Use --strict for the SAML "
+                f"specifications' rules.")
+    return (f"Judged strictly ({judgement.get('reason', 'not an Atlan login')}): the SAML specifications' rules, as "
+            f"strict service providers apply them. Allowed clock skew {skew} s.")
+
+
 def to_json(doc: dict) -> str:
     """Stable JSON (sorted keys, UTC times already in the document) for diffs between runs."""
     return printable(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"

@@ -56,6 +56,10 @@ def idp() -> TestIdP:
     return TestIdP(entity_id=OKTA, cert_valid_from=utc_now() - dt.timedelta(days=30))
 
 
+# Keycloak's own RelayState for an SP-initiated login, `code.tabId.clientId` (IdentityBrokerState.java:41-62)
+KC_RELAY_STATE = "c0dE-1.tAb-1.atlan-client"
+
+
 def atlan_response(idp: TestIdP, **fields) -> bytes:
     """A signed Response that Atlan's Keycloak would accept, with fields overridden for one ticket."""
     return idp.signed_response(**{"audiences": [SP], "destination": ACS, "recipient": ACS, **fields})
@@ -102,18 +106,23 @@ def test_idp_initiated_check_only_fails_the_broker_endpoint(idp, in_response_to,
 
 
 def test_error_page_does_not_hide_the_cause_in_the_verdict(tmp_path, idp):
-    """Keycloak's page sentence (KC001, a symptom) ranked before the expired assertion of the same severity."""
+    """Keycloak's page sentence (KC001, a symptom) ranked before the expired assertion of the same severity; the
+    verdict is where Atlan's broker stops: the Conditions step (19)."""
     captured = utc_now() - dt.timedelta(days=7)
     issued = captured - dt.timedelta(hours=1)
     expired = atlan_response(idp, issue_instant=issued, not_before=issued - dt.timedelta(minutes=5),
                              not_on_or_after=issued + dt.timedelta(minutes=5),
                              sc_not_on_or_after=issued + dt.timedelta(minutes=5))
     har = HarBuilder(start=captured)
-    har.add("POST", ACS, body=post_body("SAMLResponse", expired, "rs"), status=400,
+    har.add("POST", ACS, body=post_body("SAMLResponse", expired, KC_RELAY_STATE), status=400,
             html="<html><body><p>Invalid response from identity provider.</p></body></html>")
     doc = analyze_json(tmp_path, idp, {"login.har": har.bytes()})
     assert {"KC001", "SAML007"} <= failing(doc)
-    assert doc["verdict"]["top_check_id"] == "SAML007"
+    assert doc["verdict"]["top_check_id"] == "KC010"
+    assert doc["verdict"]["summary"].startswith("Atlan stops at step 19 (Conditions")
+    assert "Login timeout. Please sign in again." in doc["verdict"]["summary"]
+    findings = [f["check_id"] for f in doc["findings"]]
+    assert findings.index("SAML007") < findings.index("KC001")
 
 
 def test_last_weeks_capture_is_judged_at_its_own_time(tmp_path, idp):
@@ -123,7 +132,7 @@ def test_last_weeks_capture_is_judged_at_its_own_time(tmp_path, idp):
                               not_on_or_after=captured + dt.timedelta(minutes=5),
                               sc_not_on_or_after=captured + dt.timedelta(minutes=5))
     har = HarBuilder(start=captured)
-    har.add("POST", ACS, body=post_body("SAMLResponse", response, "rs"), status=302, location=ATLAN + "/")
+    har.add("POST", ACS, body=post_body("SAMLResponse", response, KC_RELAY_STATE), status=302, location=ATLAN + "/")
     doc = analyze_json(tmp_path, idp, {"login.har": har.bytes()})
     assert doc["verdict"]["status"] == "pass", doc["verdict"]
     assert not failing(doc) & {"SAML004", "SAML007", "SAML009"}
@@ -142,7 +151,7 @@ def test_extreme_document_times_are_judged_not_crashed(tmp_path, idp):
 def test_implausible_har_timestamp_is_not_the_judgement_instant(tmp_path, idp, started):
     """A HAR entry dated year 1 or 9999 was used as "the capture's own time": the time checks overflowed."""
     har = HarBuilder()
-    har.add("POST", ACS, body=post_body("SAMLResponse", atlan_response(idp), "rs"), status=302, location=ATLAN)
+    har.add("POST", ACS, body=post_body("SAMLResponse", atlan_response(idp), KC_RELAY_STATE), status=302, location=ATLAN)
     doc = json.loads(har.bytes())
     doc["log"]["entries"][0]["startedDateTime"] = started
     result = analyze_json(tmp_path, idp, {"t.har": json.dumps(doc).encode()})
@@ -281,7 +290,7 @@ def test_capture_with_hundreds_of_messages_gives_a_short_terminal_report(tmp_pat
 def test_lone_surrogate_escape_in_a_har_does_not_lose_the_report(tmp_path, idp, fmt):
     """`\\ud800` in a HAR URL is valid JSON but no UTF-8 text: writing the report crashed (internal error)."""
     har = HarBuilder(start=utc_now())
-    har.add("POST", ACS, body=post_body("SAMLResponse", atlan_response(idp), "rs"), status=400,
+    har.add("POST", ACS, body=post_body("SAMLResponse", atlan_response(idp), KC_RELAY_STATE), status=400,
             html="<html><body>Invalid requester SURROGATE</body></html>")
     (tmp_path / "s.har").write_bytes(har.bytes().replace(b"SURROGATE", b"\\ud800"))
     result = invoke("analyze", str(tmp_path / "s.har"), *ATLAN_ARGS, "--format", fmt, "-o", str(tmp_path / "r"))
