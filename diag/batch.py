@@ -21,6 +21,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ssodiag.diag.broker import BROKER_STOP_CHECK
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.model import RunResult
 from ssodiag.diag.output import fail, write_file
@@ -84,6 +85,11 @@ def top_finding(doc: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def _cause(finding: dict[str, Any]) -> str:
+    """A finding's title, except where Atlan's broker stops: its message names the step and the page."""
+    return finding["message"] if finding["check_id"] == BROKER_STOP_CHECK else finding["title"]
+
+
 def summary_row(name: str, doc: dict[str, Any], reports: dict[str, str]) -> dict[str, Any]:
     """One line of the index: connector, verdict, top root cause, the fix in one line, counts, bad files, links."""
     verdict = doc["verdict"]
@@ -94,7 +100,7 @@ def summary_row(name: str, doc: dict[str, Any], reports: dict[str, str]) -> dict
         "verdict": verdict["status"],
         "severity": top["severity"] if top and verdict["status"] == "fail" else "",
         "check_id": top["check_id"] if top else "",
-        "cause": clip(top["title"] if top else verdict["summary"], MAX_FIX_CHARS),
+        "cause": clip(_cause(top) if top else verdict["summary"], MAX_FIX_CHARS),
         "fix": clip(top["remediation"], MAX_FIX_CHARS) if top else "",
         "counts": {s: doc["summary"].get(s, 0) for s in ("fail", "error", "warn", "skip", "pass")},
         "bad_files": [{"source": i["source"], "error": i["error"]} for i in doc["inputs"] if i["error"]],

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
 
 from ssodiag.diag.certs import Validity, validity_at
@@ -291,7 +291,11 @@ class Prediction:
         return tuple(s for s in self.steps if s.outcome is Outcome.FAIL)[1:]
 
     def step(self, number: int) -> StepResult | None:
-        return next((s for s in self.steps if s.number == number), None)
+        return self._by_number.get(number)
+
+    @cached_property
+    def _by_number(self) -> dict[int, StepResult]:
+        return {s.number: s for s in self.steps}
 
 
 # --------------------------------------------------------------------------- steps
@@ -431,11 +435,27 @@ def _java_uri_equal(a: str, b: str) -> bool:
         (y.scheme.lower(), (y.hostname or ""), yp, y.path, y.query, y.fragment)
 
 
+# Microsoft Defender for Cloud Apps session proxy: the browser posts to `<host>.mcas.ms`, and the proxy forwards the
+# request to `<host>`, which is the URL Keycloak computes (https://learn.microsoft.com/defender-cloud-apps/
+# proxy-intro-aad).
+_MCAS_HOST = re.compile(r"^(?P<host>[^/:]+?)(?:\.mcas\.ms)+(?::\d+)?$", re.I)
+
+
+def keycloak_view(url: str) -> str:
+    """The URL Keycloak sees for a request the browser sent to ``url``: the proxy suffix removed (twice when a
+    proxied URL was registered and proxied again)."""
+    parts = urlsplit(url)
+    match = _MCAS_HOST.match(parts.netloc)
+    return parts._replace(netloc=match.group("host")).geturl() if match else url
+
+
 def expected_destination(login: Login) -> tuple[str | None, str]:
     """(the URL Keycloak expects as Destination, how we know it): the delivery URL's path for both endpoints
     (SAMLEndpoint.java:690-695; Urls.java:73-77), else Atlan's ACS URL of the same kind."""
     if login.posted_to:
-        return login.posted_to, "the URL it was posted to"
+        seen = keycloak_view(login.posted_to)
+        return seen, "the URL it was posted to" if seen == login.posted_to else \
+            "the URL it was posted to, as Keycloak sees it behind the Defender for Cloud Apps proxy"
     dest = login.message.destination or ""
     idp_initiated = _broker_match(dest) is not None and _broker_match(dest).group("client") is not None
     for url in login.acs_urls:
@@ -931,9 +951,22 @@ STEPS.sort(key=lambda s: s.number)
 # --------------------------------------------------------------------------- the prediction
 
 
-def predict(login: Login, config: BrokerConfig) -> Prediction:
-    """Every step, in the broker's order (later steps are judged too: they fail once the earlier one is fixed)."""
-    return Prediction(login.message.source, tuple(step.judge(login, config) for step in STEPS), config)
+def predict(login: Login, config: BrokerConfig, pages: tuple[str, ...] = ()) -> Prediction:
+    """Every step, in the broker's order (later steps are judged too: they fail once the earlier one is fixed).
+
+    ``pages`` are the texts of the error pages the capture holds: an undecided step whose page the user did see
+    (SHA-1 refused by a Java 17 runtime, say) did happen, so the capture decides it.
+    """
+    steps = [step.judge(login, config) for step in STEPS]
+    seen = {page for text in pages for page in pages_in(text)}
+    for index, result in enumerate(steps):
+        if result.outcome is Outcome.FAIL:
+            break
+        if result.outcome is Outcome.UNDECIDED and result.page in seen:
+            steps[index] = replace(result, outcome=Outcome.FAIL,
+                                   because=f"{result.because} The captured page shows it happened.")
+            break
+    return Prediction(login.message.source, tuple(steps), config)
 
 
 def logins(evidence: Evidence, at_of: Callable[[SamlMessage], datetime | None], request_id: str | None,

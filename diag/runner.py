@@ -119,7 +119,8 @@ def with_broker(ctx: DiagContext) -> DiagContext:
         config = replace(config, allowed_clock_skew=expect.clock_skew)
     found = logins(ctx.evidence, lambda m: expect.at or m.captured_at, expect.request_id, ctx.sp_entity_id,
                    ctx.acs_urls, ctx.trusted_certificates)
-    return replace(ctx, broker_config=config, predictions=tuple(predict(login, config) for login in found))
+    pages = tuple(page.text for page in ctx.evidence.error_pages)
+    return replace(ctx, broker_config=config, predictions=tuple(predict(login, config, pages) for login in found))
 
 
 _STATUS_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.SKIP: 3, Status.PASS: 4}

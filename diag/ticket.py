@@ -32,9 +32,10 @@ OPTION_KINDS: dict[str, str] = {
     "idp_metadata": "paths", "idp_cert": "paths", "idp_fingerprint": "texts", "idp_entity_id": "text",
     "sp_entity_id": "text", "acs_url": "texts", "sp_key": "path", "sp_cert": "paths", "sp_metadata": "paths",
     "request_id": "text", "at": "text", "clock_skew": "int", "connector": "connector", "atlan": "text",
-    "alias": "text", "mappings": "path", "atlan_users": "path",
+    "alias": "text", "mappings": "path", "atlan_users": "path", "strict": "bool",
 }
-DEFAULTS: dict[str, Any] = {name: [] if kind in ("paths", "texts") else None for name, kind in OPTION_KINDS.items()}
+DEFAULTS: dict[str, Any] = {name: [] if kind in ("paths", "texts") else False if kind == "bool" else None
+                            for name, kind in OPTION_KINDS.items()}
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -140,6 +141,10 @@ def _option(kind: str, key: str, value: Any, path: Path) -> Any:
     if kind == "int":
         if not isinstance(value, int) or isinstance(value, bool):
             raise wrong("a whole number")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise wrong("true or false")
         return value
     if not isinstance(value, str):
         raise wrong("a string")

@@ -56,6 +56,7 @@ class Login:
     digest: str = "sha256"
     atlan_host: str = ATLAN  # the host the browser used for Atlan (a session proxy rewrites it)
     page: str | None = None  # Keycloak's error page text; None: the login succeeds
+    page_status: int = 400  # the HTTP status of that page
     metadata_idp: TestIdP | None = None  # the IdP whose metadata Atlan holds (default: the signing one)
 
 
@@ -94,7 +95,8 @@ def build(login: Login) -> tuple[bytes, bytes]:
     if login.page is None:
         har.add("POST", browser_post_to, body=body, status=302, location=f"{login.atlan_host}/", seconds=4)
     else:
-        har.add("POST", browser_post_to, body=body, status=400, html=KEYCLOAK_PAGE.format(login.page), seconds=4)
+        har.add("POST", browser_post_to, body=body, status=login.page_status,
+                html=KEYCLOAK_PAGE.format(login.page), seconds=4)
     holder = login.metadata_idp or idp
     metadata = holder.metadata(sso_post=login.sso_url, sso_redirect=login.sso_url, name_id_formats=[])
     return json.dumps(har.har(), indent=1).encode() + b"\n", metadata
@@ -122,7 +124,8 @@ def logins() -> list[tuple[Login, str]]:
     okta_sso = "https://acme.okta.com/app/acme_atlan_1/exk1acmeatlan0000000/sso/saml"
     # The customer re-created the Atlan app in Okta: Okta signs with the new app's key and issues as the new app,
     # Atlan still holds the old app's metadata, the new app maps `given_name` instead of `firstName`, and its
-    # single sign-on URL is the SP-initiated endpoint, so the dashboard tile fails with "Invalid requester".
+    # single sign-on URL is the SP-initiated endpoint. Atlan's broker stops at its first failing step, the document
+    # signature (the new key), with "Invalid signature in response from identity provider.".
     okta_new = idp("http://www.okta.com/exk9newapp1111111111", "okta-new", "acme.okta.com")
     google = idp("https://accounts.google.com/o/saml2?idpid=C01acme23", "google", "google.com")
     google_sso = "https://accounts.google.com/o/saml2/idp?idpid=C01acme23"
@@ -138,12 +141,13 @@ def logins() -> list[tuple[Login, str]]:
                when, initiation="idp", acs_url=acs("okta"), metadata_idp=okta,
                launch_url="https://acme.okta.com/home/acme_atlan_1/0oa9newapp1111111111/aln9newapp1111111111",
                response={"attributes": {("given_name" if k == "firstName" else k): v for k, v in JANE.items()}},
-               page="Invalid requester"), "okta-metadata.xml"),
+               page="Invalid signature in response from identity provider."), "okta-metadata.xml"),
         (Login("google-healthy", "google", google, google_sso, when), "google-metadata.xml"),
-        # Launched from the Google dashboard: Google has one ACS URL field, set to the SP-initiated endpoint.
+        # Launched from the Google dashboard: Google has one ACS URL field, set to the SP-initiated endpoint. The
+        # Response comes without RelayState, which Keycloak's SP-initiated endpoint cannot split: a 500 page.
         (Login("google-failure", "google", google, google_sso, when, initiation="idp", acs_url=acs("google"),
                launch_url="https://accounts.google.com/o/saml2/initsso?idpid=C01acme23&spid=812345&forceauthn=false",
-               page="Invalid Request"), "google-metadata.xml"),
+               page="An internal server error has occurred", page_status=500), "google-metadata.xml"),
         (Login("entra-healthy", "azure", entra, entra_sso, when), "entra-metadata.xml"),
         # Group overage: the user is in more than 150 groups, Entra sends a groups.link claim instead of memberOf.
         (Login("entra-failure", "azure", entra, entra_sso, when,

@@ -49,9 +49,14 @@ def test_every_ticket_gets_a_report_and_a_row_sorted_by_severity(queue, tmp_path
     # critical failure, high failure, could not be analysed, nothing to trust the signature with
     assert list(by_name) == ["T-101_okta", "T-102", "T-103", "T-104.har"]
     assert [by_name[t]["verdict"] for t in by_name] == ["fail", "fail", "error", "inconclusive"]
-    assert [by_name[t]["severity"] for t in by_name] == ["critical", "high", "", ""]
-    # the per-ticket configuration was applied: the metadata Atlan holds shows the rotated certificate
-    assert by_name["T-101_okta"]["verdict"] == "fail" and by_name["T-101_okta"]["check_id"] == "SIG004"
+    assert [by_name[t]["severity"] for t in by_name] == ["critical", "critical", "", ""]
+    # the per-ticket configuration was applied: the metadata Atlan holds shows the rotated certificate, where
+    # Atlan's broker stops (step 7, the document signature)
+    assert by_name["T-101_okta"]["verdict"] == "fail" and by_name["T-101_okta"]["check_id"] == "KC010"
+    assert by_name["T-101_okta"]["cause"].startswith("Atlan stops at step 7 (Document signature)")
+    # without it the signature cannot be judged, so the first step the capture decides is the login session: an
+    # IdP-initiated post without RelayState to the SP-initiated endpoint (step 8)
+    assert by_name["T-102"]["cause"].startswith("Atlan stops at step 8")
     assert by_name["T-101_okta"]["connector"] == "okta" and by_name["T-101_okta"]["fix"]
     # ... and without it the same capture cannot be judged (no trusted certificate, no expected issuer)
     assert "SIG004" not in {f["check_id"] for f in json.loads((out / "T-102.json").read_text())["findings"]
@@ -73,7 +78,8 @@ def test_every_ticket_gets_a_report_and_a_row_sorted_by_severity(queue, tmp_path
     assert 'href="T-101_okta.html"' in index_html and "notes.txt" in index_html
     csv_rows = list(csv.DictReader((out / "index.csv").open()))
     assert [c["ticket"] for c in csv_rows] == list(by_name)
-    assert csv_rows[0]["report"] == "T-101_okta.html" and csv_rows[0]["fail"] == "6"
+    assert csv_rows[0]["report"] == "T-101_okta.html"
+    assert csv_rows[0]["fail"] == str(by_name["T-101_okta"]["counts"]["fail"])
 
 
 def test_the_queue_configuration_applies_to_every_ticket(tmp_path):

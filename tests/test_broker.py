@@ -236,3 +236,19 @@ def test_missing_profile_field_shows_the_review_form_at_first_login(idp):
     step = judge(response(idp, attributes={"email": ["a@x.test"], "lastName": ["L"]}), config(idp)).step(21)
     assert step.outcome is Outcome.UNDECIDED and step.page.text == "Update Account Information"
     assert "firstName" in step.because
+
+
+def test_the_captured_page_decides_an_undecided_step(idp):
+    """SHA-1 depends on the Java runtime; a captured "Invalid signature" page shows the runtime refused it."""
+    xml = idp.sign(idp.response(destination=ACS, audiences=[SP], in_response_to=REQUEST_ID), algorithm="rsa-sha1",
+                   digest="sha1")
+    message = parse_message(xml, source="test", binding="post", relay_state=KC_RELAY_STATE)
+    settings = config(idp)
+    message = replace(message, signature=verify_message(message, settings.signing_certificates, ()))
+    login = Login(message=message, posted_to=ACS, at=utc_now(), request_id=REQUEST_ID, request_relay_state=None,
+                  sp_entity_id=SP)
+    assert predict(login, settings).stop is None
+    seen = predict(login, settings, pages=("We are sorry... Invalid signature in response from identity provider.",))
+    assert seen.stop.number == 7 and "captured page" in seen.stop.because
+    other = predict(login, settings, pages=("Login timeout. Please sign in again.",))
+    assert other.stop is None

@@ -122,3 +122,26 @@ def test_terminal_report_states_the_mode(tmp_path, idp):
     result = runner.invoke(app, ["analyze", str(tmp_path / "r.xml"), "--strict", "--fail-on", "never"],
                            catch_exceptions=False)
     assert "Judged strictly (--strict given" in result.stdout
+
+
+def page_report(tmp_path, idp, xml: bytes, page: str) -> dict:
+    (tmp_path / "idp.xml").write_bytes(idp.metadata())
+    capture = HarBuilder(start=utc_now())
+    capture.add("POST", ACS, body=post_body("SAMLResponse", xml, KC_RELAY_STATE), status=400,
+                html=f"<html><body><p>{page}</p></body></html>")
+    (tmp_path / "login.har").write_bytes(capture.bytes())
+    result = runner.invoke(app, ["analyze", str(tmp_path / "login.har"), "--idp-metadata", str(tmp_path / "idp.xml"),
+                                 "--atlan", ATLAN, "--alias", "okta", "--format", "json", "--fail-on", "never"],
+                           catch_exceptions=False)
+    return json.loads(result.stdout)
+
+
+def test_captured_page_is_compared_with_the_prediction(tmp_path, idp):
+    rotated = TestIdP(entity_id=OKTA, key_name="rotated")
+    xml = rotated.signed_response(destination=ACS, audiences=[SP], recipient=ACS, in_response_to=None)
+    agree = page_report(tmp_path, idp, xml, "Invalid signature in response from identity provider.")
+    assert [f["status"] for f in by_check(agree, "KC013")] == ["pass"]
+    disagree = page_report(tmp_path, idp, xml, "Invalid requester")
+    [finding] = by_check(disagree, "KC013")
+    assert finding["status"] == "warn" and "got past step 7" in finding["message"]
+    assert "signature validation off or another signing certificate" in finding["message"]
