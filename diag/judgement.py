@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ssodiag.diag.broker import Outcome, Prediction, is_broker_url
+from ssodiag.diag.broker import BROKER_STOP_CHECK, Outcome, Prediction, is_broker_url
 from ssodiag.diag.model import Evidence, Expectations, Finding, Severity, Status
 
 ATLAN = "atlan"
@@ -44,6 +44,9 @@ BROKER_STEPS: dict[str, tuple[int, ...]] = {
     "SAML012": (19,), "SAML013": (6,), "SAML014": (5,), "SAML015": (13, 17), "SAML016": (13, 17), "SAML017": (18,),
     "SIG001": (7, 15), "SIG002": (7,), "SIG004": (7,), "SIG008": (7,),
 }
+# Checks that explain a broker step in more detail than the step itself (a vendor console's fields, the attribute to
+# rename), beside the generic checks of BROKER_STEPS: the headline's fix is taken from the first of them that fails.
+STEP_DETAIL: dict[int, tuple[str, ...]] = {6: ("MDA001",), 8: ("KC002",), 21: ("OKTA004", "ATTR001", "ATTR002")}
 # For a step with several rules, the one a generic check corresponds to (broker.StepResult.aspects).
 ASPECT = {"SAML007": "time", "SAML012": "audience"}
 
@@ -106,3 +109,24 @@ def _regrade(finding: Finding, prediction: Prediction | None) -> Finding:
 def _accepted(finding: Finding, reason: str) -> Finding:
     return replace(finding, status=Status.WARN, severity=Severity.LOW,
                    message=f"{finding.message} {ACCEPTED} {reason}")
+
+
+def step_checks(number: int) -> frozenset[str]:
+    """The checks that judge (part of) broker step ``number``."""
+    return frozenset({c for c, steps in BROKER_STEPS.items() if number in steps} | set(STEP_DETAIL.get(number, ())))
+
+
+def headline_fix(findings: list[Finding], predictions: tuple[Prediction, ...]) -> list[Finding]:
+    """The fix of "Atlan stops at step N" from the most specific failing finding about that step: ``findings`` are
+    sorted, so a connector's finding (it names the vendor console's fields and the tenant's values) comes first."""
+    by_source = {p.source: p for p in predictions}
+    result = []
+    for finding in findings:
+        prediction = by_source.get(finding.source or "")
+        if finding.check_id == BROKER_STOP_CHECK and finding.status is Status.FAIL and prediction and prediction.stop:
+            related = step_checks(prediction.stop.number)
+            detail = next((f for f in findings if f.status is Status.FAIL and f.check_id in related), None)
+            if detail is not None:
+                finding = replace(finding, remediation=f"{detail.remediation} (see {detail.check_id})")
+        result.append(finding)
+    return result

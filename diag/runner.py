@@ -18,7 +18,7 @@ from ssodiag.diag.decrypt import decrypt_message
 from ssodiag.diag.detect import detect_connectors
 from ssodiag.diag.groupsync import simulate
 from ssodiag.diag.groupsync_io import idp_from_evidence
-from ssodiag.diag.judgement import ATLAN, atlan_reason, judgement_mode, regrade
+from ssodiag.diag.judgement import ATLAN, atlan_reason, headline_fix, judgement_mode, regrade
 from ssodiag.diag.model import (
     Connector, Detection, Evidence, Expectations, Finding, Judgement, MessageKind, ResolvedExpectations, RunResult,
     Status,
@@ -98,6 +98,8 @@ def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = 
                 f.connector is Connector.GENERIC, f.check_id)
 
     findings.sort(key=order)
+    if ctx.predictions:
+        findings = headline_fix(findings, ctx.predictions)
     resolved = ResolvedExpectations(sp_entity_id=ctx.sp_entity_id, acs_urls=ctx.acs_urls,
                                     idp_entity_id=ctx.idp_entity_id, trusted_certificates=ctx.trusted_certificates,
                                     clock_skew=ctx.clock_skew)

@@ -20,7 +20,7 @@ EXPECTED = {
     "google": ({"Initiation", "InResponseTo", "RelayState"}, ["KC002"]),
     "entra": ({"Group attribute memberOf", "Attribute http://schemas.microsoft.com/claims/groups.link"}, ["ENTRA013"]),
     "pingfederate": ({"Signature algorithm", "Digest algorithm"}, ["SIG006"]),
-    "defender": ({"Response Destination", "SubjectConfirmation Recipient"}, ["MDA001", "SAML010", "SAML013"]),
+    "defender": ({"Response Destination", "SubjectConfirmation Recipient"}, ["MDA001", "SAML013"]),
 }
 
 
