@@ -60,7 +60,11 @@ def detect_connectors(evidence: Evidence) -> tuple[Detection, ...]:
     tallies: dict[Connector, _Tally] = {}
     seen: set[tuple[Connector, str]] = set()  # one count per signal, however often it repeats
     signals = [(decl, decl.detection_signals()) for decl in declarations()]
+    checked: set[tuple[SignalKind, str]] = set()  # a capture repeats its issuers and URLs many times
     for position, (kind, value, where) in enumerate(_values(evidence)):
+        if (kind, value) in checked:
+            continue
+        checked.add((kind, value))
         for decl, declared in signals:
             for signal in declared:
                 if _ADDRESS.get(signal.kind, signal.kind) is not _ADDRESS.get(kind, kind) \
