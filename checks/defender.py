@@ -23,6 +23,7 @@ from ssodiag.diag.urls import quoted
 
 MDA_TROUBLESHOOTING = "https://learn.microsoft.com/en-us/defender-cloud-apps/troubleshooting-proxy"
 MDA_PROXY_URL = "https://learn.microsoft.com/defender-cloud-apps/troubleshooting-proxy-url"
+# The proxy's host rewrite: `<host>.mcas.ms`, and `.mcas-gov.us` / `.mcas-gov.ms` in government clouds.
 PROXY_SUFFIX = re.compile(r"\.(?:mcas\.ms|mcas-gov\.us|mcas-gov\.ms)$", re.I)
 
 CA_APPS = "Microsoft Defender portal → Settings → Cloud Apps → Connected apps → Conditional Access App Control apps"
@@ -109,6 +110,7 @@ DEFENDER = declare(ConnectorDeclaration(
             "MDA009", MDA_TROUBLESHOOTING, shown_by="Atlan's login (Keycloak), through the Defender proxy"),
     ),
     mapping_row="",
+    proxy_host_suffix=PROXY_SUFFIX,
     console=MappingProxyType({
         "apps": CA_APPS,
         "new_apps": "View new apps",

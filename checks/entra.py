@@ -162,6 +162,7 @@ ENTRA = declare(ConnectorDeclaration(
             "ENTRA012", ENTRA_ERRORS, catch_all=True),
     ),
     mapping_row=_MAPPING,
+    login_paths=re.compile(r"/saml2/?$", re.I),
     console=MappingProxyType({
         "app": APP,
         "basic": BASIC,

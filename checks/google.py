@@ -29,9 +29,7 @@ GOOGLE = declare(ConnectorDeclaration(
     docs=ATLAN_GOOGLE_GUIDE,
     signals=(
         # Google's IdP entity ID and SSO URL are both https://accounts.google.com/o/saml2?idpid=<id>
-        Signal(SignalKind.ENTITY, "a Google Workspace IdP entity ID",
-               re.compile(r"^https://accounts\.google\.com/o/saml2", re.I), 3),
-        Signal(SignalKind.URL, "a Google Workspace SAML URL",
+        Signal(SignalKind.ENTITY, "a Google Workspace SAML entity ID or URL",
                re.compile(r"^https://accounts\.google\.com/o/saml2", re.I), 3),
     ),
     errors=(
@@ -69,6 +67,7 @@ GOOGLE = declare(ConnectorDeclaration(
             "GWS004", GOOGLE_ERRORS),
     ),
     mapping_row=_MAPPING,
+    login_paths=re.compile(r"/o/saml2\b", re.I),
     console=MappingProxyType({
         "app": APP,
         "sp_details": SP_DETAILS,

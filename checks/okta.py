@@ -120,6 +120,7 @@ OKTA = declare(ConnectorDeclaration(
             "OKTA004", ATLAN_OKTA_GUIDE, shown_by=ATLAN_KEYCLOAK),
     ),
     mapping_row=_MAPPING,
+    login_paths=re.compile(r"/app/[^/]+/[^/]+/sso/saml\b|/sso/saml\b", re.I),
     console=MappingProxyType({
         "app": APP,
         "saml_settings": SAML_SETTINGS,

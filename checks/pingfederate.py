@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ssodiag.checks.common import page_checks, vendor_page_findings
 from ssodiag.diag.connectors import (
-    ConnectorDeclaration, Signal, SignalKind, VendorError, declaration, declare, phrase, tenant,
+    ConnectorDeclaration, Signal, SignalKind, VendorError, declare, phrase, tenant,
 )
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Connector, Finding, Severity, Status
@@ -75,7 +75,7 @@ PING = declare(ConnectorDeclaration(
             "reference code.",
             "PING008", PF_SERVICE_ERRORS),
         VendorError(
-            "System Error", phrase("System Error"),
+            "System Error", phrase(raw=r"(?<!Unexpected\s)\bSystem\s+Error\b"),
             "PingFederate rejected the launch URL: a second `?` in a startSSO.ping URL gives \"System Error\" (every "
             "separator after the first must be `&`).",
             ("a launch URL with two `?`", "a malformed or unencoded parameter value"),
@@ -83,6 +83,7 @@ PING = declare(ConnectorDeclaration(
             "PING002", PF_URL_ERRORS, names_vendor=False),
     ),
     mapping_row=_MAPPING,
+    login_paths=re.compile(r"/idp/(?:startSSO\.ping|SSO\.saml2|SLO\.saml2)", re.I),
     tracking_cookie="PF",
     console=MappingProxyType({
         "sp_connection": SP_CONNECTION,
@@ -305,8 +306,7 @@ def tracking_id(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Every PingFederate server.log line carries the session's tracking ID; support finds the session from the
     `PF` cookie in the capture. Read before the report is redacted. Shown as a warning when PingFederate showed an
     error in this capture (the log is then needed), else as a pass."""
-    decl = declaration(Connector.PINGFEDERATE)
-    cookies = [c for c in ctx.evidence.cookies if decl and c.name == decl.tracking_cookie and c.value]
+    cookies = [c for c in ctx.evidence.cookies if c.name == PING.tracking_cookie and c.value]
     if not cookies:
         yield spec.skip("The capture holds no PingFederate `PF` cookie (HAR exports without cookies drop it).")
         return

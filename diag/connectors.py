@@ -81,6 +81,11 @@ class ConnectorDeclaration:
     rank: int = 0
     # Cookie whose value PingFederate-style support needs to find the server log; shown before redaction.
     tracking_cookie: str | None = None
+    # The vendor's login endpoints (URL paths): kept as hops of the login flow even without SAML parameters. Too
+    # generic to name the vendor on their own (`/saml2` is also JumpCloud's), so detection does not use them.
+    login_paths: re.Pattern[str] | None = None
+    # A proxy's rewrite of a host: `<host><suffix>` (the suffix pattern ends with `$`); None for an IdP.
+    proxy_host_suffix: re.Pattern[str] | None = None
 
     def detection_signals(self) -> tuple[Signal, ...]:
         """The declared signals, plus the vendor's own error texts (a page only this vendor shows names it)."""
@@ -119,16 +124,25 @@ def declaration(connector: Connector) -> ConnectorDeclaration | None:
 
 
 def page_text_pattern() -> re.Pattern[str]:
-    """One pattern for every vendor error text and page signal: finds the pages worth keeping in a capture."""
-    global _PAGE_PATTERN
-    if _PAGE_PATTERN is None:
-        parts = [e.pattern.pattern for d in declarations() for e in d.errors]
-        parts += [s.pattern.pattern for d in declarations() for s in d.signals if s.kind is SignalKind.PAGE]
-        _PAGE_PATTERN = re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
-    return _PAGE_PATTERN
+    """One pattern for every declared error text: finds the pages worth keeping in a capture."""
+    parts = [e.pattern.pattern for d in declarations() for e in d.errors]
+    parts += [s.pattern.pattern for d in declarations() for s in d.signals if s.kind is SignalKind.PAGE]
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
 
 
-_PAGE_PATTERN: re.Pattern[str] | None = None
+def behind_proxy(seen_host: str, expected_host: str) -> str | None:
+    """The declared proxy (its title) that rewrote ``expected_host`` to ``seen_host``, or None."""
+    for decl in declarations():
+        suffix = decl.proxy_host_suffix
+        if suffix is not None and (m := suffix.search(seen_host)) and seen_host[:m.start()] == expected_host:
+            return f"{decl.title} proxy (`{m.group(0)}` suffix)"
+    return None
+
+
+def login_path_pattern() -> re.Pattern[str] | None:
+    """Every declared vendor login path in one pattern, or None when no vendor declares one."""
+    parts = [d.login_paths.pattern for d in declarations() if d.login_paths is not None]
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE) if parts else None
 
 
 def phrase(*texts: str, raw: str | None = None) -> re.Pattern[str]:

@@ -33,13 +33,16 @@ class Explanation:
 
 def explain_text(text: str, values: Tenant, connectors: Iterable[Connector] | None = None) -> list[Explanation]:
     """Every known error the text shows: the vendors' first (they name the cause), then Atlan's login."""
+    matches = classify_text(text, connectors)
     found = [Explanation(m.source, m.error.code, m.matched, m.error.meaning, m.error.causes, values.fill(m.error.fix),
                          m.error.docs, m.error.check_id)
-             for m in classify_text(text, connectors)]
+             for m in matches]
     # Atlan's login-page sentences are classified by KC001's table (the check module is loaded by now).
     from ssodiag.checks.keycloak import KEYCLOAK_MESSAGES, classify
 
-    vendor_seen = {e.seen.lower() for e in found}
+    # A vendor's own reading of a sentence replaces Keycloak's; a reading that holds only after that vendor's login
+    # ("after the Okta login") is shown next to it.
+    vendor_seen = {m.matched.lower() for m in matches if not m.error.shown_by}
     for row in classify(text):
         seen = row.pattern.search(text).group(0)
         if any(seen.lower() in v or v in seen.lower() for v in vendor_seen):

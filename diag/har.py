@@ -46,15 +46,17 @@ MAX_BODY_CHARS = 16 * 1024 * 1024  # of a request body or a URL searched for SAM
 PLAUSIBLE_CAPTURE_YEARS = (2005, 2199)
 MAX_MESSAGES = 500  # SAML messages read from one capture; a login has a handful, a long session dozens
 
-# IdP (and Keycloak broker) endpoints that start or carry a login, kept as hops even without SAML parameters.
-# PingFederate /idp/startSSO.ping and /idp/SSO.saml2 (PingFederate "IdP endpoints");
-# SimpleSAMLphp /saml2/idp/SSOService.php; Okta /app/<app>/<id>/sso/saml; Google /o/saml2; Entra /<tenant>/saml2;
-# Keycloak broker /broker/<alias>/endpoint.
-IDP_LOGIN_PATH = re.compile(
-    r"(/idp/startSSO\.ping|/idp/SSO\.saml2|/saml2/idp/SSOService\.php|/sso/saml\b|/o/saml2\b|/saml2/?$"
-    r"|/broker/[^/]+/endpoint|/protocol/saml\b)",
-    re.IGNORECASE,
-)
+# Endpoints that start or carry a login, kept as hops even without SAML parameters: SimpleSAMLphp's SSO service,
+# Keycloak's broker and SAML protocol endpoints, and each declared vendor's login paths (diag.connectors).
+LOGIN_PATH = r"/saml2/idp/SSOService\.php|/broker/[^/]+/endpoint|/protocol/saml\b"
+
+
+@functools.cache
+def login_path() -> re.Pattern[str]:
+    from ssodiag.diag.connectors import login_path_pattern
+
+    vendors = login_path_pattern()
+    return re.compile(LOGIN_PATH + (f"|{vendors.pattern}" if vendors else ""), re.IGNORECASE)
 
 # Keycloak's login-theme sentences (messages_en.properties): what Atlan's login shows. Vendor error texts are
 # declared by each vendor's module (diag.connectors); :func:`known_error_text` joins both.
@@ -269,7 +271,7 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
             if message_index is not None:
                 hop_message[pos] = message_index
                 sso_hops.add(pos)
-        if _relay_state(ex) is not None or IDP_LOGIN_PATH.search(ex.url.split("?", 1)[0]):
+        if _relay_state(ex) is not None or login_path().search(ex.url.split("?", 1)[0]):
             sso_hops.add(pos)
         page = _error_page(ex, source)
         if page is not None:

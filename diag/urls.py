@@ -16,9 +16,6 @@ from urllib.parse import SplitResult, urlsplit
 from ssodiag.diag.text import quoted
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-# Defender for Cloud Apps session proxy rewrites hosts to <host>.mcas.ms (learn.microsoft.com
-# defender-cloud-apps/troubleshooting-proxy-url)
-_MCAS_SUFFIX = ".mcas.ms"
 
 
 @dataclass(frozen=True)
@@ -70,9 +67,11 @@ def _path_difference(seen: str, expected: str) -> str:
 
 
 def _host_difference(seen: str, expected: str) -> str:
-    if seen.endswith(_MCAS_SUFFIX) and seen[: -len(_MCAS_SUFFIX)] == expected:
-        return (f"the host {quoted(seen)} is {quoted(expected)} behind the Microsoft Defender for Cloud Apps proxy "
-                f"(`{_MCAS_SUFFIX}` suffix)")
+    from ssodiag.diag.connectors import behind_proxy  # a proxy's host rewrite is declared by its connector module
+
+    proxy = behind_proxy(seen, expected)
+    if proxy:
+        return f"the host {quoted(seen)} is {quoted(expected)} behind the {proxy}"
     return f"the host is {quoted(seen)}, expected {quoted(expected)}"
 
 

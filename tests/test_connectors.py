@@ -7,8 +7,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from typer.testing import CliRunner
 
 from ssodiag.diag.certs import load_certificates
+from ssodiag.diag.cli import app
 from ssodiag.diag.connectors import declarations
 from ssodiag.diag.evidence import load_evidence
 from ssodiag.diag.model import Connector, Expectations, Status
@@ -323,3 +325,114 @@ def test_every_vendor_error_is_reported_by_a_registered_check_of_its_connector()
             spec = REGISTRY[error.check_id]
             assert spec.connector is decl.connector, error.code
         assert decl.mapping_row or decl.rank > 0, decl.title  # IdPs print Atlan's mapping row; a proxy has none
+
+
+# --------------------------------------------------------------------------- more of each vendor
+
+
+def test_ping_unexpected_system_error_after_a_redirect_authn_request(tmp_path):
+    idp = TestIdP(entity_id="https://sso.acme.example")
+    sso = f"{PF}/idp/SSO.saml2"
+    har = HarBuilder(start=utc_now())
+    sp_start(har, "ping", sso, idp)
+    har.add("GET", sso + "?SAMLRequest=abc", status=500,
+            html="<html><body><h1>Unexpected System Error</h1><p>Reference: 8JQZ1X</p></body></html>",
+            cookies={"PF": "tid-99"})
+    result, _ = run(tmp_path, har, "ping")
+    finding = top(result)
+    assert finding.check_id == "PING008"
+    assert "HTTP-Redirect binding just before" in finding.message and "Allowable SAML Bindings" in finding.remediation
+
+
+def test_ping_sha1_signature_gets_the_ping_fix(tmp_path):
+    idp = TestIdP(entity_id="https://sso.acme.example")
+    entity, acs, acs_idp = endpoints("ping")
+    response = idp.sign(idp.response(in_response_to=None, destination=acs_idp, recipient=acs_idp,
+                                     audiences=[entity]), algorithm="rsa-sha1", digest="sha1")
+    har = HarBuilder(start=utc_now())
+    har.add("GET", f"{PF}/idp/startSSO.ping?PartnerSpId={quote(entity, safe='')}",
+            html=auto_submit_page(acs_idp, response, ""))
+    har.add("POST", acs_idp, status=400, body=post_body("SAMLResponse", response),
+            html="<p>Invalid signature in response from identity provider.</p>")
+    result, _ = run(tmp_path, har, "ping", idp)
+    sha1 = next(f for f in failing(result) if f.check_id == "SIG006")
+    assert "In PingFederate: " in sha1.remediation and "Signing Algorithm: RSA SHA256" in sha1.remediation
+
+
+def test_okta_locked_out(tmp_path):
+    har = HarBuilder(start=utc_now())
+    har.add("POST", "https://acme.okta.com/api/v1/authn", status=401, html="<p>E0000069 User Locked</p>")
+    result, _ = run(tmp_path, har, "okta")
+    finding = top(result)
+    assert finding.check_id == "OKTA002" and "Unlock" in finding.remediation
+
+
+def test_okta_recipient_and_destination_not_the_atlan_acs(tmp_path):
+    idp = TestIdP(entity_id="http://www.okta.com/exk1")
+    entity, acs, _ = endpoints("okta")
+    wrong = "https://acme.atlan.com/saml/acs"
+    har = HarBuilder(start=utc_now())
+    sp_start(har, "okta", "https://acme.okta.com/app/acme_atlan_1/exk1/sso/saml", idp)
+    response = idp.signed_response(in_response_to="_req-1", destination=wrong, recipient=wrong, audiences=[entity])
+    har.add("POST", acs, status=400, body=post_body("SAMLResponse", response, "code.tab.atlan-frontend"))
+    result, _ = run(tmp_path, har, "okta", idp)
+    destination = next(f for f in failing(result) if f.check_id == "SAML013")
+    assert "In Okta: " in destination.remediation
+    assert f"Single sign-on URL = `{acs}`" in destination.remediation
+    assert "Use this for Recipient URL and Destination URL" in destination.remediation
+
+
+def test_entra_refuses_a_subject_in_the_authn_request(tmp_path):
+    idp = TestIdP(entity_id="https://sts.windows.net/0a1b2c3d-0000-1111-2222-333344445555/")
+    entity, acs, _ = endpoints("azure")
+    request = idp.authn_request(id="_req-1", issuer=entity, acs_url=acs, destination=ENTRA_SSO).replace(
+        b"<samlp:NameIDPolicy", b"<saml:Subject><saml:NameID>jane@acme.example</saml:NameID></saml:Subject>"
+                                b"<samlp:NameIDPolicy")
+    query = redirect_query("SAMLRequest", request, "c.t.a")
+    har = HarBuilder(start=utc_now())
+    har.add("GET", f"{ENTRA_SSO}?{query}", html="<p>Sign in to your account</p>")
+    result, _ = run(tmp_path, har, "azure")
+    finding = top(result)
+    assert finding.check_id == "ENTRA015" and "jane@acme.example" in finding.message
+    assert "Pass login_hint" in finding.remediation and "alias `azure`" in finding.remediation
+
+
+def test_defender_healthy_login_through_the_proxy_fails_nothing(tmp_path):
+    idp = TestIdP(entity_id="https://sts.windows.net/0a1b2c3d-0000-1111-2222-333344445555/")
+    har = HarBuilder(start=utc_now())
+    har.add("GET", "https://mcas-proxyweb.mcas.ms/certificate-checker?login=false&McasCSRF=abc", status=302,
+            location=f"{ATLAN}/auth/realms/default/broker/azure/login")
+    healthy(har, "azure", ENTRA_SSO, idp)
+    result, _ = run(tmp_path, har, "azure", idp)
+    assert [d.connector for d in result.detections] == [Connector.DEFENDER, Connector.ENTRA]
+    assert "mcas-proxyweb.mcas.ms" in result.detections[0].reason
+    assert failing(result) == [], [(f.check_id, f.message) for f in failing(result)]
+
+
+@pytest.mark.parametrize("page, check_id, fix", [
+    ("App is not recognized", "MDA002", "View new apps → Atlan → Add"),
+    ("Something Went Wrong", "MDA004", "Bypass session"),
+])
+def test_defender_pages(tmp_path, page, check_id, fix):
+    har = HarBuilder(start=utc_now())
+    har.add("GET", f"https://acme.atlan.com.mcas.ms/?McasTsid=1", status=200, html=f"<h1>{page}</h1>")
+    result, _ = run(tmp_path, har, "azure")
+    finding = top(result)
+    assert finding.check_id == check_id and fix in finding.remediation
+
+
+def test_defender_cookie_not_found_names_both_hosts(tmp_path):
+    har = HarBuilder(start=utc_now())
+    har.add("GET", f"https://acme.atlan.com.mcas.ms/auth/realms/default/broker/azure/login", status=302,
+            location=ENTRA_SSO)
+    har.add("POST", f"{ATLAN}/auth/realms/default/broker/azure/endpoint", status=400,
+            html="<p>Cookie not found. Please make sure cookies are enabled in your browser.</p>")
+    result, _ = run(tmp_path, har, "azure")
+    mda = next(f for f in failing(result) if f.check_id == "MDA009")
+    assert "`acme.atlan.com.mcas.ms` and `acme.atlan.com`" in mda.message
+    assert failing(result)[0].check_id == "MDA009"  # the cause before Keycloak's symptom (KC001)
+
+
+def test_vendor_check_long_help_comes_from_the_declared_meaning():
+    result = CliRunner().invoke(app, ["checks", "explain", "GWS003"])
+    assert result.exit_code == 0 and "turned off for this user's organizational unit" in result.stdout

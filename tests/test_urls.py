@@ -36,7 +36,7 @@ def test_rfc3986_equivalent_spellings_are_equivalent_not_exact(seen):
      "the host is `other.atlan.com`, expected `tenant.atlan.com`"),
     ("https://tenant.atlan.com:8443/auth/realms/default/broker/okta/endpoint", "the port is `8443`, expected `443`"),
     ("https://tenant.atlan.com.mcas.ms/auth/realms/default/broker/okta/endpoint",
-     "Microsoft Defender for Cloud Apps proxy"),
+     "behind the Defender for Cloud Apps proxy (`.mcas.ms` suffix)"),
     (ACS + "/clients/atlan-saml", "the path has an extra suffix `/clients/atlan-saml`"),
     ("https://tenant.atlan.com/auth/realms/default/broker/azure/endpoint",
      "the path is `/auth/realms/default/broker/azure/endpoint`"),
