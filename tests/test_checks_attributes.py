@@ -8,8 +8,8 @@ import pytest
 
 from ssodiag.checks.attributes import GENERIC_MAPPING_ROW, canonical_name  # importing registers the ATTR checks
 from ssodiag.diag.connectors import declaration
+from ssodiag.diag.groupsync_io import read_mappings
 from ssodiag.diag.model import Connector, Detection, Status
-from ssodiag.diag.registry import Need
 from tests.idp import TestIdP
 from tests.test_checks_response import context, message, only, run, window
 
@@ -117,10 +117,11 @@ def test_missing_member_of_warns_and_names_lookalikes(attributes, text):
     assert finding.status is Status.WARN and text in finding.message
 
 
-def test_missing_member_of_fails_when_group_mappings_are_given(monkeypatch):
-    ctx = context(message(TestIdP().response(**window(attributes=with_attributes(memberOf=None)))))
-    real_has = type(ctx).has
-    monkeypatch.setattr(type(ctx), "has", lambda self, need: need is Need.GROUP_MAPPINGS or real_has(self, need))
+def test_missing_member_of_fails_when_group_mappings_are_given(tmp_path):
+    mappings = tmp_path / "mappings.csv"
+    mappings.write_text("sso_group,atlan_group\nengineering,Engineering\n")
+    ctx = context(message(TestIdP().response(**window(attributes=with_attributes(memberOf=None)))),
+                  group_mappings=read_mappings(mappings))
     (finding,) = run("ATTR003", ctx)
     assert finding.status is Status.FAIL and "Group mappings are configured" in finding.message
 
