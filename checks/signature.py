@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from ssodiag.diag.certs import MIN_KEY_BITS, Validity, key_too_short, validity_at
 from ssodiag.diag.context import DiagContext
-from ssodiag.diag.model import Certificate, Finding, SamlMessage, Severity, SignatureVerdict
+from ssodiag.diag.model import Certificate, Finding, SamlMessage, Severity, SignatureReport, SignatureVerdict
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.signature import is_sha1, unsupported_algorithms
 from ssodiag.diag.timefmt import before_or_after, format_instant, reference_name
@@ -47,9 +47,16 @@ def signing_certificates(msg: SamlMessage) -> tuple[Certificate, ...]:
     report = msg.signature
     if report.signing_certificate is not None:
         return (report.signing_certificate,)
+    if report.untrusted_signer is not None:
+        return (report.untrusted_signer,)
     if report.verdict is SignatureVerdict.UNTRUSTED:
         return report.embedded_certificates
     return ()
+
+
+def _intact(report: SignatureReport) -> bool:
+    """Whether a signature of the message verifies (with a trusted key or only the KeyInfo one)."""
+    return any(e.outcome in ("verified", "intact-untrusted") for e in report.signed_elements)
 
 
 def _not_signed_yet(spec: CheckSpec, msg: SamlMessage) -> Finding | None:
@@ -100,6 +107,8 @@ def signature_verifies(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     cryptographically: digest over the referenced element, then the SignatureValue. A digest mismatch means the
     content changed after signing; a SignatureValue mismatch means another key signed it. Without configured trust
     the engine still tells "intact" from "broken" using the KeyInfo certificate (trust is SIG004's business).
+    Two implementations judge each signature, signxml and libxmlsec1: when they disagree the signature is neither
+    intact nor tampered, and this check skips saying which accepted it.
     """
     for msg in ctx.evidence.messages:
         skipped = _not_signed_yet(spec, msg)
@@ -110,11 +119,16 @@ def signature_verifies(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
         if report.verdict is SignatureVerdict.INVALID:
             yield spec.fail(f"{_name(msg)}: the signature does not verify: {report.reason}.",
                             expected="a signature that verifies", seen="does not verify", **_where(msg))
+        elif disagreement := [e.detail for e in report.signed_elements if e.outcome == "verifiers-disagree"]:
+            yield spec.skip(f"{_name(msg)}: cannot be decided: {disagreement[0]}.", **_where(msg))
         elif report.verdict is SignatureVerdict.UNSUPPORTED:
             yield spec.skip(f"{_name(msg)}: the signature uses an algorithm that cannot be evaluated (see SIG005).",
                             **_where(msg))
         elif report.verdict is SignatureVerdict.UNTRUSTED and not report.embedded_certificates:
             yield spec.skip(f"{_name(msg)}: {report.reason}.", **_where(msg))  # no key at all to verify with
+        elif report.verdict is SignatureVerdict.WRAPPING and not _intact(report):
+            yield spec.skip(f"{_name(msg)}: its signatures sit where the wrapping rules forbid one, so they were not "
+                            "verified (see SIG003).", **_where(msg))
         else:
             yield spec.passed(f"{_name(msg)}: the signature is cryptographically intact.",
                               expected="a signature that verifies", seen="verifies", **_where(msg))
@@ -127,16 +141,19 @@ def signature_verifies(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
                    "this shape (several assertions, signatures in unusual places), fix its signing configuration.")
 def no_signature_wrapping(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """XSW defence (Somorovsky et al., USENIX Security 2012; python3-saml codes 6-13; node-saml): the signature's
-    parent is the
-    Response or its Assertion, its single Reference points at that parent, IDs are unique, there is exactly one
+    parent is the Response or its Assertion, its single Reference points at that parent, IDs are unique, there is exactly one
     assertion anywhere in the document, transforms are only enveloped-signature + C14N. A message that breaks any
     of these is refused even when its signature verifies, because the signed element is not the one read.
     """
     for msg in ctx.evidence.messages:
         report = msg.signature
         if report.rules_broken:
-            crypto = ("its signature verifies, so the signed data was moved, not forged"
-                      if report.verdict is SignatureVerdict.WRAPPING else "its signature does not verify either")
+            if _intact(report):
+                crypto = "its signature verifies, so the signed data was moved, not forged"
+            elif any(e.outcome == "broken" for e in report.signed_elements):
+                crypto = "its signature does not verify either"
+            else:
+                crypto = "its signatures sit where no relying party reads one, so they were not verified"
             yield spec.fail(f"{_name(msg)} breaks {len(report.rules_broken)} signature-wrapping rule(s); {crypto}: "
                             + "; ".join(report.rules_broken) + ".",
                             expected="one signed Response/Assertion, referenced by its own ID",
@@ -291,26 +308,49 @@ def certificate_in_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
 @check(id="SIG009", title="IdP metadata certificate is not the one that signed", severity=Severity.HIGH,
        requires={Need.RESPONSE, Need.IDP_METADATA}, docs=SAML_CORE,
        remediation="Upload the IdP's current metadata to Atlan: the metadata you have lists a signing certificate "
-                   "the IdP no longer uses, so Keycloak will reject the signature.")
+                   "the IdP no longer uses, so Keycloak will reject the signature. Metadata attached as evidence is "
+                   "only compared: if it came from the IdP itself, pass it with --idp-metadata to trust it.")
 def metadata_cert_signed(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
-    """The signature verified with a certificate from --idp-cert/--idp-fingerprint, but the IdP metadata (what
-    Atlan holds) lists other signing certificates: the metadata is stale (SAML metadata §2.4.1.1 KeyDescriptor).
-    When the signature matches no configured certificate at all, SIG004 reports it instead.
+    """Each IdP metadata document is compared with the certificate whose key signed (SAML metadata §2.4.1.1
+    KeyDescriptor). --idp-metadata is what Atlan holds: when it lists other certificates it is stale. Metadata
+    attached as evidence (a file, a pasted document, a value in a capture) is never trusted, because whoever
+    produced the evidence could have produced the metadata too; it is described and compared only.
     """
-    metadata_certs = {c.sha256: c for e in ctx.idp_entities for c in e.role("idp").signing_certificates}
+    documents = [(doc, True) for doc in ctx.expect.idp_metadata] + [(doc, False) for doc in ctx.evidence.metadata]
     for msg in ctx.responses:
         report = msg.signature
-        signer = report.signing_certificate
-        if report.verdict is not SignatureVerdict.VALID or signer is None:
+        signer = report.signing_certificate or report.untrusted_signer
+        if report.verdict not in (SignatureVerdict.VALID, SignatureVerdict.UNTRUSTED) or signer is None:
             yield _not_signed_yet(spec, msg) or spec.skip(
                 f"{_name(msg)}: the signature is {report.verdict.value}; see SIG002-SIG004.", **_where(msg))
-        elif signer.sha256 in metadata_certs:
-            yield spec.passed(f"{_name(msg)} is signed by the metadata's certificate {describe_certificate(signer)}.",
-                              seen=signer.sha256, **_where(msg))
-        else:
-            listed = "; ".join(describe_certificate(c) for c in metadata_certs.values()) or "(none)"
-            yield spec.fail(f"{_name(msg)} is signed by {describe_certificate(signer)}, which the IdP metadata does "
-                            f"not list (it lists {listed}).", expected=listed, seen=signer.sha256, **_where(msg))
+            continue
+        for doc, configured in documents:
+            listed = {c.sha256: c for e in doc.entities if (role := e.role("idp")) for c in role.signing_certificates}
+            if listed:
+                yield _compare_metadata(spec, msg, doc.source, listed, signer, configured)
+
+
+def _compare_metadata(spec: CheckSpec, msg: SamlMessage, source: str, listed: dict[str, Certificate],
+                      signer: Certificate, configured: bool) -> Finding:
+    names = "; ".join(describe_certificate(c) for c in listed.values())
+    trusted = msg.signature.signing_certificate is not None
+    where = {**_where(msg), "source": source}
+    if configured:
+        if signer.sha256 in listed:
+            return spec.passed(f"{_name(msg)} is signed by the metadata's certificate {describe_certificate(signer)}.",
+                               seen=signer.sha256, **where)
+        return spec.fail(f"{_name(msg)} is signed by {describe_certificate(signer)}, which the IdP metadata does "
+                         f"not list (it lists {names}).", expected=names, seen=signer.sha256, **where)
+    if signer.sha256 not in listed:
+        return spec.fail(f"The metadata you attached ({quoted(source)}) names certificate {names}; {_name(msg)} is "
+                         f"signed with {describe_certificate(signer)}.", expected=names, seen=signer.sha256, **where)
+    if trusted:
+        return spec.passed(f"The metadata you attached ({quoted(source)}) names the configured certificate that "
+                           f"signed {_name(msg)}: {describe_certificate(signer)}.", seen=signer.sha256, **where)
+    return spec.warn(f"The metadata you attached ({quoted(source)}) names the certificate that signed {_name(msg)} "
+                     f"({describe_certificate(signer)}), but metadata attached as evidence is not trusted: nothing "
+                     "you configured vouches for that key. If the metadata came from the IdP itself (its metadata "
+                     "URL or admin console), pass it with --idp-metadata.", seen=signer.sha256, **where)
 
 
 @check(id="SIG010", title="Encrypted assertion could not be read", severity=Severity.HIGH, requires={Need.RESPONSE},

@@ -149,3 +149,16 @@ def test_assertion_reference_to_the_whole_document_is_explained_as_such(tamper):
     else:
         assert report.verdict is SignatureVerdict.VALID, report.reason
         assert "whole document" in report.reason and "not the Assertion alone" in report.reason
+
+
+def test_when_the_verifiers_disagree_the_verdict_is_unsupported_never_tampered(tmp_path):
+    # an attribute the XML-DSig schema does not allow on ds:Signature, outside SignedInfo: libxmlsec1 verifies the
+    # signature, signxml (which validates the schema) refuses to process it
+    shape = Shape(signed="assertion")
+    idp = idp_for(shape)
+    root = etree.fromstring(sign(response_xml(shape), shape, idp))
+    next(root.iter("{http://www.w3.org/2000/09/xmldsig#}Signature")).set("Profile", "idp-test-tool")
+    verdict, failing, _name_id, reason = ssodiag(etree.tostring(root), idp, tmp_path)
+    assert verdict is SignatureVerdict.UNSUPPORTED and "SIG002" not in failing
+    assert "libxmlsec1 verifies this signature and signxml refuses it" in reason
+    assert "changed after signing" not in reason and "tamper" not in reason.replace("called tampered", "")

@@ -110,3 +110,19 @@ def test_sp_metadata_in_the_evidence_does_not_vouch_for_an_authn_request_but_sp_
     configured = Expectations(at=utc_now(), sp_metadata=(parse_metadata(_sp_metadata(sp), "--sp-metadata sp.xml"),))
     [request] = analyze(load_evidence([str(tmp_path / "request.xml")]), configured).evidence.messages
     assert request.signature.verdict is SignatureVerdict.VALID
+
+
+def test_attached_metadata_is_compared_with_the_key_that_signed(tmp_path):
+    # the attacker's metadata names the attacker's key: said, with what to do if it really is the IdP's
+    result, _response = _run(_positional_xml(tmp_path),
+                             idp_certificates=load_certificates(GENUINE.cert_pem.encode(), "--idp-cert idp.pem"))
+    [sig009] = [f for f in result.findings if f.check_id == "SIG009"]
+    assert sig009.status is Status.WARN and "metadata you attached" in sig009.message
+    assert "not trusted" in sig009.message and "--idp-metadata" in sig009.message
+    # the genuine IdP's metadata attached, a Response signed with another key: "names X; signed with Y"
+    (tmp_path / "idp-metadata.xml").write_bytes(GENUINE.metadata())
+    result, _response = _run([str(tmp_path / "response.xml"), str(tmp_path / "idp-metadata.xml")])
+    [sig009] = [f for f in result.findings if f.check_id == "SIG009"]
+    genuine, attacker = (load_certificates(i.cert_pem.encode(), "x")[0].sha256 for i in (GENUINE, ATTACKER))
+    assert sig009.status is Status.FAIL
+    assert sig009.message.index(genuine) < sig009.message.index("is signed with") < sig009.message.index(attacker)
