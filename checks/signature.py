@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ssodiag.diag.certs import MIN_KEY_BITS, Validity, key_too_short, validity_at
+from ssodiag.diag.certs import MIN_KEY_BITS, Validity, key_too_short, serial_is_positive, validity_at
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Certificate, Finding, SamlMessage, Severity, SignatureReport, SignatureVerdict
 from ssodiag.diag.registry import CheckSpec, Need, check
@@ -351,6 +351,34 @@ def _compare_metadata(spec: CheckSpec, msg: SamlMessage, source: str, listed: di
                      f"({describe_certificate(signer)}), but metadata attached as evidence is not trusted: nothing "
                      "you configured vouches for that key. If the metadata came from the IdP itself (its metadata "
                      "URL or admin console), pass it with --idp-metadata.", seen=signer.sha256, **where)
+
+
+@check(id="SIG011", title="Signing certificate's serial number is not positive", severity=Severity.INFO,
+       requires={Need.RESPONSE}, docs="https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.2",
+       remediation="At the next certificate rollover, issue the IdP signing certificate with a positive serial number "
+                   "(any current CA or `openssl req -x509` does), then upload it to Atlan. Nothing needs to change "
+                   "today: Keycloak reads the certificate.")
+def serial_is_conformant(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """RFC 5280 §4.1.2.2: the serial number MUST be a positive integer. Old IdP certificates (self-signed by early
+    tooling) sometimes carry a negative or zero one; Java reads them, while strict X.509 libraries already warn and
+    have announced they will refuse them. Informational: it breaks nothing yet, it is worth fixing at the next
+    rollover.
+    """
+    for msg in ctx.responses:
+        certs = signing_certificates(msg)
+        if not certs:
+            yield _not_signed_yet(spec, msg) or spec.skip(
+                f"{_name(msg)}: the signature is {msg.signature.verdict.value}, so which certificate signed is "
+                "unknown.", **_where(msg))
+            continue
+        for cert in certs:
+            if serial_is_positive(cert):
+                yield spec.passed(f"{_name(msg)} is signed with a certificate whose serial number `{cert.serial}` is "
+                                  "positive.", seen=cert.serial, **_where(msg))
+            else:
+                yield spec.fail(f"{_name(msg)} is signed with a certificate whose serial number is `{cert.serial}` "
+                                f"(hex), not a positive integer as RFC 5280 requires ({describe_certificate(cert)}).",
+                                expected="a positive serial number", seen=cert.serial, **_where(msg))
 
 
 @check(id="SIG010", title="Encrypted assertion could not be read", severity=Severity.HIGH, requires={Need.RESPONSE},

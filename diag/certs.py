@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+from cryptography.utils import CryptographyDeprecationWarning
 
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.text import error_text
@@ -88,6 +89,19 @@ def certificate_from_base64(text: str, source: str) -> Certificate:
     if len(certs) != 1:
         raise InputError(f"not an X.509 certificate: expected one certificate, found {len(certs)}", source)
     return certs[0]
+
+
+def x509_certificate(cert: Certificate) -> x509.Certificate:
+    """The cryptography object of a described certificate, loaded without the warning cryptography prints for a
+    serial number that is not positive (RFC 5280 §4.1.2.2): that is reported as a finding, never on stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return x509.load_der_x509_certificate(cert.der)
+
+
+def serial_is_positive(cert: Certificate) -> bool:
+    """RFC 5280 §4.1.2.2: the serial number MUST be a positive integer (``serial`` is its hex form)."""
+    return not cert.serial.startswith("-") and cert.serial.strip("0") != ""
 
 
 def describe(cert: x509.Certificate, source: str) -> Certificate:

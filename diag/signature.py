@@ -22,10 +22,9 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cryptography import x509
 from lxml import etree
 
-from ssodiag.diag.certs import describe, matches_fingerprint
+from ssodiag.diag.certs import certificate_from_base64, matches_fingerprint
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.limits import MAX_TEXT_EXCERPT
 from ssodiag.diag.text import clip, error_text, quoted
@@ -392,10 +391,9 @@ def _embedded_certificates(signatures: list[etree._Element]) -> list[Certificate
             if len(certs) >= MAX_EMBEDDED_CERTIFICATES:
                 return certs
             try:
-                der = base64.b64decode("".join((element.text or "").split()), validate=True)
-                cert = describe(x509.load_der_x509_certificate(der),
-                                f"KeyInfo of {local_name(parent)} {parent.get('ID') or ''}".strip())
-            except (binascii.Error, ValueError, InputError):
+                cert = certificate_from_base64(element.text or "",
+                                               f"KeyInfo of {local_name(parent)} {parent.get('ID') or ''}".strip())
+            except InputError:
                 continue  # an unreadable KeyInfo certificate is simply not a candidate
             if cert.sha256 not in {c.sha256 for c in certs}:
                 certs.append(cert)

@@ -363,3 +363,37 @@ def test_sig010_encrypted_assertion_skip_without_key_fail_with_wrong_key_pass_wi
     assert ok.status is Status.PASS
     # once decrypted, the assertion's own signature is verified like a plain one
     assert statuses(run(encrypted, "SIG004", sp_key_pem=sp_key, **trusting(IDP))) == [Status.PASS]
+
+
+def _with_negative_serial(idp: TestIdP) -> bytes:
+    """``idp``'s certificate, DER, with its serial number rewritten to a negative one (as old IdP tooling wrote)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "legacy-idp.example.test")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(idp.key.public_key())
+            .serial_number(0x4242).not_valid_before(idp.cert.not_valid_before_utc)
+            .not_valid_after(idp.cert.not_valid_after_utc).sign(idp.key, hashes.SHA256()))
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return der.replace(b"\x02\x02\x42\x42", b"\x02\x02\xc2\x42", 1)  # INTEGER 0x4242 -> 0xC242 (negative)
+
+
+def test_sig011_negative_serial_is_an_info_finding_and_stderr_stays_clean(tmp_path):
+    import base64
+    import json
+    import subprocess
+    import sys
+    der = _with_negative_serial(IDP)
+    pem = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der) + b"-----END CERTIFICATE-----\n"
+    signed = IDP.signed_response().replace(IDP.cert_b64.encode(), base64.b64encode(der))  # KeyInfo carries it too
+    (tmp_path / "legacy.pem").write_bytes(pem)
+    (tmp_path / "response.xml").write_bytes(signed)
+    done = subprocess.run([sys.executable, "-W", "default", "-m", "ssodiag", "analyze", str(tmp_path / "response.xml"),
+                           "--idp-cert", str(tmp_path / "legacy.pem"), "--format", "json", "--fail-on", "never",
+                           "--no-redact"],
+                          capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()
+    findings = {f["check_id"]: f for f in json.loads(done.stdout)["findings"]}
+    assert findings["SIG011"]["status"] == "fail" and findings["SIG011"]["severity"] == "info"
+    assert "-3DBE" in findings["SIG011"]["message"] and findings["SIG002"]["status"] == "pass"
+    assert statuses(run(IDP.signed_response(), "SIG011", **trusting(IDP))) == [Status.PASS]
