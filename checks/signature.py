@@ -312,7 +312,8 @@ def certificate_in_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
                    "only compared: if it came from the IdP itself, pass it with --idp-metadata to trust it.")
 def metadata_cert_signed(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """Each IdP metadata document is compared with the certificate whose key signed (SAML metadata §2.4.1.1
-    KeyDescriptor). --idp-metadata is what Atlan holds: when it lists other certificates it is stale. Metadata
+    KeyDescriptor). --idp-metadata is what Atlan holds: when it lists other certificates than the configured one
+    that verified, it is stale (when nothing configured verifies, SIG004 reports the rotation). Metadata
     attached as evidence (a file, a pasted document, a value in a capture) is never trusted, because whoever
     produced the evidence could have produced the metadata too; it is described and compared only.
     """
@@ -326,7 +327,10 @@ def metadata_cert_signed(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]
             continue
         for doc, configured in documents:
             listed = {c.sha256: c for e in doc.entities if (role := e.role("idp")) for c in role.signing_certificates}
-            if listed:
+            if configured and report.signing_certificate is None:
+                yield spec.skip(f"{_name(msg)} is signed with a key nothing configured holds: SIG004 reports it.",
+                                **_where(msg))
+            elif listed:
                 yield _compare_metadata(spec, msg, doc.source, listed, signer, configured)
 
 
