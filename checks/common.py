@@ -113,9 +113,10 @@ def sc_locator(locator: str, index: int) -> str:
     return f"{locator}/Subject/SubjectConfirmation[{index + 1}]/SubjectConfirmationData"
 
 
-def vendor_page_findings(ctx: DiagContext, spec: CheckSpec, connector: Connector) -> Iterator[Finding]:
+def vendor_page_findings(ctx: DiagContext, spec: CheckSpec, connector: Connector, more: str = "") -> Iterator[Finding]:
     """One failure per captured page that shows an error the connector's declaration reports under this check:
-    what the page says, what it means, the likely causes, and the fix with the tenant's values."""
+    what the page says, what it means, the likely causes, ``more`` (what else the capture shows about it), and the
+    fix with the tenant's values."""
     values = tenant(ctx)
     found = False
     for page in ctx.evidence.error_pages:
@@ -124,8 +125,9 @@ def vendor_page_findings(ctx: DiagContext, spec: CheckSpec, connector: Connector
                 continue
             found = True
             causes = "; ".join(match.error.causes)
-            yield spec.fail(f"The page shows {quoted(match.matched, 120)} ({match.source}, `{match.error.code}`): "
-                            f"{match.error.meaning} Likely causes: {causes}.",
+            code = "" if match.matched.lower() == match.error.code.lower() else f", `{match.error.code}`"
+            yield spec.fail(f"The page shows {quoted(match.matched, 120)} ({match.source}{code}): "
+                            f"{match.error.meaning} Likely causes: {causes}.{more and ' ' + more}",
                             remediation=values.fill(match.error.fix), source=page.source, seen=clip(page.text, 200))
     if not found:
         yield spec.skip("None of the captured pages shows this error.")

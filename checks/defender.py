@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from ssodiag.checks.common import page_checks, vendor_page_findings
 from ssodiag.diag.connectors import ConnectorDeclaration, Signal, SignalKind, VendorError, declare, phrase, tenant
 from ssodiag.diag.context import DiagContext
-from ssodiag.diag.model import Connector, Finding, Severity, Status
+from ssodiag.diag.model import Connector, Finding, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
-from ssodiag.diag.urls import quoted
+from ssodiag.diag.text import quoted
 
 MDA_TROUBLESHOOTING = "https://learn.microsoft.com/en-us/defender-cloud-apps/troubleshooting-proxy"
 MDA_PROXY_URL = "https://learn.microsoft.com/defender-cloud-apps/troubleshooting-proxy-url"
@@ -110,6 +109,8 @@ DEFENDER = declare(ConnectorDeclaration(
             "MDA009", MDA_TROUBLESHOOTING, shown_by="Atlan's login (Keycloak), through the Defender proxy"),
     ),
     mapping_row="",
+    # the Destination check (a proxied host) and the auth-session lookup (a cookie left on the other host)
+    broker_steps=MappingProxyType({"MDA001": 6, "MDA009": 8}),
     proxy_host_suffix=PROXY_SUFFIX,
     console=MappingProxyType({
         "apps": CA_APPS,
@@ -182,9 +183,6 @@ def cookie_split(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     and `acme.atlan.com`: a cookie of one host is not sent to the other (an inference, marked as such)."""
     hosts = {urlsplit(u).hostname or "" for u in ctx.evidence.urls}
     split = sorted(h for h in hosts if PROXY_SUFFIX.search(h) and PROXY_SUFFIX.sub("", h) in hosts)
-    for finding in vendor_page_findings(ctx, spec, Connector.DEFENDER):
-        if split and finding.status is Status.FAIL:
-            real = PROXY_SUFFIX.sub("", split[0])
-            finding = replace(finding, message=finding.message + (
-                f" The capture shows the login on both {quoted(split[0])} and {quoted(real)}."))
-        yield finding
+    more = (f"The capture shows the login on both {quoted(split[0])} and {quoted(PROXY_SUFFIX.sub('', split[0]))}."
+            if split else "")
+    yield from vendor_page_findings(ctx, spec, Connector.DEFENDER, more)

@@ -17,7 +17,8 @@ from ssodiag.diag.connectors import (
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Assertion, Connector, Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
-from ssodiag.diag.urls import best_match, quoted
+from ssodiag.diag.text import quoted
+from ssodiag.diag.urls import best_match
 from ssodiag.diag.xmlparse import NS
 
 ENTRA_ERRORS = "https://learn.microsoft.com/entra/identity-platform/reference-error-codes"

@@ -6,11 +6,17 @@ attribute statements of Atlan's Okta guide and the names of the Okta Admin Conso
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from types import MappingProxyType
 
-from ssodiag.checks.common import page_checks
-from ssodiag.diag.connectors import ConnectorDeclaration, Signal, SignalKind, VendorError, declare, phrase
-from ssodiag.diag.model import Connector, Severity
+from ssodiag.checks.common import page_checks, vendor_page_findings
+from ssodiag.diag.connectors import (
+    PLACEHOLDERS, ConnectorDeclaration, Signal, SignalKind, VendorError, declare, phrase,
+)
+from ssodiag.diag.context import DiagContext
+from ssodiag.diag.model import Connector, Finding, Severity
+from ssodiag.diag.registry import CheckSpec, Need, check
+from ssodiag.diag.text import quoted
 
 ATLAN_OKTA_GUIDE = "https://ask.atlan.com/hc/en-us/articles/4419113593105-How-to-enable-Okta-for-SSO"
 OKTA_NOT_ASSIGNED = ("https://support.okta.com/help/s/article/"
@@ -120,6 +126,8 @@ OKTA = declare(ConnectorDeclaration(
             "OKTA004", ATLAN_OKTA_GUIDE, shown_by=ATLAN_KEYCLOAK),
     ),
     mapping_row=_MAPPING,
+    # first-broker-login (Keycloak's user lookup and review-profile step) is where these pages come from
+    broker_steps=MappingProxyType({"OKTA003": 21, "OKTA004": 21}),
     login_paths=re.compile(r"/app/[^/]+/[^/]+/sso/saml\b|/sso/saml\b", re.I),
     console=MappingProxyType({
         "app": APP,
@@ -157,9 +165,22 @@ page_checks(Connector.OKTA, (
     # Okta's own sign-in failed before any SAML was exchanged
     ("OKTA002", "Okta: the sign-in to Okta itself failed (E0000004 / E0000007 / E0000069 / E0000006)",
      Severity.MEDIUM),
-    # Keycloak's first-broker-login met an Atlan user with the e-mail/username of a new Okta identity
-    ("OKTA003", "Okta: first SSO login met an existing Atlan user (\"Account already exists\")", Severity.HIGH),
     # Keycloak's review-profile step: the assertion lacked email, first or last name
     ("OKTA004", "Okta: Atlan asks for profile fields Okta did not send (\"Update Account Information\")",
      Severity.HIGH),
 ))
+
+
+@check(id="OKTA003", title="Okta: first SSO login met an existing Atlan user (\"Account already exists\")",
+       severity=Severity.HIGH, connector=Connector.OKTA, requires={Need.ERROR_PAGE}, docs=ATLAN_SSO_FAQ,
+       remediation=PLACEHOLDERS.fill(OKTA.error("Account already exists").fix))
+def existing_atlan_user(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """Keycloak's first-broker-login flow meets an Atlan user with the e-mail or username of an Okta identity it
+    has not linked yet ("Account already exists", "User with email … already exists. How do you want to
+    continue?"). The Okta identity is the NameID, built from the app's "Application username format"; usernames
+    in Atlan are permanent, so either Okta sends the existing username or the old Atlan user goes. The NameID Okta
+    sent in this capture is named, since it is the value to compare with the existing user."""
+    name_ids = [a.name_id.value for m in ctx.responses for a in m.assertions if a.name_id and a.name_id.value]
+    more = (f"Okta sent the NameID {quoted(name_ids[-1])}: the existing Atlan user's username must equal it."
+            if name_ids else "")
+    yield from vendor_page_findings(ctx, spec, Connector.OKTA, more)

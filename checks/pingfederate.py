@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import quote, unquote, urlsplit
 
@@ -19,7 +19,8 @@ from ssodiag.diag.connectors import (
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Connector, Finding, Severity, Status
 from ssodiag.diag.registry import CheckSpec, Need, check
-from ssodiag.diag.urls import identifier_hint, quoted
+from ssodiag.diag.text import quoted
+from ssodiag.diag.urls import identifier_hint
 
 PF_URL_ERRORS = ("https://docs.pingidentity.com/pingfederate/latest/administrators_reference_guide/"
                  "pf_resolving_url_rel_errors.html")
@@ -290,12 +291,9 @@ def unexpected_system_error(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
     """"Unexpected System Error" with a reference code right after Atlan sent an AuthnRequest: the SP connection
     does not allow SP-initiated SSO or the binding used (Atlan sends HTTP-Redirect unless configured for POST)."""
     redirect = [m for m in ctx.authn_requests if m.binding == "redirect"]
-    for finding in vendor_page_findings(ctx, spec, Connector.PINGFEDERATE):
-        if redirect and finding.status is Status.FAIL:
-            finding = replace(finding, message=finding.message + (
-                f" The capture shows AuthnRequest {quoted(redirect[0].id)} sent with the HTTP-Redirect binding "
-                f"just before: enable the Redirect binding in the SP connection."))
-        yield finding
+    more = (f"The capture shows AuthnRequest {quoted(redirect[0].id)} sent with the HTTP-Redirect binding just "
+            f"before: enable the Redirect binding in the SP connection." if redirect else "")
+    yield from vendor_page_findings(ctx, spec, Connector.PINGFEDERATE, more)
 
 
 @check(id="PING009", title="PingFederate tracking ID (PF cookie) for the server log", severity=Severity.INFO,

@@ -84,6 +84,9 @@ class ConnectorDeclaration:
     # The vendor's login endpoints (URL paths): kept as hops of the login flow even without SAML parameters. Too
     # generic to name the vendor on their own (`/saml2` is also JumpCloud's), so detection does not use them.
     login_paths: re.Pattern[str] | None = None
+    # Atlan's Keycloak broker step (diag.broker) each of this vendor's checks explains: when the login stops at that
+    # step, the report's headline takes its fix from the vendor's failing finding.
+    broker_steps: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     # A proxy's rewrite of a host: `<host><suffix>` (the suffix pattern ends with `$`); None for an IdP.
     proxy_host_suffix: re.Pattern[str] | None = None
 
@@ -137,6 +140,11 @@ def behind_proxy(seen_host: str, expected_host: str) -> str | None:
         if suffix is not None and (m := suffix.search(seen_host)) and seen_host[:m.start()] == expected_host:
             return f"{decl.title} proxy (`{m.group(0)}` suffix)"
     return None
+
+
+def broker_step_checks(number: int) -> tuple[str, ...]:
+    """The vendor checks that explain Atlan's broker step ``number``, as their declarations say."""
+    return tuple(check_id for d in declarations() for check_id, step in d.broker_steps.items() if step == number)
 
 
 def login_path_pattern() -> re.Pattern[str] | None:

@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 
 from ssodiag.diag.broker import BROKER_STOP_CHECK, Outcome, Prediction, is_broker_url
+from ssodiag.diag.connectors import broker_step_checks
 from ssodiag.diag.model import Evidence, Expectations, Finding, Severity, Status
 
 ATLAN = "atlan"
@@ -44,9 +45,10 @@ BROKER_STEPS: dict[str, tuple[int, ...]] = {
     "SAML012": (19,), "SAML013": (6,), "SAML014": (5,), "SAML015": (13, 17), "SAML016": (13, 17), "SAML017": (18,),
     "SIG001": (7, 15), "SIG002": (7,), "SIG004": (7,), "SIG008": (7,),
 }
-# Checks that explain a broker step in more detail than the step itself (a vendor console's fields, the attribute to
-# rename), beside the generic checks of BROKER_STEPS: the headline's fix is taken from the first of them that fails.
-STEP_DETAIL: dict[int, tuple[str, ...]] = {6: ("MDA001",), 8: ("KC002",), 21: ("OKTA004", "ATTR001", "ATTR002")}
+# Checks that explain a broker step in more detail than the step itself (the attribute to rename; a vendor console's
+# fields, declared by each connector module's broker_steps), beside the generic checks of BROKER_STEPS: the
+# headline's fix is taken from the first of them that fails.
+STEP_DETAIL: dict[int, tuple[str, ...]] = {8: ("KC002",), 21: ("ATTR001", "ATTR002")}
 # For a step with several rules, the one a generic check corresponds to (broker.StepResult.aspects).
 ASPECT = {"SAML007": "time", "SAML012": "audience"}
 
@@ -113,7 +115,8 @@ def _accepted(finding: Finding, reason: str) -> Finding:
 
 def step_checks(number: int) -> frozenset[str]:
     """The checks that judge (part of) broker step ``number``."""
-    return frozenset({c for c, steps in BROKER_STEPS.items() if number in steps} | set(STEP_DETAIL.get(number, ())))
+    return frozenset({c for c, steps in BROKER_STEPS.items() if number in steps} | set(STEP_DETAIL.get(number, ()))
+                     | set(broker_step_checks(number)))
 
 
 def headline_fix(findings: list[Finding], predictions: tuple[Prediction, ...]) -> list[Finding]:
