@@ -155,6 +155,28 @@ ENTRA = declare(ConnectorDeclaration(
             "Start the login from `{atlan}` instead of a bookmarked Entra URL.",
             "ENTRA011", ENTRA_ERRORS),
         VendorError(
+            "AADSTS75005", _code("75005"),
+            "Saml2MessageInvalid: Entra could not read Atlan's SAML request (malformed, or in the wrong binding).",
+            ("the request was cut or re-encoded on its way (a proxy, a copied URL)",),
+            "Start the login from `{atlan}`; if it persists, send Atlan support the captured AuthnRequest "
+            "(`ssodiag decode` shows it).",
+            "ENTRA011", ENTRA_ERRORS),
+        VendorError(
+            "AADSTS75008", _code("75008"),
+            "RequestDeniedError: Entra denied the request; the request had an unexpected destination.",
+            ("the request was sent to another tenant's or cloud's sign-in URL",),
+            "Check that Atlan's IdP settings (alias `{alias}`) use this tenant's Login URL from " + APP
+            + " → Single sign-on → Set up Atlan.",
+            "ENTRA011", ENTRA_ERRORS),
+        VendorError(
+            "AADSTS76026", _code("76026"),
+            "RequestIssueTimeExpired: the IssueInstant of Atlan's request is too old (a bookmarked or replayed "
+            "sign-in URL, or a clock far off).",
+            ("a bookmarked Entra sign-in URL or an old browser tab", "the SP server's clock is wrong"),
+            "Start the login again from `{atlan}` (not from a bookmark); Atlan support checks the server clock if it "
+            "persists.",
+            "ENTRA011", ENTRA_ERRORS),
+        VendorError(
             "AADSTS", phrase(raw=r"\bAADSTS\d{5,7}\b"),
             "An Entra ID sign-in error that ssodiag does not explain; Microsoft's lookup page has its meaning.",
             ("see https://login.microsoftonline.com/error?code=<the number>",),
@@ -204,7 +226,8 @@ page_checks(Connector.ENTRA, (
     ("ENTRA008", "Entra: the app is misconfigured, likely its Identifier (AADSTS65005)", Severity.HIGH),
     ("ENTRA009", "Entra: Conditional Access blocked the sign-in (AADSTS53003 / AADSTS50131)", Severity.HIGH),
     ("ENTRA010", "Entra: no Entra session for a silent sign-in (AADSTS50058)", Severity.MEDIUM),
-    ("ENTRA011", "Entra: refused the form of Atlan's request (AADSTS7500529 / AADSTS750054)", Severity.HIGH),
+    ("ENTRA011", "Entra: refused the form of Atlan's request (AADSTS7500529 / 750054 / 75005 / 75008 / 76026)",
+     Severity.HIGH),
     ("ENTRA012", "Entra: another AADSTS error", Severity.MEDIUM),
 ))
 

@@ -91,10 +91,12 @@ class ConnectorDeclaration:
     proxy_host_suffix: re.Pattern[str] | None = None
 
     def detection_signals(self) -> tuple[Signal, ...]:
-        """The declared signals, plus the vendor's own error texts (a page only this vendor shows names it)."""
-        pages = tuple(Signal(SignalKind.PAGE, f"{self.title}'s error `{e.code}`", e.pattern)
-                      for e in self.errors if e.names_vendor and not e.shown_by)
-        return self.signals + pages
+        """The declared signals, plus one for the vendor's own error texts (a page only this vendor shows names it)."""
+        own = [e.pattern.pattern for e in self.errors if e.names_vendor and not e.shown_by]
+        if not own:
+            return self.signals
+        pattern = re.compile("|".join(f"(?:{p})" for p in own), re.IGNORECASE)
+        return self.signals + (Signal(SignalKind.PAGE, f"{self.title}'s error text", pattern),)
 
     def error(self, code: str) -> VendorError:
         return next(e for e in self.errors if e.code == code)

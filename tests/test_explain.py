@@ -45,6 +45,10 @@ SAMPLES = {
     "AADSTS50058": "AADSTS50058: A silent sign-in request was sent but no user is signed in.",
     "AADSTS7500529": "AADSTS7500529: The value '1abc' is not a valid SAML ID. The ID must not begin with a number.",
     "AADSTS750054": "AADSTS750054: SAMLRequest or SAMLResponse must be present as query string parameters",
+    "AADSTS75005": "AADSTS75005: Saml2MessageInvalid",
+    "AADSTS75008": "AADSTS75008: The request from the application was denied since the SAML request had an "
+                   "unexpected destination.",
+    "AADSTS76026": "AADSTS76026: RequestIssueTimeExpired - IssueTime in an SAML2 Authentication Request is expired.",
     "AADSTS": "AADSTS90072: User account from identity provider does not exist in tenant",
     "App is not recognized": "App is not recognized. This app is not set up for Conditional Access App Control.",
     "Continue Setup": "The app status shows Continue Setup",
