@@ -416,7 +416,7 @@ def read_har(data: bytes | dict | Iterable[Any], source: str) -> HarContent:
     exchanges: list[Exchange] = []
     skipped: list[str] = []
     budget = PageScanBudget()
-    for index, entry in enumerate(data):
+    for index, entry in enumerate(data, start=1):  # numbered from 1, as browsers' network panels number them
         exchange = _har_exchange(index, entry, budget)
         if isinstance(exchange, str):
             skipped.append(f"entry {index} ({exchange})")

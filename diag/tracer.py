@@ -35,7 +35,7 @@ def read_saml_tracer(data: dict, source: str) -> HarContent:
     export_time = _instant(data.get("timestamp"))
     exchanges = []
     skipped = []
-    for index, item in enumerate(requests):
+    for index, item in enumerate(requests, start=1):  # numbered from 1, as in the add-on's list
         exchange = _exchange(index, item, export_time)
         if exchange is None:
             skipped.append(f"request {index} (no url)")

@@ -79,8 +79,8 @@ def test_sp_initiated_flow_messages_in_order_deduped_with_bindings(idp, sp_key, 
     assert response.binding == "post" and response.encoding_layers[-1] == "base64"
     assert request.relay_state == RELAY and response.relay_state == RELAY
     # described as the request that delivered it, not the redirect that handed it on
-    assert request.source == f"login.har entry 3: GET {IDP_SSO}"
-    assert response.source == f"login.har entry 6: POST {ACS}"
+    assert request.source == f"login.har entry 4: GET {IDP_SSO}"  # entries numbered from 1, as browsers do
+    assert response.source == f"login.har entry 7: POST {ACS}"
     # startedDateTime, whatever its shape (ms + Z, or local offset without ms), is the capture time in UTC
     assert request.captured_at == (START + dt.timedelta(seconds=3)).replace(
         microsecond=START.microsecond if shape == "chrome" else 0)
@@ -104,14 +104,14 @@ def test_redirect_signature_keeps_the_exact_signed_octets(idp, sp_key):
 def test_flow_keeps_saml_hops_and_their_redirect_chain_not_assets(idp, sp_key, shape):
     har, *_ = sp_initiated_har(idp, sp_key, shape)
     flow = read_har(har.bytes(), "login.har").flow
-    # entry 0 redirected to the broker that sent the AuthnRequest; 6 is the ACS POST; 7 and 8 followed it.
+    # entry 1 redirected to the broker that sent the AuthnRequest; 7 is the ACS POST; 8 and 9 followed it.
     # The image (2), the script (4) and the IdP's credential POST (5) are not hops.
-    assert [h.index for h in flow.hops] == [0, 1, 3, 6, 7, 8]
+    assert [h.index for h in flow.hops] == [1, 2, 4, 7, 8, 9]  # HAR entry numbers, from 1
     by_index = {h.index: h for h in flow.hops}
-    assert by_index[1].message_index == by_index[3].message_index == 0
-    assert by_index[6].message_index == 1 and by_index[6].relay_state == RELAY
-    assert by_index[0].redirect_to == f"{BROKER}/login"  # a relative Location is resolved against the URL
-    assert by_index[7].redirect_to == f"{ATLAN}/home" and by_index[8].status == 200
+    assert by_index[2].message_index == by_index[4].message_index == 0
+    assert by_index[7].message_index == 1 and by_index[7].relay_state == RELAY
+    assert by_index[1].redirect_to == f"{BROKER}/login"  # a relative Location is resolved against the URL
+    assert by_index[8].redirect_to == f"{ATLAN}/home" and by_index[9].status == 200
     assert flow.initiation == "sp" and flow.pairs == (("_req-42", "_resp-7"),)
 
 
@@ -120,10 +120,10 @@ def test_idp_auto_submit_form_and_the_post_it_makes_are_one_message(idp, sp_key)
     content = read_har(har.har(), "login.har")
     assert [m.kind for m in content.messages] == [MessageKind.AUTHN_REQUEST, MessageKind.RESPONSE]
     response = content.messages[1]
-    assert response.source == f"login.har entry 6: POST {ACS}"
+    assert response.source == f"login.har entry 7: POST {ACS}"
     assert response.raw_xml == response_xml and response.relay_state == RELAY and response.binding == "post"
     by_index = {h.index: h for h in content.flow.hops}
-    assert by_index[5].message_index == by_index[6].message_index == 1
+    assert by_index[6].message_index == by_index[7].message_index == 1
 
 
 def test_response_found_in_the_idp_page_when_the_acs_post_was_not_captured(idp, sp_key):
@@ -131,7 +131,7 @@ def test_response_found_in_the_idp_page_when_the_acs_post_was_not_captured(idp, 
     content = read_har(har.bytes(), "login.har")
     response = content.messages[-1]
     assert response.raw_xml == response_xml and response.binding == "post"
-    assert response.source == "login.har entry 5: form in the page of POST https://idp.example.test/login"
+    assert response.source == "login.har entry 6: form in the page of POST https://idp.example.test/login"
     assert content.flow.pairs == (("_req-42", "_resp-7"),)
 
 
@@ -186,7 +186,7 @@ def test_idp_initiated_pingfederate_start_is_a_hop(idp):
     har.add("GET", "https://sso.corp.test/assets/pf.css", resource_type="stylesheet")
     har.add("POST", f"{ACS}/clients/atlan-saml", body=post_body("SAMLResponse", response_xml))
     flow = read_har(har.har(), "ping.har").flow
-    assert [h.index for h in flow.hops] == [0, 2]
+    assert [h.index for h in flow.hops] == [1, 3]
     assert flow.initiation == "idp" and flow.pairs == ()
 
 
@@ -274,5 +274,5 @@ def test_redirect_whose_request_was_not_captured_keeps_the_location_message(idp)
     har.add("GET", f"{BROKER}/login", status=302,
             location=f"{IDP_SSO}?{redirect_query('SAMLRequest', idp.authn_request(id='_lost'))}")
     (message,) = read_har(har.har(), "x.har").messages
-    assert message.source == f"x.har entry 0: Location header of GET {BROKER}/login"
+    assert message.source == f"x.har entry 1: Location header of GET {BROKER}/login"
     assert message.id == "_lost" and message.binding == "redirect"

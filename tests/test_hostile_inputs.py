@@ -97,7 +97,7 @@ def test_ten_thousand_entry_har_loads(tmp_path):
     path.write_bytes(ten_thousand_entry_har(TestIdP()))
     evidence = bounded_load([str(path)])
     assert evidence.inputs[0].detail.startswith("HAR: 10001 requests, 1 SAML message")
-    assert [h.index for h in evidence.flows[0].hops] == [10_000]
+    assert [h.index for h in evidence.flows[0].hops] == [10_001]  # numbered from 1
     assert len(evidence.urls) == 1000  # bounded
 
 
