@@ -63,7 +63,7 @@ def write_reports(result: RunResult, ticket: Ticket, options: ReportOptions) -> 
     row; each file goes through a temporary file renamed into place (output.write_file)."""
     from ssodiag.diag.redact import redact_report
     from ssodiag.reports.document import build_document
-    from ssodiag.reports.render import RENDERERS
+    from ssodiag.reports.render import render
 
     doc = build_document(result)
     if options.redact:
@@ -71,7 +71,7 @@ def write_reports(result: RunResult, ticket: Ticket, options: ReportOptions) -> 
     reports = {}
     for fmt in options.formats:
         path = options.out / f"{ticket.name}.{fmt}"
-        write_file(path, RENDERERS[fmt](doc, color=False, show_passed=False))
+        write_file(path, render("report", doc, fmt))
         reports[fmt] = path.name
     return summary_row(ticket.name, doc, reports)
 

@@ -18,7 +18,7 @@ from ssodiag.diag.batch import batch_command
 from ssodiag.diag.diff import diff_command
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.groupsync_cli import groupsync_app
-from ssodiag.diag.model import Connector, Expectations, RunResult, Severity, Status
+from ssodiag.diag.model import Connector, Expectations, RunResult, Severity, Status, VerdictStatus
 from ssodiag.diag.output import (
     Format, check_output_path, choose_format, deliver, error_line, fail, note, redaction_notice, use_color,
     wants_redaction,
@@ -136,10 +136,14 @@ def _stdin(sources: list[str]):
 
 
 def exit_code(result: RunResult, fail_on: FailOn) -> int:
+    """1 when a failed check reaches --fail-on; else 2 when an input could not be read (the verdict is only
+    "incomplete"); else 0. --fail-on never always gives 0."""
     if fail_on is FailOn.never:
         return 0
     threshold = Severity(fail_on.value).rank
-    return int(any(f.status is Status.FAIL and f.severity.rank >= threshold for f in result.findings))
+    if any(f.status is Status.FAIL and f.severity.rank >= threshold for f in result.findings):
+        return 1
+    return 2 if result.verdict.status is VerdictStatus.INCOMPLETE else 0
 
 
 def emit(result: RunResult, fmt: Format | None, output: Path | None, redact: bool | None, show_all: bool, *,
@@ -147,7 +151,7 @@ def emit(result: RunResult, fmt: Format | None, output: Path | None, redact: boo
     """Render the report of ``result`` in ``fmt`` (or the format -o names), redacted unless it stays on a terminal."""
     from ssodiag.diag.redact import redact_report, write_key_map
     from ssodiag.reports.document import build_document
-    from ssodiag.reports.render import RENDERERS
+    from ssodiag.reports.render import render
 
     fmt = choose_format(fmt, output)
     doc = build_document(result)
@@ -156,7 +160,7 @@ def emit(result: RunResult, fmt: Format | None, output: Path | None, redact: boo
     elif redaction_key is not None:
         raise InputError("--redaction-key: this report is not redacted (--no-redact, or the terminal on screen), so "
                          "it has no tokens to look up")
-    text = RENDERERS[fmt.value](doc, color=use_color(fmt, output), show_passed=show_all)
+    text = render("report", doc, fmt.value, color=use_color(fmt, output), show_passed=show_all)
     deliver(text, output, what="report")
     if doc["redacted"]:
         if redaction_key is not None:

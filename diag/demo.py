@@ -66,7 +66,7 @@ def plan_line(plan: dict[str, Any]) -> str:
 
 def run_demo(output: Path | None) -> None:
     from ssodiag.diag.redact import redact_plan
-    from ssodiag.reports.groupsync_render import render_groupsync
+    from ssodiag.reports.render import render
 
     options = ReportOptions(output, REPORT_FORMATS, True, os.urandom(16)) if output else None
     rows = []
@@ -85,7 +85,7 @@ def run_demo(output: Path | None) -> None:
         return
     redacted, _ = redact_plan(plan, plan_doc, key=options.key)
     for fmt in REPORT_FORMATS:
-        write_file(output / f"{PLAN_NAME}.{fmt}", render_groupsync(redacted, fmt))
+        write_file(output / f"{PLAN_NAME}.{fmt}", render("groupsync-plan", redacted, fmt))
     write_index(sorted(rows, key=sort_key), output, title="ssodiag demo: sample tickets",
                 extras=[("Group-sync plan of the sample tenant", f"{PLAN_NAME}.html")])
     typer.echo(f"ssodiag: every report (redacted), the plan and index.html written to {output}", err=True)

@@ -260,13 +260,13 @@ def diff_command(
                                                    show_default=False)] = None,
 ) -> None:
     """Compare a login that works with one that fails: what differs that matters, most likely cause first."""
-    from ssodiag.reports.diff_render import RENDERERS
+    from ssodiag.reports.render import render
 
     try:
         check_output_path(output, [good, bad, *([config] if config else [])])
         fmt = choose_format(fmt, output)
         diff = diff_sides(side_ticket(good, config), side_ticket(bad, config),
                           redact=wants_redaction(redact, fmt, output))
-        deliver(RENDERERS[fmt.value](diff), output, what="comparison")
+        deliver(render("diff", diff, fmt.value), output, what="comparison")
     except InputError as exc:
         fail(str(exc))

@@ -60,7 +60,7 @@ def simulate_command(
     from ssodiag.diag.groupsync import simulate
     from ssodiag.diag.redact import redact_plan
     from ssodiag.diag.groupsync_io import read_atlan, read_idp, read_mappings
-    from ssodiag.reports.groupsync_render import render_groupsync
+    from ssodiag.reports.render import render
 
     paths = [str(p) for p in (mappings, atlan_users, *idp)]
     try:
@@ -71,10 +71,7 @@ def simulate_command(
         doc = plan.to_dict()
         if wants_redaction(redact, fmt, output):
             doc, _ = redact_plan(plan, doc, local_paths=paths)
-        options: dict = {"limit": limit}
-        if fmt is Format.terminal:
-            options["color"] = use_color(fmt, output)
-        text = render_groupsync(doc, fmt.value, **options)
+        text = render("groupsync-plan", doc, fmt.value, limit=limit, color=use_color(fmt, output))
         deliver(text, output, what="plan")
         if doc.get("redacted"):
             redaction_notice(doc["redaction"]["summary"])

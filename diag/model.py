@@ -333,7 +333,7 @@ class Metadata:
 
 @dataclass(frozen=True)
 class FlowHop:
-    index: int  # position in the capture (HAR entry number)
+    index: int  # position in the capture, from 1 (the HAR entry number a browser's network panel shows)
     time: datetime | None
     method: str
     url: str
@@ -456,6 +456,7 @@ class VerdictStatus(str, enum.Enum):
     FAIL = "fail"
     WARN = "warn"
     INCONCLUSIVE = "inconclusive"
+    INCOMPLETE = "incomplete"  # an input could not be read: what was read looks fine, but not everything was
     PASS = "pass"
 
 
@@ -466,6 +467,29 @@ class Verdict:
     status: VerdictStatus
     summary: str
     top_check_id: str | None = None  # the finding the summary is about
+
+
+@dataclass(frozen=True)
+class FixStep:
+    """One numbered step of the fix: an instruction (values in backticks) and the exact values it needs."""
+
+    text: str
+    values: tuple[tuple[str, str], ...] = ()  # (what, exact value), e.g. ("ACS URL", "https://…/endpoint")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a report says first: the verdict in one sentence, the fix as numbered steps, what to check afterwards.
+
+    Built by ``diag.answer`` from the most likely root cause (today: the first failing finding); a model of the
+    SP's login steps can build a more precise one ("Atlan stops at step N because …") and replace it.
+    """
+
+    sentence: str
+    steps: tuple[FixStep, ...] = ()
+    check_after: tuple[str, ...] = ()
+    cause_check_id: str | None = None  # the finding the answer rests on
+    basis: str = "finding"  # what produced it: "finding" (top failing finding), "verdict" (nothing to fix)
 
 
 @dataclass(frozen=True)
@@ -497,6 +521,8 @@ class RunResult:
     detections: tuple[Detection, ...]
     findings: tuple[Finding, ...]  # sorted: failures first, worst severity first, causes before symptoms
     verdict: Verdict
+    answer: Answer
     groupsync: SyncPlan | None = None  # the group-sync plan of this login's users (--mappings and --atlan-users)
     judgement: Judgement = Judgement("strict", "not judged")
     broker: tuple[Prediction, ...] = ()  # Atlan logins: the broker's steps for each Response (diag.broker)
+    judged_at: datetime | None = None  # the instant time conditions were judged at: --at, the capture, else now

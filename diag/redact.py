@@ -10,7 +10,8 @@ holding an e-mail address, the text of error pages around the known error string
 name), and the local paths of the evidence (a home folder names a person: only the file name is kept). Every string
 of the report is then rewritten (:meth:`Redactor.text`): remembered values in any letter case, e-mail addresses, JWTs,
 and in URLs every query parameter whose name looks secret (default-deny: ``*pass*``, ``*session*``, ``*token*``,
-``*secret*``, ``sid``, ``code``, ``SAMLart`` ...), every path parameter (``;jsessionid=``) and every fragment.
+``*secret*``, ``sid``, ``code``, ``SAMLart`` ...), every path parameter (``;jsessionid=``) and every fragment that
+holds parameters (``#access_token=``).
 Issuers, entity IDs, endpoints, certificate fingerprints and group names are configuration and stay readable.
 """
 from __future__ import annotations
@@ -222,9 +223,9 @@ class Redactor:
         return start, None
 
     def _url(self, url: str) -> str:
-        """Secret query parameters, every path parameter and the fragment become <redacted>; the other parameters
-        are redacted as plain text once URL-decoded, so that `login_hint=alice%40corp.com` is caught (re-encoding
-        would otherwise hide the address from the e-mail rule)."""
+        """Secret query parameters, every path parameter and a fragment holding parameters become <redacted>; the
+        other parameters are redacted as plain text once URL-decoded, so that `login_hint=alice%40corp.com` is
+        caught (re-encoding would otherwise hide the address from the e-mail rule)."""
         try:
             parts = urlsplit(url)
         except ValueError:  # an unbalanced `[` in the host: not a URL we can take apart, redact it whole
@@ -232,7 +233,7 @@ class Redactor:
             return SECRET
         path = _PATH_PARAM_RE.sub(self._path_param, parts.path)
         fragment = parts.fragment
-        if fragment:
+        if "=" in fragment:  # parameters in a fragment (`#access_token=…`, OAuth implicit flow); `#rsa-sha256` stays
             self._count("secret", fragment)
             fragment = SECRET
         query = parts.query

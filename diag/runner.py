@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from ssodiag.diag import __version__
 from ssodiag.diag.broker import assumed_config, logins, predict
+from ssodiag.diag.answer import build_answer
 from ssodiag.diag.connectors import diagnosed_connectors, tailor
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.decrypt import decrypt_message
@@ -107,9 +108,11 @@ def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = 
     if expect.group_mappings is not None and expect.atlan_users is not None:
         # the users of this evidence only: population-wide warnings (a group nobody has) would mislead here
         plan = simulate(expect.group_mappings, expect.atlan_users, idp_from_evidence(evidence), population=False)
+    verdict = judge_run(findings, evidence.messages, evidence.inputs)
     return RunResult(tool_version=__version__, evidence=evidence, expectations=expect, resolved=resolved,
-                     detections=detections, findings=tuple(findings), verdict=judge_run(findings, evidence.messages),
-                     groupsync=plan, judgement=Judgement(mode, why), broker=ctx.predictions)
+                     detections=detections, findings=tuple(findings), verdict=verdict,
+                     answer=build_answer(findings, verdict, evidence.inputs), groupsync=plan,
+                     judgement=Judgement(mode, why), broker=ctx.predictions, judged_at=ctx.instant_for())
 
 
 def with_broker(ctx: DiagContext) -> DiagContext:

@@ -40,6 +40,12 @@ def clip(value: object, limit: int = MAX_TEXT_EXCERPT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + CLIP_MARK
 
 
+def clip_block(text: str, limit: int) -> str:
+    """Multi-line text made printable and cut to ``limit`` characters, ending with CLIP_MARK when cut."""
+    text = printable(text)
+    return text if len(text) <= limit else text[: limit - 1] + CLIP_MARK
+
+
 def quoted(value: object, limit: int = QUOTED_MAX) -> str:
     """An untrusted value as a one-line, bounded, backtick-quoted span for a finding message (a backtick inside
     becomes `'`, so the span cannot be closed early)."""

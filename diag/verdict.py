@@ -7,16 +7,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ssodiag.diag.broker import BROKER_STOP_CHECK
-from ssodiag.diag.model import Finding, MessageKind, SamlMessage, SignatureVerdict, Status, Verdict, VerdictStatus
+from ssodiag.diag.model import (
+    Finding, LoadedInput, MessageKind, SamlMessage, SignatureVerdict, Status, Verdict, VerdictStatus,
+)
 
 _VERIFIED_OR_UNSIGNED = (SignatureVerdict.VALID, SignatureVerdict.ABSENT)
 
 
-def judge_run(findings: Sequence[Finding], messages: Sequence[SamlMessage]) -> Verdict:
+def judge_run(findings: Sequence[Finding], messages: Sequence[SamlMessage],
+              inputs: Sequence[LoadedInput] = ()) -> Verdict:
     """``findings`` must be sorted as the runner sorts them (failures first, worst severity first), so the first
     failure is the one to fix. "pass" needs every signed message verified with trusted keys: an unverified signature
-    makes the run "inconclusive", never a pass.
+    makes the run "inconclusive", never a pass; an input that could not be read makes it "incomplete" at best.
     """
+    verdict = _judge(findings, messages)
+    unread = [i for i in inputs if i.error]
+    if unread and verdict.status is VerdictStatus.PASS:
+        return Verdict(VerdictStatus.INCOMPLETE,
+                       f"No problem found in what could be read, but {len(unread)} input(s) could not be read "
+                       f"({unread[0].source}): the answer may be there.")
+    return verdict
+
+
+def _judge(findings: Sequence[Finding], messages: Sequence[SamlMessage]) -> Verdict:
     failing = [f for f in findings if f.status is Status.FAIL]
     warnings = [f for f in findings if f.status is Status.WARN]
     if failing:

@@ -1,9 +1,7 @@
-"""Renderers of `ssodiag diff` documents (diag.diff.compare): terminal, json, md, html."""
+"""The terminal rendering of `ssodiag diff` documents (diag.diff.compare); the other formats are templates\n(reports.render)."""
 from __future__ import annotations
 
 from ssodiag.diag.text import clip
-from ssodiag.reports.jinja import environment
-from ssodiag.reports.text import to_json
 
 
 def render_terminal(diff: dict, **_: object) -> str:
@@ -27,15 +25,3 @@ def render_terminal(diff: dict, **_: object) -> str:
     if diff["only_good_fails"]:
         lines += ["", "Checks that fail for GOOD only: " + ", ".join(f["check_id"] for f in diff["only_good_fails"])]
     return "\n".join(lines) + "\n"
-
-
-def render_markdown(diff: dict, **_: object) -> str:
-    return environment(True).get_template("diff.md.j2").render(diff=diff)
-
-
-def render_html(diff: dict, **_: object) -> str:
-    return environment(False).get_template("diff.html.j2").render(diff=diff)
-
-
-RENDERERS = {"terminal": render_terminal, "json": lambda diff, **_: to_json(diff), "md": render_markdown,
-             "html": render_html}

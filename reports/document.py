@@ -5,15 +5,20 @@ Every renderer (json, terminal, markdown, html) renders this document, so they c
 """
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timezone
 from typing import Any
 
+from lxml import etree
+
 from ssodiag.diag.broker import Prediction, source_url
 from ssodiag.diag.model import (
-    Assertion, Certificate, Finding, Flow, Metadata, RunResult, SamlMessage, SignatureReport, Status,
+    Answer, Assertion, Certificate, Finding, Flow, Metadata, RunResult, SamlMessage, SignatureReport, Status,
 )
+from ssodiag.diag.text import clip_block
 
 SCHEMA_VERSION = "1.0"
+MAX_XML_CHARS = 100_000  # of one message's pretty XML in the report: a real Response is 5-20 KB
 
 
 def _time(value: datetime | None) -> str | None:
@@ -79,9 +84,20 @@ def _assertion_doc(a: Assertion) -> dict[str, Any]:
     }
 
 
+def pretty_xml(m: SamlMessage) -> str:
+    """The message as indented XML for a reader, bounded (signatures are verified on the original bytes, never on
+    this copy)."""
+    if m.root is None:
+        return ""
+    display = copy.deepcopy(m.root)
+    etree.indent(display)
+    return clip_block(etree.tostring(display, encoding="unicode"), MAX_XML_CHARS)
+
+
 def _message_doc(index: int, m: SamlMessage) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "index": index,
+        "xml": pretty_xml(m),
         "source": m.source,
         "kind": m.kind.value,
         "binding": m.binding,
@@ -170,15 +186,27 @@ def finding_doc(f: Finding) -> dict[str, Any]:
     }
 
 
+def answer_doc(answer: Answer) -> dict[str, Any]:
+    return {
+        "sentence": answer.sentence,
+        "steps": [{"text": s.text, "values": [{"what": what, "value": value} for what, value in s.values]}
+                  for s in answer.steps],
+        "check_after": list(answer.check_after),
+        "cause_check_id": answer.cause_check_id,
+        "basis": answer.basis,
+    }
+
+
 def build_document(result: RunResult) -> dict[str, Any]:
     ev = result.evidence
     counts = {s.value: sum(1 for f in result.findings if f.status is s) for s in Status}
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "ssodiag", "version": result.tool_version},
+        "tool": {"name": "ssodiag", "version": result.tool_version, "judged_at": _time(result.judged_at)},
         "redacted": False,
         "verdict": {"status": result.verdict.status.value, "summary": result.verdict.summary,
                     "top_check_id": result.verdict.top_check_id},
+        "answer": answer_doc(result.answer),
         "inputs": [{"source": i.source, "kind": i.kind.value if i.kind else None, "detail": i.detail,
                     "error": i.error} for i in ev.inputs],
         "expectations": {
@@ -186,6 +214,7 @@ def build_document(result: RunResult) -> dict[str, Any]:
             "acs_urls": list(result.resolved.acs_urls),
             "idp_entity_id": result.resolved.idp_entity_id,
             "trusted_certificates": [c.sha256 for c in result.resolved.trusted_certificates],
+            "trusted": [certificate_doc(c) for c in result.resolved.trusted_certificates],
             "at": _time(result.expectations.at),
             "clock_skew": result.resolved.clock_skew,
         },

@@ -1,4 +1,4 @@
-"""Renderers for a group-sync plan document (``SyncPlan.to_dict()``, possibly redacted first).
+"""The terminal rendering of a group-sync plan document (``SyncPlan.to_dict()``, possibly redacted first).
 
 Each takes the plain dict, so redaction runs before rendering. JSON carries every change; the human formats show
 the first ``limit`` rows of each list and say how many more there are, so a million-change plan stays readable
@@ -12,23 +12,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ssodiag.reports.jinja import environment
 from ssodiag.diag.text import clip
-from ssodiag.reports.text import DEFAULT_LIMIT, plan_view, to_json
-
-FORMATS = ("terminal", "json", "md", "html")
+from ssodiag.reports.text import DEFAULT_LIMIT, plan_view
 
 
 
-def render_markdown(doc: dict, *, limit: int = DEFAULT_LIMIT) -> str:
-    return environment(True).get_template("groupsync.md.j2").render(v=plan_view(doc, limit))
-
-
-def render_html(doc: dict, *, limit: int = DEFAULT_LIMIT) -> str:
-    return environment(False).get_template("groupsync.html.j2").render(v=plan_view(doc, limit))
-
-
-def render_terminal(doc: dict, *, limit: int = DEFAULT_LIMIT, color: bool = False, width: int = 110) -> str:
+def render_terminal(doc: dict, *, limit: int = DEFAULT_LIMIT, color: bool = False, width: int = 110,
+                    **_: object) -> str:
     out = io.StringIO()
     con = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False, emoji=False)
     view = plan_view(doc, limit)
@@ -64,14 +54,3 @@ def render_terminal(doc: dict, *, limit: int = DEFAULT_LIMIT, color: bool = Fals
     if doc.get("redaction"):
         con.print(Text(doc["redaction"]["summary"], style="bold"))
     return out.getvalue()
-
-
-RENDERERS = {"terminal": render_terminal, "json": lambda doc, **_: to_json(doc), "md": render_markdown,
-             "html": render_html}
-
-
-def render_groupsync(doc: dict, fmt: str, **options: object) -> str:
-    """``fmt`` is one of :data:`FORMATS`; ``limit`` (rows shown per list) applies to the human formats."""
-    if fmt not in RENDERERS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return RENDERERS[fmt](doc, **options)

@@ -11,21 +11,55 @@ from ssodiag.diag.text import clip
 from ssodiag.reports.text import SEVERITY_ORDER, STATUS_LABEL, judgement_line, plan_view, problems
 
 
-def md_escape(value: object, limit: int = 300) -> str:
-    """Inline Markdown-safe text: no backticks, pipes, HTML or link syntax from evidence values survive."""
-    text = clip(value, limit).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    for ch in "\\`*_[]|#!":
-        text = text.replace(ch, "\\" + ch)
-    return text
-
-
 _BACKTICKED = re.compile(r"`([^`]+)`")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_BACKTICK_RUN = re.compile(r"`+")
+_ESCAPING_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~])")  # a backslash CommonMark would read as an escape
+
+
+def md_code(value: object, limit: int = 300, table: bool = False) -> str:
+    """A value as a Markdown code span: shown literally by GitHub, Jira and Zendesk alike (no HTML, no links). The
+    fence is longer than any backtick run inside (CommonMark §6.1); in a table `|` is escaped, as GFM requires."""
+    if value is None:
+        return "—"
+    text = clip(value, limit)
+    fence = "`" * (max((len(run) for run in _BACKTICK_RUN.findall(text)), default=0) + 1)
+    if text.startswith("`") or text.endswith("`"):
+        text = f" {text} "
+    if table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{text}{fence}"
+
+
+def _md_plain(text: str) -> str:
+    """Prose outside code spans: only what would turn into HTML, a link or a table cell boundary is escaped."""
+    text = _ESCAPING_BACKSLASH.sub(r"\\\\", text)
+    text = text.replace("`", "'").replace("](", "]\\(").replace("|", "\\|")
+    return _TAG_START.sub("\\\\<", text)
+
+
+def md_escape(value: object, limit: int = 300) -> str:
+    """Inline Markdown for a sentence whose `backticked` values (how findings quote evidence) become code spans;
+    pastes cleanly into GitHub, Jira and Zendesk (no `\\``, no `&lt;`), and no HTML or link from a value survives."""
+    parts = _BACKTICKED.split(clip(value, limit))
+    return "".join(md_code(part, limit, table=True) if index % 2 else _md_plain(part)
+                   for index, part in enumerate(parts))
 
 
 def html_code_spans(value: object, limit: int = 1000) -> Markup:
     """Clipped, escaped text whose `backticked` values (how findings quote evidence) render as <code>."""
     escaped = str(escape(clip(value, limit)))
     return Markup(_BACKTICKED.sub(r"<code>\1</code>", escaped))
+
+
+def html_value(value: object, limit: int = 1000) -> Markup:
+    """An evidence value: code, whether or not the text quoting it used backticks; a dash when there is none."""
+    if value is None:
+        return Markup("—")
+    text = str(value)
+    if "`" in text:
+        return html_code_spans(text, limit)
+    return Markup(f"<code>{escape(clip(text, limit))}</code>")
 
 
 @lru_cache(maxsize=None)
@@ -40,6 +74,8 @@ def environment(markdown: bool) -> jinja2.Environment:
     env.filters["clip"] = clip
     env.filters["md"] = md_escape
     env.filters["code"] = html_code_spans
+    env.filters["value"] = html_value
+    env.filters["mdcode"] = md_code
     env.globals.update(STATUS_LABEL=STATUS_LABEL, SEVERITY_ORDER=SEVERITY_ORDER, problems=problems,
                        groupsync_view=plan_view, judgement_line=judgement_line)
     return env

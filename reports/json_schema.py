@@ -16,10 +16,12 @@ from typing import Any
 from ssodiag.diag.broker import Outcome
 from ssodiag.diag.decode import LAYER_BASE64, LAYER_INFLATE, LAYER_URL
 from ssodiag.diag.groupsync import APPLIES
+from ssodiag.diag.answer import ANSWER_BASES
 from ssodiag.diag.judgement import ATLAN, STRICT
 from ssodiag.diag.model import (
     Connector, Initiation, InputKind, MessageKind, Severity, SignatureVerdict, Status, VerdictStatus,
 )
+from ssodiag.diag.redact import KIND_LABEL
 from ssodiag.reports.document import SCHEMA_VERSION
 
 Schema = dict[str, Any]
@@ -72,6 +74,8 @@ ENUMS: dict[str, list[Any]] = {
     "groupsync_applies": list(APPLIES),
     "judgement_mode": [ATLAN, STRICT],
     "step_outcome": values(Outcome),
+    "redaction_kind": list(KIND_LABEL),
+    "answer_basis": list(ANSWER_BASES),
 }
 
 
@@ -128,7 +132,9 @@ def message() -> Schema:
         "element": STRING, "data_algorithm": optional_string(), "key_algorithm": optional_string(),
         "decrypted": BOOLEAN, "error": optional_string()})
     return obj({
-        "index": INTEGER, "source": STRING, "kind": ref("message_kind"), "binding": STRING,
+        "index": INTEGER, "xml": {"type": "string", "description": "the message as indented XML for a reader "
+                                                                "(bounded, control characters escaped)"},
+        "source": STRING, "kind": ref("message_kind"), "binding": STRING,
         "encoding_layers": array(ref("encoding_layer")), "id": optional_string(), "issuer": optional_string(),
         "destination": optional_string(), "in_response_to": optional_string(), "issue_instant": TIME,
         "captured_at": TIME, "relay_state": optional_string(),
@@ -180,9 +186,17 @@ def broker_prediction() -> Schema:
     }, description="Atlan's Keycloak broker, step by step, for one Response (diag.broker)")
 
 
+def answer() -> Schema:
+    step = obj({"text": STRING, "values": array(obj({"what": STRING, "value": STRING}))})
+    return obj({"sentence": STRING, "steps": array(step), "check_after": array(STRING),
+                "cause_check_id": optional_string(), "basis": ref("answer_basis")},
+               description="what the report leads with: the verdict in one sentence, the fix as numbered steps "
+                           "with the exact values, what to check afterwards")
+
+
 def redaction() -> Schema:
     return obj({
-        "replaced": array(obj({"kind": STRING, "label": STRING, "count": INTEGER})),
+        "replaced": array(obj({"kind": ref("redaction_kind"), "label": STRING, "count": INTEGER})),
         "summary": STRING,
     }, description="what redaction replaced (present when the report is redacted)")
 
@@ -206,15 +220,16 @@ def groupsync_plan() -> Schema:
 def build_schema() -> Schema:
     expectations = obj({
         "sp_entity_id": optional_string(), "acs_urls": array(STRING), "idp_entity_id": optional_string(),
-        "trusted_certificates": array({"type": "string", "pattern": "^[0-9A-F]{64}$"}), "at": TIME,
-        "clock_skew": INTEGER,
+        "trusted_certificates": array({"type": "string", "pattern": "^[0-9A-F]{64}$"}),
+        "trusted": array(ref("certificate")), "at": TIME, "clock_skew": INTEGER,
     }, description="what the checks judged against, once derived from the options and metadata")
     top = obj({
         "schema_version": {"const": SCHEMA_VERSION},
-        "tool": obj({"name": {"const": "ssodiag"}, "version": STRING}),
+        "tool": obj({"name": {"const": "ssodiag"}, "version": STRING, "judged_at": TIME}),
         "redacted": BOOLEAN,
         "redaction": ref("redaction"),
         "verdict": obj({"status": ref("verdict_status"), "summary": STRING, "top_check_id": optional_string()}),
+        "answer": answer(),
         "inputs": array(obj({"source": STRING, "kind": nullable(ref("input_kind")), "detail": STRING,
                              "error": optional_string()})),
         "expectations": expectations,

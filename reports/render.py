@@ -1,30 +1,60 @@
-"""The formatter table for analyze reports: one function per format, all taking the report document."""
+"""The one renderer table: every document ssodiag writes (an analyze report, a group-sync plan, a comparison of two
+logins) in every format (terminal, json, md, html). Commands call :func:`render`; nothing else picks a renderer.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from ssodiag.reports import terminal
+from ssodiag.reports import diff_render, groupsync_render, terminal
 from ssodiag.reports.jinja import environment
-from ssodiag.reports.text import to_json
+from ssodiag.reports.text import DEFAULT_LIMIT, plan_view, to_json
+from ssodiag.reports.view import report_view
 
 FORMATS = ("terminal", "json", "md", "html")
+KINDS = ("report", "groupsync-plan", "diff")
 
 
-def render_json(doc: dict, **_: object) -> str:
+def _template(name: str, markdown: bool, context: Callable[..., dict]) -> Callable[..., str]:
+    """A renderer of one template; ``context`` turns the document into the template's variables."""
+    def render(doc: dict, **options: object) -> str:
+        return environment(markdown).get_template(name).render(**context(doc, **options))
+    return render
+
+
+def _report_view(doc: dict, **_: object) -> dict:
+    return {"v": report_view(doc)}
+
+
+def _plan_view(doc: dict, *, limit: int = DEFAULT_LIMIT, **_: object) -> dict:
+    return {"v": plan_view(doc, limit)}
+
+
+def _diff_view(diff: dict, **_: object) -> dict:
+    return {"diff": diff}
+
+
+def _json(doc: dict, **_: object) -> str:
     return to_json(doc)
 
 
-def render_markdown(doc: dict, **_: object) -> str:
-    return environment(True).get_template("report.md.j2").render(doc=doc)
-
-
-def render_html(doc: dict, **_: object) -> str:
-    return environment(False).get_template("report.html.j2").render(doc=doc)
-
-
-RENDERERS: dict[str, Callable[..., str]] = {
-    "terminal": terminal.render,
-    "json": render_json,
-    "md": render_markdown,
-    "html": render_html,
+RENDERERS: dict[tuple[str, str], Callable[..., str]] = {
+    ("report", "terminal"): terminal.render,
+    ("report", "json"): _json,
+    ("report", "md"): _template("report.md.j2", True, _report_view),
+    ("report", "html"): _template("report.html.j2", False, _report_view),
+    ("groupsync-plan", "terminal"): groupsync_render.render_terminal,
+    ("groupsync-plan", "json"): _json,
+    ("groupsync-plan", "md"): _template("groupsync.md.j2", True, _plan_view),
+    ("groupsync-plan", "html"): _template("groupsync.html.j2", False, _plan_view),
+    ("diff", "terminal"): diff_render.render_terminal,
+    ("diff", "json"): _json,
+    ("diff", "md"): _template("diff.md.j2", True, _diff_view),
+    ("diff", "html"): _template("diff.html.j2", False, _diff_view),
 }
+
+
+def render(kind: str, doc: dict, fmt: str, **options: object) -> str:
+    """``doc`` of ``kind`` in ``fmt``; options a format does not use (color, width, limit, show_passed) are ignored."""
+    if (kind, fmt) not in RENDERERS:
+        raise ValueError(f"unknown format {fmt!r} for a {kind}; choose one of {', '.join(FORMATS)}")
+    return RENDERERS[(kind, fmt)](doc, **options)

@@ -1,4 +1,5 @@
-"""Terminal report (rich): the verdict first, then the problems by severity, each with its fix.
+"""Terminal report (rich): the answer first (verdict, numbered fix, what to check afterwards), then the other
+problems, then the evidence, one function per section.
 
 All values from the evidence are passed to rich as ``Text`` (never as markup), so a NameID like
 ``[bold red]x`` is printed literally.
@@ -6,111 +7,144 @@ All values from the evidence are passed to rich as ``Text`` (never as markup), s
 from __future__ import annotations
 
 import io
-from collections import Counter
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ssodiag.reports.groupsync_render import render_terminal as render_plan
 from ssodiag.diag.text import clip
-from ssodiag.reports.text import STATUS_LABEL, judgement_line, problems
+from ssodiag.reports.groupsync_render import render_terminal as render_plan
+from ssodiag.reports.text import STATUS_LABEL, judgement_line
+from ssodiag.reports.view import report_view
 
 _STYLE = {"fail": "bold red", "error": "bold magenta", "warn": "yellow", "skip": "dim", "pass": "green",
-          "inconclusive": "yellow"}
-# A capture with hundreds of messages repeats each problem hundreds of times: the screen shows the first few of
-# each check, of the messages and of each flow, and says how many more the JSON report holds.
-SHOWN_PER_CHECK = 3
-SHOWN_MESSAGES = 50
-SHOWN_HOPS = 100
+          "inconclusive": "yellow", "incomplete": "yellow"}
 
 
-def render(doc: dict, *, color: bool = False, width: int = 110, show_passed: bool = False) -> str:
-    out = io.StringIO()
-    con = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False, emoji=False)
-    v = doc["verdict"]
-    con.print(Text.assemble(("Verdict: ", "bold"), (v["status"].upper(), _STYLE.get(v["status"], "bold")),
-                            " — ", clip(v["summary"], 600)))
+def _answer(con: Console, doc: dict, answer: dict) -> None:
+    status = doc["verdict"]["status"]
+    con.print(Text.assemble(("Verdict: ", "bold"), (status.upper(), _STYLE.get(status, "bold")), " — ",
+                            clip(answer["sentence"], 600)))
     con.print(Text(judgement_line(doc), style="dim"))
-    if doc.get("redacted"):
-        con.print(Text("(personal values are redacted)", style="dim"))
-    for d in doc["detections"]:
-        con.print(Text.assemble(("Connector: ", "bold"), d["connector"], " — ", clip(d["reason"])))
-    bad_inputs = [i for i in doc["inputs"] if i["error"]]
-    for i in bad_inputs:
-        con.print(Text.assemble(("Input error: ", "bold red"), clip(i["error"])))
+    if answer["steps"]:
+        con.print(Text("Fix:", style="bold green"))
+        for number, step in enumerate(answer["steps"], start=1):
+            con.print(Text(f"  {number}. {clip(step['text'], 800)}"))
+            for value in step["values"]:
+                con.print(Text(f"       {value['what']}: {clip(value['value'], 300)}"), style="dim")
+    if answer["check_after"]:
+        con.print(Text("Then check:", style="bold"))
+        for line in answer["check_after"]:
+            con.print(Text(f"  - {clip(line, 600)}"))
+    for bad in (i for i in doc["inputs"] if i["error"]):
+        con.print(Text.assemble(("Could not read: ", "bold red"), clip(bad["error"])))
 
-    found = problems(doc)
-    if found:
-        con.print()
-        con.print(Text("Problems", style="bold underline"))
-    per_check = Counter(f["check_id"] for f in found)
-    shown: Counter[str] = Counter()
-    for f in found:
-        shown[f["check_id"]] += 1
-        if shown[f["check_id"]] > SHOWN_PER_CHECK:
-            continue
+
+def _other_problems(con: Console, others: list[dict]) -> None:
+    if not others:
+        return
+    con.print()
+    con.print(Text("Other problems", style="bold underline"))
+    for other in others:
+        f = other["finding"]
         con.print(Text.assemble(
             (f"[{STATUS_LABEL[f['status']]}] ", _STYLE[f["status"]]), (f"{f['severity'].upper()} ", "bold"),
             (f"{f['check_id']} ", "cyan"), f["title"]))
         con.print(Text("    " + clip(f["message"], 600)))
-        ev = f["evidence"]
-        if ev.get("expected") is not None:
-            con.print(Text(f"    expected: {clip(ev['expected'])}"), style="dim")
-        if ev.get("seen") is not None:
-            con.print(Text(f"    seen:     {clip(ev['seen'])}"), style="dim")
-        if ev.get("source"):
-            con.print(Text(f"    in: {clip(ev['source'], 160)}"), style="dim")
+        evidence = f["evidence"]
+        for key in ("expected", "seen"):
+            if evidence.get(key) is not None:
+                con.print(Text(f"    {key + ':':<9} {clip(evidence[key])}"), style="dim")
+        if evidence.get("source"):
+            con.print(Text(f"    in: {clip(evidence['source'], 160)}"), style="dim")
         con.print(Text.assemble(("    fix: ", "bold green"), clip(f["remediation"], 600)))
-        if shown[f["check_id"]] == SHOWN_PER_CHECK and per_check[f["check_id"]] > SHOWN_PER_CHECK:
-            con.print(Text(f"    … and {per_check[f['check_id']] - SHOWN_PER_CHECK} more {f['check_id']} "
-                           f"problems (all are in --format json)"), style="dim")
-
-    if doc["messages"]:
-        con.print()
-        table = Table(title="SAML messages", show_lines=False, expand=False)
-        for col in ("#", "kind", "source", "issuer", "ID / InResponseTo", "status", "signature"):
-            table.add_column(col, overflow="fold")
-        for m in doc["messages"][:SHOWN_MESSAGES]:
-            status = m["status"]["code"].rsplit(":", 1)[-1] if m.get("status") and m["status"]["code"] else ""
-            table.add_row(Text(str(m["index"])), Text(m["kind"]), Text(clip(m["source"], 60)),
-                          Text(clip(m["issuer"], 50)), Text(clip(f"{m['id'] or '-'} / {m['in_response_to'] or '-'}", 50)),
-                          Text(status), Text(m["signature"]["verdict"]))
-        con.print(table)
-        if len(doc["messages"]) > SHOWN_MESSAGES:
-            con.print(Text(f"… and {len(doc['messages']) - SHOWN_MESSAGES} more messages (all are in --format json)"),
+        if other["more"]:
+            con.print(Text(f"    … and {other['more']} more {f['check_id']} problems (all are in --format json)"),
                       style="dim")
-    for flow in doc["flow"]:
+
+
+def _messages(con: Console, view: dict) -> None:
+    if not view["messages"]:
+        return
+    con.print()
+    table = Table(title="SAML messages", show_lines=False, expand=False)
+    for col in ("#", "kind", "source", "issuer", "ID / InResponseTo", "status", "signature"):
+        table.add_column(col, overflow="fold")
+    for message_view in view["messages"]:
+        m = message_view["message"]
+        status = m["status"]["code"].rsplit(":", 1)[-1] if m.get("status") and m["status"]["code"] else ""
+        table.add_row(Text(str(m["index"])), Text(m["kind"]), Text(clip(m["source"], 60)), Text(clip(m["issuer"], 50)),
+                      Text(clip(f"{m['id'] or '-'} / {m['in_response_to'] or '-'}", 50)), Text(status),
+                      Text(m["signature"]["verdict"]))
+    con.print(table)
+    if view["messages_more"]:
+        con.print(Text(f"… and {view['messages_more']} more messages (all are in --format json)"), style="dim")
+
+
+def _flows(con: Console, view: dict) -> None:
+    for flow_view in view["flows"]:
+        flow = flow_view["flow"]
         con.print()
         con.print(Text.assemble(("Flow ", "bold"), clip(flow["source"], 80), f" ({flow['initiation']}-initiated)"))
-        for h in flow["hops"][:SHOWN_HOPS]:
-            carried = f" carries message #{h['message_index']}" if h["message_index"] is not None else ""
+        for h in flow_view["hops"]:
+            carried = f" carries {h['carries']} #{h['message_index']}" if h["carries"] else ""
             redirect = f" -> {clip(h['redirect_to'], 90)}" if h["redirect_to"] else ""
+            broke = "  <- broke here" if h["broke"] else ""
             con.print(Text(f"  {h['index']:>4} {clip(h['method'], 16):<5} {h['status'] or '---'} {clip(h['url'], 90)}"
-                           f"{redirect}{carried}"))
+                           f"{redirect}{carried}{broke}"), style="bold red" if h["broke"] else None)
             if h.get("page_excerpt"):
                 con.print(Text(f"         page: {clip(h['page_excerpt'], 120)}"), style="dim")
-        if len(flow["hops"]) > SHOWN_HOPS:
-            con.print(Text(f"  … and {len(flow['hops']) - SHOWN_HOPS} more hops (all are in --format json)"),
-                      style="dim")
+        if flow_view["more"]:
+            con.print(Text(f"  … and {flow_view['more']} more hops (all are in --format json)"), style="dim")
 
-    if doc.get("groupsync"):
-        con.print()
-        con.print(Text.from_ansi(render_plan(doc["groupsync"], color=color, width=width)), end="")
 
+def _certificates(con: Console, view: dict) -> None:
+    certificates = view["certificates"]
+    if not certificates["rows"]:
+        return
+    con.print()
+    table = Table(title="Certificates: which signed, which is trusted", expand=False)
+    for col in ("message", "signed with (SHA-256)", "trusted?"):
+        table.add_column(col, overflow="fold")
+    for row in certificates["rows"]:
+        signer = row["signed_with"]
+        table.add_row(Text(f"#{row['message']['index']} {row['message']['kind']}"),
+                      Text(signer["sha256"] if signer else "(no certificate in the message)"),
+                      Text("yes" if row["trusted"] else "no"))
+    con.print(table)
+    trusted = ", ".join(c["sha256"] for c in certificates["trusted"]) or "none given (--idp-metadata or --idp-cert)"
+    con.print(Text(f"Trusted (configured): {trusted}"), style="dim")
+
+
+def _summary(con: Console, doc: dict, view: dict, show_passed: bool) -> None:
     s = doc["summary"]
     con.print()
+    for d in doc["detections"]:
+        con.print(Text.assemble(("Connector: ", "bold"), d["connector"], " — ", clip(d["reason"])))
     con.print(Text(f"{s['fail']} failed, {s['warn']} warnings, {s['error']} errors, {s['skip']} skipped, "
                    f"{s['pass']} passed"))
-    skipped = [f for f in doc["findings"] if f["status"] == "skip"]
-    if skipped:
+    if not show_passed and any(f["status"] == "skip" for f in view["checked"]):
         con.print(Text("Run with --show-all to list the passed and skipped checks (a skip names the option that "
                        "would enable it).", style="dim"))
     if show_passed:
-        for f in doc["findings"]:
-            if f["status"] in ("pass", "skip"):
-                con.print(Text(f"  [{STATUS_LABEL[f['status']]}] {f['check_id']} {clip(f['message'], 150)}"),
-                          style=_STYLE[f["status"]])
+        for f in view["checked"]:
+            con.print(Text(f"  [{STATUS_LABEL[f['status']]}] {f['check_id']} {clip(f['message'], 150)}"),
+                      style=_STYLE[f["status"]])
+
+
+def render(doc: dict, *, color: bool = False, width: int = 110, show_passed: bool = False, **_: object) -> str:
+    out = io.StringIO()
+    con = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False, emoji=False)
+    view = report_view(doc)
+    _answer(con, doc, view["answer"])
+    _other_problems(con, view["others"])
+    _flows(con, view)
+    _messages(con, view)
+    _certificates(con, view)
+    if doc.get("groupsync"):
+        con.print()
+        con.print(Text.from_ansi(render_plan(doc["groupsync"], color=color, width=width)), end="")
+    _summary(con, doc, view, show_passed)
     if doc.get("redaction"):
         con.print(Text(doc["redaction"]["summary"], style="bold"))
     return out.getvalue()

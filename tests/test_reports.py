@@ -15,8 +15,9 @@ from ssodiag.diag.runner import analyze
 from ssodiag.diag.saml import parse_message
 from ssodiag.reports.document import build_document
 from ssodiag.reports.jinja import md_escape
-from ssodiag.reports.render import RENDERERS
+from ssodiag.reports.render import render
 from tests.idp import TestIdP
+from tests.markdown import as_html, live_tags
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "reports/schema/report.schema.json").read_text())
 HOSTILE = '<script>alert(1)</script>[bold red]x[/] `| **y** <img src=x onerror=alert(2)>'
@@ -47,7 +48,7 @@ def hostile_doc(hostile_result) -> dict:
 
 
 def test_json_validates_against_schema(hostile_doc):
-    jsonschema.Draft202012Validator(SCHEMA).validate(json.loads(RENDERERS["json"](hostile_doc)))
+    jsonschema.Draft202012Validator(SCHEMA).validate(json.loads(render("report", hostile_doc, "json")))
 
 
 def test_schema_rejects_a_broken_document(hostile_doc):
@@ -59,23 +60,27 @@ def test_schema_rejects_a_broken_document(hostile_doc):
 
 
 def test_html_escapes_every_evidence_value(hostile_doc):
-    html = RENDERERS["html"](hostile_doc)
+    html = render("report", hostile_doc, "html")
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Content-Security-Policy" in html  # no script can run even if a value slipped through
 
 
-def test_markdown_escapes_backticks_pipes_and_html(hostile_doc):
-    md = RENDERERS["md"](hostile_doc)
-    assert "<script>" not in md and "<img" not in md
-    assert "&lt;script&gt;" in md
-    assert md_escape("a|b`c<d") == "a\\|b\\`c&lt;d"
+def test_markdown_renders_values_as_text_without_over_escaping(hostile_doc):
+    md = render("report", hostile_doc, "md")
+    html = as_html(md)
+    assert not live_tags(html), live_tags(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the value is shown, as text
+    assert "\\`" not in md and "&lt;" not in md  # pastes cleanly: no backslash-backtick, no HTML entities
+    # prose: only a tag start, a link opener and a pipe are escaped; values in backticks become code spans
+    assert md_escape("a|b `c<d` 1 < 2 <g") == "a\\|b `c<d` 1 < 2 \\<g"
+    assert as_html(md_escape("see [x](javascript:alert(1))")).count("<a ") == 0
 
 
 def test_terminal_prints_markup_literally(hostile_doc):
-    out = RENDERERS["terminal"](hostile_doc, color=True)
+    out = render("report", hostile_doc, "terminal", color=True)
     assert "[bold red]x[/]" in out  # rich did not interpret the value as markup
-    plain = RENDERERS["terminal"](hostile_doc, color=False)
+    plain = render("report", hostile_doc, "terminal", color=False)
     assert plain.splitlines()[0].startswith("Verdict: FAIL")  # the verdict comes first
 
 

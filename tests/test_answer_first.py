@@ -1,0 +1,136 @@
+"""Reports lead with the answer in every format: the verdict in one sentence, the fix as numbered steps with the
+exact values, what to check afterwards; then the other problems, then the evidence. The JSON schema describes every
+block the JSON carries, and its enums are the code's."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from ssodiag.diag.cli import app
+from ssodiag.diag.demo import sample_tickets
+from ssodiag.diag.model import VerdictStatus
+from ssodiag.diag.redact import KIND_LABEL, redact_report
+from ssodiag.diag.ticket import ticket_result
+from ssodiag.reports.document import build_document
+from ssodiag.reports.render import render
+from tests.idp import TestIdP
+from tests.markdown import as_html
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((ROOT / "reports/schema/report.schema.json").read_text())
+FAILURES = [t for t in sample_tickets() if t.name.endswith("-failure")]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {t.name: ticket_result(t) for t in FAILURES}
+
+
+@pytest.mark.parametrize("name", [t.name for t in FAILURES])
+def test_the_answer_rests_on_the_top_failure(results, name):
+    result = results[name]
+    top = next(f for f in result.findings if f.status.value == "fail")
+    answer = result.answer
+    assert answer.cause_check_id == top.check_id == result.verdict.top_check_id
+    assert top.title in answer.sentence and answer.sentence.startswith("This login fails")
+    assert answer.steps and answer.steps[0].text in top.remediation
+    assert any(top.check_id in line for line in answer.check_after)
+    if top.expected is not None:
+        assert ("Expected", top.expected) in answer.steps[0].values
+
+
+@pytest.mark.parametrize("name", [t.name for t in FAILURES])
+def test_every_format_shows_verdict_then_fix_then_check_then_others_then_evidence(results, name):
+    doc = build_document(results[name])
+    first_step = doc["answer"]["steps"][0]["text"][:30]
+    terminal = render("report", doc, "terminal", width=400)
+    assert terminal.startswith("Verdict: FAIL — This login fails")
+    _in_order(terminal, ["Verdict:", "Fix:", "  1. ", "Then check:"])
+    if "Other problems" in terminal:
+        _in_order(terminal, ["Then check:", "Other problems", "SAML messages"])
+    md = render("report", doc, "md")
+    _in_order(md, ["# ssodiag report: FAIL", "**This login fails", "## Fix", "1. ", "## Then check",
+                   "## Other problems", "## Evidence", "### Inputs"])
+    assert first_step.split("`")[0] in md
+    html = render("report", doc, "html")
+    _in_order(html, ['id="verdict"', 'id="fix"', "Then check", 'id="other-problems"', 'id="evidence"',
+                     "<h3>Inputs</h3>", 'id="redaction-receipt"' if doc.get("redaction") else "</footer>"])
+
+
+def _in_order(text: str, needles: list[str]) -> None:
+    positions = [text.find(n) for n in needles]
+    assert all(p >= 0 for p in positions), [n for n, p in zip(needles, positions) if p < 0]
+    assert positions == sorted(positions), list(zip(needles, positions))
+
+
+def test_html_shows_values_as_code_links_as_links_and_the_broken_step(results):
+    doc = build_document(results["okta-failure"])
+    html = render("report", doc, "html")
+    outside_xml = re.sub(r'<pre class="xml">.*?</pre>', "", html, flags=re.S)
+    assert "`" not in outside_xml  # backticked values became <code>, never raw backticks
+    assert re.search(r'<a href="https://[^"]+" rel="noopener noreferrer">', html)
+    assert 'class="broke"' in html and "broke here" in html
+    assert '<pre class="xml">' in html and "<mark>" in html  # the message, with the lines a problem names marked
+    assert 'name="viewport"' in html and "@media print" in html and "@media (max-width" in html
+
+
+def test_markdown_has_no_over_escaping_and_renders_a_numbered_fix(results):
+    md = render("report", build_document(results["google-failure"]), "md")
+    assert "\\`" not in md and "&lt;" not in md and "&amp;" not in md
+    html = as_html(md)
+    assert "<ol>" in html and "<h2>Fix</h2>" in html and "<table>" in html
+
+
+def test_json_of_every_block_validates_and_the_enums_are_the_codes():
+    enum = SCHEMA["properties"]["verdict"]["properties"]["status"]["enum"]
+    assert sorted(enum) == sorted(s.value for s in VerdictStatus)
+    kinds = SCHEMA["properties"]["redaction"]["properties"]["replaced"]["items"]["properties"]["kind"]["enum"]
+    assert sorted(kinds) == sorted(KIND_LABEL)
+    assert SCHEMA["additionalProperties"] is False  # a block the schema does not describe fails validation
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for ticket in sample_tickets():
+        result = ticket_result(ticket)
+        doc = build_document(result)
+        validator.validate(json.loads(render("report", doc, "json")))
+        redacted, _ = redact_report(result, doc)
+        validator.validate(json.loads(render("report", redacted, "json")))
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**doc, "undescribed_block": {}})
+
+
+def test_a_report_with_a_group_sync_plan_validates(tmp_path):
+    idp = TestIdP()
+    response = tmp_path / "r.xml"
+    response.write_bytes(idp.signed_response(attributes={"email": ["alice@example.test"], "firstName": ["A"],
+                                                         "lastName": ["L"], "memberOf": ["engineering"]}))
+    (tmp_path / "m.csv").write_text("sso_group,atlan_group\nengineering,eng\noperations,ops\n")
+    (tmp_path / "a.csv").write_text("username,email,atlan_group\nalice@example.test,alice@example.test,ops\n,,eng\n")
+    r = runner.invoke(app, ["analyze", str(response), "--mappings", str(tmp_path / "m.csv"), "--atlan-users",
+                            str(tmp_path / "a.csv"), "-f", "json", "--fail-on", "never"])
+    doc = json.loads(r.stdout)
+    assert doc["groupsync"]["changes"] and doc["redaction"]["replaced"]
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+
+
+def test_an_unreadable_extra_input_makes_a_clean_analysis_incomplete(tmp_path):
+    idp = TestIdP()
+    good = tmp_path / "response.b64"
+    good.write_text(base64.b64encode(idp.signed_response()).decode())
+    (tmp_path / "idp.pem").write_text(idp.cert_pem)
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello, not SAML")
+    args = ["analyze", str(good), "--idp-cert", str(tmp_path / "idp.pem"), "--sp-entity-id",
+            "https://sp.example.test/metadata", "--acs-url", "https://sp.example.test/acs", "-f", "json"]
+    clean = runner.invoke(app, args)
+    assert clean.exit_code == 0 and json.loads(clean.stdout)["verdict"]["status"] == "pass", clean.output
+    r = runner.invoke(app, [*args, str(bad)])
+    doc = json.loads(r.stdout)
+    assert doc["verdict"]["status"] == "incomplete" and r.exit_code == 2
+    assert "notes.txt" in doc["answer"]["steps"][0]["text"]
