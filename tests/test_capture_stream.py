@@ -58,8 +58,8 @@ def test_entries_that_are_not_har_entries_are_skipped_and_named(tmp_path):
     evidence = load_evidence([str(tmp_path / "mixed.har")])
     [loaded] = evidence.inputs
     assert loaded.error is None and len(evidence.messages) == 1
-    assert ("skipped 3 entries that are not HAR entries: entry 0 (a JSON string, not an object), entry 1 "
-            "(no request.url), entry 3 (a JSON int, not an object)") in loaded.detail
+    assert ("skipped 3 entries that are not HAR entries: entry 1 (a JSON string, not an object), entry 2 "
+            "(no request.url), entry 4 (a JSON int, not an object)") in loaded.detail  # numbered from 1
 
 
 def test_more_entries_than_the_bound_is_one_line_naming_it(tmp_path):
