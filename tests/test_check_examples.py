@@ -13,6 +13,7 @@ adding a check means adding its row here.
 """
 from __future__ import annotations
 
+import base64
 import functools
 import subprocess
 import tempfile
@@ -33,6 +34,7 @@ from ssodiag.diag.registry import load_builtin_checks
 from ssodiag.diag.runner import analyze
 from tests.harbuild import HarBuilder, auto_submit_page, post_body, redirect_query
 from tests.idp import ACS_URL, IDP_ENTITY_ID, SP_ENTITY_ID, TestIdP, sp_keypair, utc_now
+from tests.test_signature import _with_negative_serial as negative_serial_certificate
 from tests.xsw import xsw3
 
 NOW = utc_now()
@@ -117,6 +119,7 @@ def attributes(connector: Connector | None = None, **changes) -> Case:
 # --------------------------------------------------------------------------- inputs shared by several rows
 
 GOOD_RESPONSE = response()
+LEGACY_DER = negative_serial_certificate(IDP)  # IDP's key, a certificate whose serial number is negative
 GOOD_REQUEST = request()
 GOOD_METADATA = metadata()
 ENCRYPTED = IDP.encrypt_assertion(IDP.signed_response(), SP_CERT)
@@ -240,6 +243,10 @@ EXAMPLES: dict[str, tuple[Case | Quiet, Case]] = {
                with_options(GOOD_RESPONSE, idp_metadata=(parse_metadata(ROTATED.metadata(), "idp-metadata.xml"),))),
     "SIG010": (with_options(response(ENCRYPTED), sp_key_pem=SP_KEY),
                with_options(response(ENCRYPTED), sp_key_pem=sp_keypair("other-sp")[0])),
+    "SIG011": (GOOD_RESPONSE, with_options(
+        response(IDP.signed_response().replace(IDP.cert_b64.encode(), base64.b64encode(LEGACY_DER))),
+        idp_certificates=load_certificates(b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(LEGACY_DER)
+                                           + b"-----END CERTIFICATE-----\n", "legacy.pem"))),
     # SAML: the Response and its assertion
     "SAML001": (GOOD_RESPONSE, response(status_code="Responder", sub_code="RequestDenied", assertions=0)),
     "SAML002": (GOOD_RESPONSE, response(version="1.1")),
