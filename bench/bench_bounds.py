@@ -60,6 +60,10 @@ def analyze(path: Path) -> None:
     CliRunner().invoke(app, ["analyze", str(path), *ATLAN_ARGS], catch_exceptions=False)
 
 
+def explain(path: Path) -> None:
+    CliRunner().invoke(app, ["explain", str(path)], catch_exceptions=False)
+
+
 def redact_dotted(pairs: int) -> None:
     Redactor().text(long_dotted_value(pairs))
 
@@ -108,6 +112,8 @@ def scenarios(folder: Path) -> list[tuple[str, float, Callable[[], object]]]:
     rows += [
         ("analyze: HAR of 600 Responses, terminal report", 2.0,
          lambda p=file("600.har", many_messages_har(600)): analyze(p)),
+        ("explain: 1 MB of pasted text ending in an AADSTS code", 2.0,
+         lambda p=file("pasted.txt", "x " * 500_000 + "AADSTS50105"): explain(p)),
         ("redact: 2 MB dotted value", 2.0, lambda: redact_dotted(1_000_000)),
         ("redact: 30,000 remembered values", 2.0, lambda: redact_remembered(30_000)),
     ]

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from ssodiag.diag.connectors import Tenant, classify_text
+from ssodiag.diag.har import MAX_ERROR_SEARCH_CHARS
 from ssodiag.diag.model import Connector
 from ssodiag.diag.text import clip
 
@@ -32,7 +33,9 @@ class Explanation:
 
 
 def explain_text(text: str, values: Tenant, connectors: Iterable[Connector] | None = None) -> list[Explanation]:
-    """Every known error the text shows: the vendors' first (they name the cause), then Atlan's login."""
+    """Every known error the text shows, in its first MAX_ERROR_SEARCH_CHARS characters (an error message is short;
+    a megabyte of pasted noise must not take seconds): the vendors' first (they name the cause), then Atlan's login."""
+    text = text[:MAX_ERROR_SEARCH_CHARS]
     matches = classify_text(text, connectors)
     found = [Explanation(m.source, m.error.code, m.matched, m.error.meaning, m.error.causes, values.fill(m.error.fix),
                          m.error.docs, m.error.check_id)

@@ -9,6 +9,7 @@ another service provider. Which mode ran is stated in the report.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 
@@ -113,6 +114,7 @@ def _accepted(finding: Finding, reason: str) -> Finding:
                    message=f"{finding.message} {ACCEPTED} {reason}")
 
 
+@functools.cache
 def step_checks(number: int) -> frozenset[str]:
     """The checks that judge (part of) broker step ``number``."""
     return frozenset({c for c, steps in BROKER_STEPS.items() if number in steps} | set(STEP_DETAIL.get(number, ()))
@@ -123,13 +125,17 @@ def headline_fix(findings: list[Finding], predictions: tuple[Prediction, ...]) -
     """The fix of "Atlan stops at step N" from the most specific failing finding about that step: ``findings`` are
     sorted, so a connector's finding (it names the vendor console's fields and the tenant's values) comes first."""
     by_source = {p.source: p for p in predictions}
+    first_failing: dict[str, int] = {}  # check id -> position of its first failing finding (one pass, not one per stop)
+    for position, f in enumerate(findings):
+        if f.status is Status.FAIL:
+            first_failing.setdefault(f.check_id, position)
     result = []
     for finding in findings:
         prediction = by_source.get(finding.source or "")
         if finding.check_id == BROKER_STOP_CHECK and finding.status is Status.FAIL and prediction and prediction.stop:
-            related = step_checks(prediction.stop.number)
-            detail = next((f for f in findings if f.status is Status.FAIL and f.check_id in related), None)
-            if detail is not None:
+            positions = [first_failing[c] for c in step_checks(prediction.stop.number) if c in first_failing]
+            if positions:
+                detail = findings[min(positions)]
                 finding = replace(finding, remediation=f"{detail.remediation} (see {detail.check_id})")
         result.append(finding)
     return result
