@@ -219,7 +219,8 @@ def _detect_one(data: bytes, source: str) -> _Parsed:
             return _from_value(params.message_value, source, relay_state=params.relay_state,
                                redirect_signature=params.redirect_signature)
     stripped = text.strip().strip(_PASTE_QUOTES).strip()
-    if _ENCODED_RUN.search(stripped) and _ENCODED_TEXT.fullmatch(stripped):
+    # the run is looked for at the start only: prose of any length is turned away without a scan of all of it
+    if _ENCODED_RUN.search(stripped, 0, 4096) and _ENCODED_TEXT.fullmatch(stripped):
         return _from_value(stripped, source)
     if find_known_error(text):
         return _from_page(text, source)

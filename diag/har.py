@@ -45,6 +45,9 @@ MAX_PAGE_CHARS = 1_000_000  # of an HTML page parsed for its visible text; a SAM
 MAX_BODY_CHARS = 16 * 1024 * 1024  # of a request body or a URL searched for SAML parameters
 PLAUSIBLE_CAPTURE_YEARS = (2005, 2199)
 MAX_MESSAGES = 500  # SAML messages read from one capture; a login has a handful, a long session dozens
+# Bytes of SAML XML decoded from one capture, all messages together: each may inflate to MAX_INFLATED_BYTES, and a
+# few KB of DEFLATE per message would otherwise make gigabytes of XML (a login's messages are tens of KB each).
+MAX_DECODED_BYTES = 32 * 1024 * 1024
 
 # Endpoints that start or carry a login, kept as hops even without SAML parameters: SimpleSAMLphp's SSO service,
 # Keycloak's broker and SAML protocol endpoints, and each declared vendor's login paths (diag.connectors).
@@ -255,14 +258,18 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
     sso_hops: set[int] = set()
     excerpts: dict[int, str] = {}
 
+    decoded_bytes = 0  # of every message decoded so far: inflating is where a small capture becomes a big one
     for pos, ex in enumerate(ordered):
         for where, params, binding in _message_sources(ex):
-            if len(messages) >= MAX_MESSAGES:
+            if len(messages) >= MAX_MESSAGES or decoded_bytes >= MAX_DECODED_BYTES:
                 if not problems or not problems[-1].endswith("the rest are not read"):
-                    problems.append(f"{hop_label(source, ex)}: over {MAX_MESSAGES} SAML messages, the rest are not read")
+                    bound = (f"over {MAX_MESSAGES} SAML messages" if len(messages) >= MAX_MESSAGES else
+                             f"SAML messages of over {MAX_DECODED_BYTES} bytes in all once decoded")
+                    problems.append(f"{hop_label(source, ex)}: {bound}, the rest are not read")
                 break
-            message_index = _add_message(messages, problems, handed_on, ex, params, binding,
-                                         hop_label(source, ex, where), where)
+            message_index, size = _add_message(messages, problems, handed_on, ex, params, binding,
+                                               hop_label(source, ex, where), where)
+            decoded_bytes += size
             if message_index is not None:
                 hop_message.setdefault(pos, message_index)
                 sso_hops.add(pos)
@@ -295,12 +302,13 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
 
 
 def _add_message(messages: list[SamlMessage], problems: list[str], handed_on: dict[bytes, int],
-                 ex: Exchange, params: SamlParams, binding: str, label: str, where: str) -> int | None:
+                 ex: Exchange, params: SamlParams, binding: str, label: str, where: str) -> tuple[int | None, int]:
+    """(index of the message in ``messages``, or None when it cannot be read; bytes of XML decoded)."""
     try:
         xml, layers = decode_saml_value(params.message_value, label)
     except InputError as exc:
         problems.append(error_text(exc))
-        return None
+        return None, 0
     # A Location header or an auto-submitting form hands the message to the browser's next request.
     forwarded = where in ("location", "form")
     try:
@@ -309,17 +317,17 @@ def _add_message(messages: list[SamlMessage], problems: list[str], handed_on: di
                                 captured_at=capture_instant(ex.time))
     except InputError as exc:
         problems.append(error_text(exc))
-        return None
+        return None, len(xml)
     if not forwarded and xml in handed_on:
         # The message the previous response handed on: one message on two hops, described as the request
         # that delivered it (its URL, binding and time are what the receiver saw).
         index = handed_on.pop(xml)
         messages[index] = message
-        return index
+        return index, len(xml)
     messages.append(message)
     if forwarded:
         handed_on[xml] = len(messages) - 1
-    return len(messages) - 1
+    return len(messages) - 1, len(xml)
 
 
 def capture_instant(time: datetime | None) -> datetime | None:

@@ -22,13 +22,16 @@ from ssodiag.diag.groupsync_io import idp_from_evidence
 from ssodiag.diag.judgement import ATLAN, atlan_reason, headline_fix, judgement_mode, regrade
 from ssodiag.diag.model import (
     Connector, Detection, Evidence, Expectations, Finding, Judgement, MessageKind, ResolvedExpectations, RunResult,
-    Status,
+    SignatureReport, SignatureVerdict, Status,
 )
 from ssodiag.diag.registry import CheckSpec, load_builtin_checks
 from ssodiag.diag.signature import verify_message
 from ssodiag.diag.verdict import judge_run
 
 LOG = logging.getLogger(__name__)
+# Signatures one run verifies (a login has one to four; a long session's capture a few hundred): the bound keeps a
+# capture of thousands of signed messages from taking minutes. Messages after it are reported as not checked.
+MAX_SIGNATURE_VERIFICATIONS = 400
 
 
 def prepare(evidence: Evidence, expect: Expectations, ctx_for_trust: DiagContext) -> Evidence:
@@ -36,14 +39,23 @@ def prepare(evidence: Evidence, expect: Expectations, ctx_for_trust: DiagContext
     idp_trust = (ctx_for_trust.trusted_certificates, expect.idp_fingerprints)
     sp_trust = (ctx_for_trust.sp_certificates, ())
     messages = []
+    verifications = 0  # signatures verified so far in this run, each by both verifiers
     for message in evidence.messages:
         if expect.sp_key_pem and (message.encrypted_parts or any(a.encrypted_parts for a in message.assertions)):
             message = decrypt_message(message, expect.sp_key_pem)
+        if verifications >= MAX_SIGNATURE_VERIFICATIONS:
+            messages.append(replace(message, signature=SignatureReport(
+                verdict=SignatureVerdict.NOT_CHECKED,
+                reason=f"not verified: this run already verified {verifications} signatures, its bound; give this "
+                       "message on its own to have it verified")))
+            continue
         # AuthnRequests are signed by the SP (Atlan); everything else in a login capture comes from the IdP.
         # Logout messages can come from either side: judged against the IdP, which the reason then names.
         signer = "SP" if message.kind is MessageKind.AUTHN_REQUEST else "IdP"
         certs, fingerprints = sp_trust if signer == "SP" else idp_trust
-        messages.append(replace(message, signature=verify_message(message, certs, fingerprints, signer=signer)))
+        report = verify_message(message, certs, fingerprints, signer=signer)
+        verifications += len(report.signed_elements)
+        messages.append(replace(message, signature=report))
     return replace(evidence, messages=tuple(messages))
 
 

@@ -9,6 +9,7 @@ import base64
 import gzip
 import json
 import random
+from urllib.parse import quote_plus
 
 from ssodiag.diag.har import MAX_MESSAGES
 from tests.harbuild import HarBuilder, deflate, post_body
@@ -138,3 +139,48 @@ def remembered_values(count: int = 30_000) -> tuple[list[str], list[str]]:
     values = [f"opaque-user-{i:05d}" for i in range(count)]
     texts = [f"NameID `{values[i]}` of assertion `_a{i}` is not an e-mail address." for i in range(0, count, 6)]
     return values, texts
+
+
+# --------------------------------------------------------------------------- amplification (one run's total work)
+
+
+def inflating_redirects_har(count: int = 500) -> bytes:
+    """Redirect-binding AuthnRequests, each inflating to just under the per-message cap: small on disk, gigabytes
+    once every one is inflated and kept."""
+    from ssodiag.diag.limits import MAX_INFLATED_BYTES
+    xml = (f'<samlp:AuthnRequest xmlns:samlp="{SAMLP}" ID="_q" Version="2.0"><!--'
+           + " " * (MAX_INFLATED_BYTES - 1024) + "--></samlp:AuthnRequest>").encode()
+    value = quote_plus(base64.b64encode(deflate(xml)).decode())
+    har = HarBuilder()
+    for _ in range(count):
+        har.add("GET", f"https://idp.test/sso?SAMLRequest={value}", resource_type="document")
+    return har.bytes()
+
+
+def nested_signatures_har(idp: TestIdP, count: int = 40) -> bytes:
+    """Responses whose Assertion nests ds:Signature copies inside ds:Object inside ds:Signature, many levels deep:
+    each copy a candidate for verification, with several KeyInfo certificates."""
+    signed = idp.signed_response().decode()
+    start = signed.index("<ds:Signature")
+    signature = signed[start:signed.index("</ds:Signature>") + len("</ds:Signature>")]
+    nested = signature
+    for _ in range(8):
+        nested = signature.replace("</ds:Signature>", f"<ds:Object>{nested}</ds:Object></ds:Signature>")
+    flooded = signed.replace(signature, nested)
+    har = HarBuilder()
+    for _ in range(count):
+        har.add("POST", ACS, body=post_body("SAMLResponse", flooded.encode(), "rs"), resource_type="xhr")
+    return har.bytes()
+
+
+def empty_entries_har(megabytes: int = 63) -> bytes:
+    """Nothing but empty entries: cheap to write, costly to hold as Python objects."""
+    count = megabytes * 1024 * 1024 // 3
+    return b'{"log": {"entries": [' + b",".join([b"{}"] * count) + b"]}}"
+
+
+def text_flood(megabytes: int = 60) -> bytes:
+    """Prose-like text with no SAML in it, the size of a large log file."""
+    words = random.Random(5).choices(["login", "failed", "user", "the", "request", "token", "session", "error"],
+                                     k=megabytes * 1024 * 1024 // 6)
+    return " ".join(words).encode()[: megabytes * 1024 * 1024]
