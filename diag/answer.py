@@ -25,7 +25,12 @@ STILL_FAILING = ("If the user still cannot sign in, capture a HAR of the failing
 
 def steps_of(remediation: str) -> list[str]:
     """A remediation text as steps, one sentence each (the last ones joined when there are more than MAX_STEPS)."""
-    sentences = [s.strip() for s in _SENTENCE_END.split(remediation.strip()) if s.strip()]
+    sentences: list[str] = []
+    for sentence in (s.strip() for s in _SENTENCE_END.split(remediation.strip())):
+        if sentences and sentence.startswith("(") and sentence.endswith(")"):
+            sentences[-1] += " " + sentence  # "(see SIG004)" belongs to the step before it
+        elif sentence:
+            sentences.append(sentence)
     if len(sentences) > MAX_STEPS:
         sentences[MAX_STEPS - 1:] = [" ".join(sentences[MAX_STEPS - 1:])]
     return sentences
