@@ -17,6 +17,8 @@ from ssodiag.diag import __version__
 from ssodiag.diag.batch import batch_command
 from ssodiag.diag.diff import diff_command
 from ssodiag.diag.errors import InputError
+from ssodiag.diag.evidence import is_pasted_value
+from ssodiag.diag.reconcile import check_atlan_url, reconcile_alias
 from ssodiag.diag.groupsync_cli import groupsync_app
 from ssodiag.diag.model import Connector, Expectations, RunResult, Severity, Status, VerdictStatus
 from ssodiag.diag.output import (
@@ -90,8 +92,10 @@ def build_expectations(
     from ssodiag.diag.groupsync_io import read_atlan, read_mappings
     from ssodiag.diag.metadata import parse_metadata
 
+    check_atlan_url(atlan)
     if (atlan is None) != (alias is None):
-        raise InputError("--atlan and --alias go together (the alias is shown on Atlan's SSO page)")
+        raise InputError("--atlan and --alias go together (the alias is shown on Atlan's SSO page; with a capture "
+                         "of the login, --atlan alone is enough)")
     certs = tuple(c for p in idp_cert for c in load_certificates(read_file(p, "--idp-cert"), f"--idp-cert {p}"))
     sp_certs = tuple(c for p in sp_cert for c in load_certificates(read_file(p, "--sp-cert"), f"--sp-cert {p}"))
     metadata = tuple(parse_metadata(read_file(p, "--idp-metadata"), f"--idp-metadata {p}") for p in idp_metadata)
@@ -99,8 +103,9 @@ def build_expectations(
     key = read_file(sp_key, "--sp-key") if sp_key else None
     if key is not None and b"PRIVATE KEY" not in key:
         raise InputError(f"--sp-key {sp_key}: not a PEM private key")
-    if atlan_users is not None and mappings is None:
-        raise InputError("--atlan-users needs --mappings (the plan compares both)")
+    if (atlan_users is None) != (mappings is None):
+        raise InputError("--mappings and --atlan-users go together (the plan compares the SSO group mappings with "
+                         "the users' current Atlan groups)")
     if clock_skew is not None and not 0 <= clock_skew <= MAX_CLOCK_SKEW:
         raise InputError(f"--clock-skew must be 0 to {MAX_CLOCK_SKEW} seconds (a day); a larger skew hides "
                          "every time problem")
@@ -170,12 +175,13 @@ def emit(result: RunResult, fmt: Format | None, output: Path | None, redact: boo
 
 
 def option_paths(*values: object) -> list[str]:
-    """Every local file named on the command line (evidence and option files), flattened to strings."""
+    """Every local file named on the command line (evidence and option files), flattened to strings; a pasted
+    value or URL given as evidence is not a file."""
     found: list[str] = []
     for value in values:
         if isinstance(value, (list, tuple)):
             found += option_paths(*value)
-        elif value is not None:
+        elif value is not None and not is_pasted_value(str(value)):
             found.append(str(value))
     return found
 
@@ -228,16 +234,18 @@ def analyze(
     paths = option_paths(evidence, idp_metadata, idp_cert, sp_key, sp_cert, mappings, atlan_users)
     try:
         check_outputs(output, redaction_key, paths)
-        expect = build_expectations(
-            idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
-            idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,
-            request_id=request_id, at=at, clock_skew=clock_skew, connector=connector, atlan=atlan, alias=alias,
-            mappings=mappings, atlan_users=atlan_users, sp_cert=sp_cert, sp_metadata=sp_metadata, strict=strict)
+        check_atlan_url(atlan)
         ev = load_evidence(evidence, stdin=_stdin(evidence))
         for bad in (i for i in ev.inputs if i.error):
             typer.echo(error_line(bad.error), err=True)
         if not any(i.error is None for i in ev.inputs):
             raise typer.Exit(2)
+        alias = reconcile_alias(atlan, alias, ev, note)
+        expect = build_expectations(
+            idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
+            idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,
+            request_id=request_id, at=at, clock_skew=clock_skew, connector=connector, atlan=atlan, alias=alias,
+            mappings=mappings, atlan_users=atlan_users, sp_cert=sp_cert, sp_metadata=sp_metadata, strict=strict)
         result = run_analysis(ev, expect)
         emit(result, fmt, output, redact, show_all, local_paths=paths + option_paths(output, redaction_key),
              redaction_key=redaction_key)

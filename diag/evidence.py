@@ -7,6 +7,7 @@ value, and finally plain text showing a known error message. A file that cannot 
 """
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -44,6 +45,8 @@ _PASTE_QUOTES = "\"'`"
 # Several messages pasted into one text file, one after another, separated by a blank line.
 _BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 MAX_DOCUMENTS_PER_TEXT = 50
+MIN_PASTED_VALUE = 100  # shorter arguments are file names, even when shaped like base64
+MAX_ARGUMENT_VALUE = 2 * 1024 * 1024  # an operating system passes far less on a command line anyway
 MAX_MULTI_DOCUMENT_BYTES = 2 * 1024 * 1024
 MAX_SKIPPED_NAMED = 10  # skipped capture entries named in the input's detail; the rest are counted  # each split is re-parsed: bound the work to a few pasted messages
 
@@ -71,10 +74,18 @@ def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None,
     """
     inputs: list[LoadedInput] = []
     parsed: list[_Parsed] = []
-    for path, label in zip(sources, labels or sources):
+    for number, (path, label) in enumerate(zip(sources, labels or sources), start=1):
         name = "stdin" if path == STDIN else label
+        pasted = path != STDIN and is_pasted_value(path)
+        if pasted:
+            name = f"argument {number} ({'URL' if '://' in path else 'pasted value'})"
         try:
-            result = _detect_and_parse(_read_stdin(stdin), name) if path == STDIN else _load_file(path)
+            if path == STDIN:
+                result = _detect_and_parse(_read_stdin(stdin), name)
+            elif pasted:
+                result = _detect_and_parse(path.encode("utf-8", "surrogateescape"), name)
+            else:
+                result = _load_file(path)
         except InputError as exc:
             inputs.append(LoadedInput(source=name, kind=None, error=_input_error(str(exc), name)))
             continue
@@ -85,6 +96,19 @@ def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None,
         inputs.append(LoadedInput(source=name, kind=result.kind, detail=result.detail))
         parsed.append(result)
     return _merge(inputs, parsed)
+
+
+def is_pasted_value(argument: str) -> bool:
+    """An argument that is no file but the evidence itself: a URL or form body carrying a SAML parameter, XML, or
+    a long encoded value (`ssodiag decode 'https://idp.example.com/sso?SAMLRequest=…'`). A file of that name wins."""
+    if len(argument) > MAX_ARGUMENT_VALUE or os.path.lexists(argument):  # lexists is False for an over-long name
+        return False
+    text = argument.strip().strip(_PASTE_QUOTES).strip()
+    if _SAML_PARAM_NAME.search(text) and ("=" in text):
+        return True
+    if text.startswith("<") and text.endswith(">"):
+        return True
+    return len(text) >= MIN_PASTED_VALUE and bool(_ENCODED_TEXT.fullmatch(text)) and bool(_ENCODED_RUN.search(text))
 
 
 def _load_file(path: str) -> _Parsed:

@@ -48,7 +48,8 @@ _URL_RE = re.compile(r"https?://[^\s`'\"<>]+", re.IGNORECASE)
 _PATH_PARAM_RE = re.compile(r";([^;=/?#]*)=([^;/?#]*)")
 # A JWT (RFC 7519: base64url header `{"` = eyJ, payload, signature) or a bearer credential, anywhere in any text.
 _JWT_RE = re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*")
-_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]{8,}")
+# The credential of an Authorization header; it holds a digit, which the words after SAML's "bearer" never do.
+_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+(?=[\w.~+/=-]*\d)[\w.~+/=-]{12,}")
 # A home folder in a local path names its owner (/Users/jane.doe/Downloads/login.har).
 _HOME_RE = re.compile(r"(?i)(/Users/|/home/|[A-Z]:\\Users\\)[^/\\\s`'\"]+")
 # Remembered values are found inside other text by their first characters, with one regex built as a trie (one

@@ -1,0 +1,54 @@
+"""The user's own options checked against the evidence, before anything is judged.
+
+A wrong option would otherwise be blamed on the IdP: `--alias Okta` when the capture shows `/broker/okta/` makes
+every Destination "wrong". What the capture shows wins, and the user is told.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from ssodiag.diag.errors import InputError
+from ssodiag.diag.model import Evidence
+from ssodiag.diag.text import clip
+
+# Keycloak's broker endpoint names the IdP alias: /realms/REALM/broker/ALIAS/endpoint (IdentityBrokerService).
+_BROKER_ALIAS = re.compile(r"/broker/([^/?#;]+)/endpoint")
+
+
+def check_atlan_url(atlan: str | None) -> None:
+    """--atlan is a URL with its scheme (`acme` or `acme.atlan.com` would make every endpoint relative)."""
+    if atlan is None:
+        return
+    parts = urlsplit(atlan.strip())
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise InputError(f"--atlan: `{clip(atlan, 80)}` is not a URL; give your Atlan address with its scheme, e.g. "
+                         "https://acme.atlan.com")
+
+
+def captured_aliases(evidence: Evidence) -> list[str]:
+    """The IdP aliases the capture's broker URLs show, most used first."""
+    urls = [m.destination for m in evidence.messages if m.destination]
+    urls += [m.acs_url for m in evidence.messages if m.acs_url]
+    urls += [h.url for f in evidence.flows for h in f.hops]
+    counts: dict[str, int] = {}
+    for url in urls:
+        for alias in _BROKER_ALIAS.findall(url):
+            counts[alias] = counts.get(alias, 0) + 1
+    return sorted(counts, key=counts.get, reverse=True)
+
+
+def reconcile_alias(atlan: str | None, alias: str | None, evidence: Evidence, note: Callable[[str], None]) -> str | None:
+    """The alias to judge with: the capture's when it shows one (said when it differs from --alias)."""
+    if atlan is None:
+        return alias
+    seen = captured_aliases(evidence)
+    if not seen:
+        return alias
+    if alias is None:
+        note(f"--alias taken from the capture: {seen[0]}")
+    elif alias != seen[0]:
+        note(f"--alias {alias} contradicts the capture, whose broker URLs show /broker/{seen[0]}/ (aliases are "
+             f"case-sensitive): judging with {seen[0]}")
+    return seen[0]

@@ -1,0 +1,98 @@
+"""The edges a new user hits: a URL or pasted value as the argument, wrong values in the user's own options (said,
+not blamed on the IdP), group-sync options that go together."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ssodiag.diag.cli import app
+from tests.harbuild import HarBuilder, post_body, redirect_query
+from tests.idp import TestIdP
+
+ATLAN = "https://acme.atlan.com"
+SP = f"{ATLAN}/auth/realms/default"
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def idp() -> TestIdP:
+    return TestIdP()
+
+
+def test_decode_takes_the_readmes_url_and_analyze_a_pasted_value(idp, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no file of that name
+    request = idp.authn_request(issuer=SP, acs_url=f"{SP}/broker/okta/endpoint", id="_req7")
+    url = "https://idp.example.com/sso?" + redirect_query("SAMLRequest", request, "state1")
+    decoded = invoke("decode", url)
+    assert decoded.exit_code == 0, decoded.output
+    assert "AuthnRequest from argument 1 (URL)" in decoded.stdout and 'ID="_req7"' in decoded.stdout
+    pasted = base64.b64encode(idp.signed_response()).decode()
+    report = invoke("analyze", pasted, "-f", "json", "--fail-on", "never", "--no-redact")
+    doc = json.loads(report.stdout)
+    assert doc["inputs"] == [{"source": "argument 1 (pasted value)", "kind": "saml-message",
+                              "detail": "SAML Response (base64)", "error": None}]
+    missing = invoke("analyze", "login.har")  # a short name is a file name, and a missing file says so
+    assert missing.exit_code == 2 and "no such file" in missing.stderr
+
+
+def test_a_file_of_that_name_wins_over_a_pasted_value(idp, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    value = base64.b64encode(idp.signed_response()).decode()[:150]
+    name = value.replace("/", "_")
+    (tmp_path / name).write_bytes(base64.b64encode(idp.signed_response()))
+    doc = json.loads(invoke("analyze", name, "-f", "json", "--fail-on", "never", "--no-redact").stdout)
+    assert doc["inputs"][0]["source"] == name
+
+
+@pytest.mark.parametrize("atlan", ["acme", "acme.atlan.com", "ftp://acme.atlan.com"])
+def test_atlan_must_be_a_url(idp, tmp_path, atlan):
+    (tmp_path / "r.xml").write_bytes(idp.signed_response())
+    r = invoke("analyze", str(tmp_path / "r.xml"), "--atlan", atlan, "--alias", "okta")
+    assert r.exit_code == 2 and "--atlan" in r.stderr and "https://acme.atlan.com" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def _har_with_broker_alias(idp: TestIdP, alias: str) -> bytes:
+    acs = f"{SP}/broker/{alias}/endpoint"
+    request = idp.authn_request(issuer=SP, acs_url=acs, id="_req1")
+    response = idp.signed_response(audiences=[SP], destination=acs, recipient=acs, in_response_to="_req1")
+    har = HarBuilder()
+    har.add("GET", f"{SP}/broker/{alias}/login", status=302,
+            location="https://idp.example.test/sso?" + redirect_query("SAMLRequest", request, "rs"))
+    har.add("POST", acs, body=post_body("SAMLResponse", response, "rs"), status=302, location=f"{ATLAN}/home")
+    return har.bytes()
+
+
+def test_alias_comes_from_the_capture_and_a_contradicting_option_is_said(idp, tmp_path):
+    (tmp_path / "login.har").write_bytes(_har_with_broker_alias(idp, "okta"))
+    wrong = invoke("analyze", str(tmp_path / "login.har"), "--atlan", ATLAN, "--alias", "Okta", "-f", "json",
+                   "--no-redact", "--fail-on", "never")
+    assert "--alias Okta contradicts the capture" in wrong.stderr and "/broker/okta/" in wrong.stderr
+    doc = json.loads(wrong.stdout)
+    assert doc["expectations"]["acs_urls"][0] == f"{SP}/broker/okta/endpoint"
+    assert not [f for f in doc["findings"] if f["status"] == "fail" and "Destination" in f["title"]]
+    alone = invoke("analyze", str(tmp_path / "login.har"), "--atlan", ATLAN, "-f", "json", "--no-redact",
+                   "--fail-on", "never")
+    assert "--alias taken from the capture: okta" in alone.stderr
+    assert json.loads(alone.stdout)["expectations"]["acs_urls"][0] == f"{SP}/broker/okta/endpoint"
+
+
+@pytest.mark.parametrize("given", ["--mappings", "--atlan-users"])
+def test_group_sync_options_go_together(idp, tmp_path, given):
+    (tmp_path / "r.xml").write_bytes(idp.signed_response())
+    (tmp_path / "x.csv").write_text("sso_group,atlan_group\na,b\n")
+    r = invoke("analyze", str(tmp_path / "r.xml"), given, str(tmp_path / "x.csv"))
+    assert r.exit_code == 2 and "--mappings and --atlan-users go together" in r.stderr
+
+
+def test_groupsync_simulate_names_its_inputs_as_analyze_does():
+    help_text = runner.invoke(app, ["groupsync", "simulate", "--help"], terminal_width=200).stdout
+    assert "--atlan-users" in help_text and "--mappings" in help_text
+    assert "--atlan " not in help_text and "--atlan," not in help_text  # --atlan is a URL, in analyze only
