@@ -103,9 +103,9 @@ def build_expectations(
     key = read_file(sp_key, "--sp-key") if sp_key else None
     if key is not None and b"PRIVATE KEY" not in key:
         raise InputError(f"--sp-key {sp_key}: not a PEM private key")
-    if (atlan_users is None) != (mappings is None):
-        raise InputError("--mappings and --atlan-users go together (the plan compares the SSO group mappings with "
-                         "the users' current Atlan groups)")
+    if atlan_users is not None and mappings is None:
+        raise InputError("--atlan-users needs --mappings (the plan compares the SSO group mappings with the users' "
+                         "current Atlan groups)")
     if clock_skew is not None and not 0 <= clock_skew <= MAX_CLOCK_SKEW:
         raise InputError(f"--clock-skew must be 0 to {MAX_CLOCK_SKEW} seconds (a day); a larger skew hides "
                          "every time problem")
@@ -241,6 +241,9 @@ def analyze(
         if not any(i.error is None for i in ev.inputs):
             raise typer.Exit(2)
         alias = reconcile_alias(atlan, alias, ev, note)
+        if mappings is not None and atlan_users is None:
+            note("--mappings without --atlan-users: the mappings judge the group claim (ATTR003); add --atlan-users "
+                 "(CSV username,email,atlan_group) to see what the next sync does to each user's groups")
         expect = build_expectations(
             idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
             idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,

@@ -84,12 +84,14 @@ def test_alias_comes_from_the_capture_and_a_contradicting_option_is_said(idp, tm
     assert json.loads(alone.stdout)["expectations"]["acs_urls"][0] == f"{SP}/broker/okta/endpoint"
 
 
-@pytest.mark.parametrize("given", ["--mappings", "--atlan-users"])
-def test_group_sync_options_go_together(idp, tmp_path, given):
+def test_mappings_without_atlan_users_is_said_and_atlan_users_alone_refused(idp, tmp_path):
     (tmp_path / "r.xml").write_bytes(idp.signed_response())
     (tmp_path / "x.csv").write_text("sso_group,atlan_group\na,b\n")
-    r = invoke("analyze", str(tmp_path / "r.xml"), given, str(tmp_path / "x.csv"))
-    assert r.exit_code == 2 and "--mappings and --atlan-users go together" in r.stderr
+    alone = invoke("analyze", str(tmp_path / "r.xml"), "--mappings", str(tmp_path / "x.csv"), "-f", "json",
+                   "--fail-on", "never")
+    assert "--mappings without --atlan-users" in alone.stderr and "groupsync" not in json.loads(alone.stdout)
+    r = invoke("analyze", str(tmp_path / "r.xml"), "--atlan-users", str(tmp_path / "x.csv"))
+    assert r.exit_code == 2 and "--atlan-users needs --mappings" in r.stderr
 
 
 def test_groupsync_simulate_names_its_inputs_as_analyze_does():
