@@ -56,7 +56,7 @@ GOOGLE = declare(ConnectorDeclaration(
             "The Atlan app exists but is turned off for this user's organizational unit or group.",
             ("User access is OFF for the user's OU or group",),
             APP + " → User access → Service status: ON for everyone (or ON for the user's organizational unit or "
-            "group) → Save. Changes can take up to 24 hours.",
+            "group) → Save.",
             "GWS003", GOOGLE_ERRORS),
         VendorError(
             "400 duplicate entity id", phrase("duplicate entity id", "duplicate_entity_id"),
@@ -80,8 +80,8 @@ GOOGLE = declare(ConnectorDeclaration(
     fixes=MappingProxyType({
         # Google has one ACS URL field; a dashboard launch posts there, with the Start URL as RelayState
         "KC002": SP_DETAILS + " → ACS URL = `{acs_idp}` and Start URL empty: a launch from the Google dashboard or app "
-                 "launcher is IdP-initiated, and Google has a single ACS URL field. Logins started from Atlan are "
-                 "expected to keep working (verify with one user).",
+                 "launcher is IdP-initiated, and Google has a single ACS URL field. Verify with one user that logins "
+                 "started from Atlan's page still work.",
         "SAML013": SP_DETAILS + " → ACS URL = `{acs_idp}` (Google has one ACS URL field).",
         "SAML010": SP_DETAILS + " → ACS URL = `{acs_idp}` (Google has one ACS URL field).",
         "SAML012": SP_DETAILS + " → Entity ID = `{sp_entity_id}`.",

@@ -56,15 +56,15 @@ OKTA = declare(ConnectorDeclaration(
             ("the user, or a group the user is in, is not assigned to the Atlan app",
              "a group assignment exists but failed (assignment or provisioning errors on the app)"),
             f"{APP} → Assignments → Assign → Assign to People (or Assign to Groups) and add the user or their group; "
-            "clear any assignment errors shown there. Only users assigned to the app can sign in to Atlan through SSO "
-            "and be created in Atlan.",
+            "clear any assignment errors shown there (only assigned users can sign in to Atlan through SSO and be "
+            "created in Atlan).",
             "OKTA001", OKTA_NOT_ASSIGNED),
         VendorError(
             "E0000004", phrase(raw=r"\bE0000004\b|\bINVALID_CREDENTIALS\b"),
             "Okta's sign-in failed: INVALID_CREDENTIALS (\"Authentication failed\"), a wrong username or password.",
             ("a mistyped password or username", "the password expired or was reset"),
-            "The user signs in to Okta again with the right credentials (or resets the password); Okta Admin Console → "
-            "Directory → People → the user shows the status. Nothing in Atlan's SSO setup causes this.",
+            "Have the user sign in to Okta again with the right credentials, or reset the password in Okta Admin "
+            "Console → Directory → People → the user → Reset Password (Atlan's SSO setup is not involved).",
             "OKTA002", OKTA_LOGIN_FAILURES),
         VendorError(
             "E0000007", phrase(raw=r"\bE0000007\b|\bUNKNOWN_USER\b"),
@@ -98,11 +98,11 @@ OKTA = declare(ConnectorDeclaration(
             "so Atlan cannot simply rename the existing user.",
             ("the Atlan user was created or invited before SSO was set up",
              "Okta's Application username (the NameID) changed, e.g. from the e-mail to the Okta username"),
-            "Two ways out. (1) Make Okta send the existing Atlan username: " + APP + " → Sign On → Settings → "
-            "Credentials Details → Application username format (e.g. Email), so the NameID equals the existing "
-            "Atlan user's username. (2) Have the old Atlan user removed (Atlan support deletes users permanently), "
-            "so the next SSO login creates the user afresh. \"Add to existing account\" on the page asks for the "
-            "Atlan password or an e-mail link, which SSO-only users usually cannot complete.",
+            "Either make Okta send the existing Atlan username: " + APP + " → Sign On → Settings → Credentials "
+            "Details → Application username format (e.g. Email), so that the NameID equals the existing Atlan user's "
+            "username. Or have the old Atlan user removed (Atlan support deletes users permanently), so that the next "
+            "SSO login creates the user afresh (\"Add to existing account\" on the page asks for an Atlan password or "
+            "an e-mail link, which SSO-only users usually cannot complete).",
             "OKTA003", ATLAN_SSO_FAQ, shown_by=ATLAN_KEYCLOAK),
         VendorError(
             "already linked to another user",

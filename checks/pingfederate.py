@@ -99,8 +99,8 @@ PING = declare(ConnectorDeclaration(
                  "(mark it Default: startSSO.ping posts to the default) and `{acs_sp}` (PingFederate validates the ACS "
                  "an AuthnRequest asks for against this list).",
         "SIG006": SP_CONNECTION + " → Credentials → Digital Signature Settings → Signing Algorithm: RSA SHA256 "
-                  "(the exact screen varies by PingFederate version). Keycloak on Java 17 or later refuses SHA-1 XML "
-                  "signatures (\"Invalid signature in response from identity provider.\").",
+                  "(the exact screen varies by PingFederate version; Keycloak on Java 17 or later refuses SHA-1 XML "
+                  "signatures with \"Invalid signature in response from identity provider.\").",
         "SAML012": SP_CONNECTION + " → General Info → Partner's Entity ID (Connection ID) = `{sp_entity_id}`.",
         "REQ002": SP_CONNECTION + " → General Info → Partner's Entity ID (Connection ID) = `{sp_entity_id}`.",
         "SAML013": SP_CONNECTION + " → Protocol Settings → Assertion Consumer Service URL = `{acs_sp}` and "
