@@ -84,7 +84,7 @@ def build_expectations(
     sp_entity_id: str | None, acs_url: list[str], sp_key: Path | None, request_id: str | None, at: str | None,
     clock_skew: int | None, connector: Connector | None, atlan: str | None, alias: str | None,
     mappings: Path | None = None, atlan_users: Path | None = None, sp_cert: list[Path] = (),
-    sp_metadata: list[Path] = (), strict: bool = False,
+    sp_metadata: list[Path] = (), strict: bool = False, keycloak_idp: Path | None = None,
 ) -> Expectations:
     """Turn option values into Expectations; a bad option file is an InputError naming the option."""
     from ssodiag.diag.certs import load_certificates, normalise_fingerprint
@@ -93,7 +93,15 @@ def build_expectations(
     from ssodiag.diag.metadata import parse_metadata
 
     check_atlan_url(atlan)
-    if (atlan is None) != (alias is None):
+    tenant_idp = None
+    if keycloak_idp is not None:
+        from ssodiag.diag.keycloak_config import read_keycloak_idp
+
+        # --alias (or the capture's) picks the IdP of a realm export; the IdP's own alias names Atlan's ACS URLs
+        tenant_idp = read_keycloak_idp(read_file(keycloak_idp, "--keycloak-idp"), f"--keycloak-idp {keycloak_idp}",
+                                       alias)
+        alias = tenant_idp.alias or alias
+    if (atlan is None) != (alias is None) and not (atlan is None and tenant_idp is not None):
         raise InputError("--atlan and --alias go together (the alias is shown on Atlan's SSO page; with a capture "
                          "of the login, --atlan alone is enough)")
     certs = tuple(c for p in idp_cert for c in load_certificates(read_file(p, "--idp-cert"), f"--idp-cert {p}"))
@@ -123,6 +131,7 @@ def build_expectations(
         at=parse_time(at) if at else None,
         clock_skew=clock_skew,
         strict=strict,
+        keycloak_idp=tenant_idp,
         connector=connector,
         atlan_url=atlan,
         atlan_alias=alias,
@@ -214,6 +223,7 @@ def analyze(
     request_id: Annotated[Optional[str], typer.Option("--request-id", help="ID of the AuthnRequest the Response should answer.")] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="Evaluate time conditions at this ISO 8601 time (default: the capture's time, else now).")] = None,
     clock_skew: Annotated[Optional[int], typer.Option("--clock-skew", help="Allowed clock skew in seconds (default: 0 for an Atlan login, Keycloak's default; 300 when judging strictly).", show_default=False)] = None,
+    keycloak_idp: Annotated[Optional[Path], typer.Option("--keycloak-idp", help="The tenant's identity provider from Keycloak: admin API JSON (identity-provider/instances/ALIAS) or a realm export (pick with --alias). Its settings drive the broker steps; its certificates are trusted.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Judge an Atlan login by the SAML specifications too, as a strict service provider would (no Keycloak leniency, 300 s skew).")] = False,
     connector: Annotated[Optional[Connector], typer.Option("--connector", help="Force the connector instead of detecting it.")] = None,
     atlan: Annotated[Optional[str], typer.Option("--atlan", help="Your Atlan URL, e.g. https://acme.atlan.com (with --alias).")] = None,
@@ -231,7 +241,7 @@ def analyze(
     from ssodiag.diag.evidence import load_evidence
     from ssodiag.diag.runner import analyze as run_analysis
 
-    paths = option_paths(evidence, idp_metadata, idp_cert, sp_key, sp_cert, mappings, atlan_users)
+    paths = option_paths(evidence, idp_metadata, idp_cert, sp_key, sp_cert, mappings, atlan_users, keycloak_idp)
     try:
         check_outputs(output, redaction_key, paths)
         check_atlan_url(atlan)
@@ -248,7 +258,8 @@ def analyze(
             idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
             idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,
             request_id=request_id, at=at, clock_skew=clock_skew, connector=connector, atlan=atlan, alias=alias,
-            mappings=mappings, atlan_users=atlan_users, sp_cert=sp_cert, sp_metadata=sp_metadata, strict=strict)
+            mappings=mappings, atlan_users=atlan_users, sp_cert=sp_cert, sp_metadata=sp_metadata, strict=strict,
+            keycloak_idp=keycloak_idp)
         result = run_analysis(ev, expect)
         emit(result, fmt, output, redact, show_all, local_paths=paths + option_paths(output, redaction_key),
              redaction_key=redaction_key)

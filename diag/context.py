@@ -166,4 +166,5 @@ class DiagContext:
             Need.REQUEST_ID: bool(self.request_id),
             Need.ERROR_PAGE: bool(ev.error_pages),
             Need.GROUP_MAPPINGS: self.expect.group_mappings is not None,
+            Need.KEYCLOAK_IDP: self.expect.keycloak_idp is not None,
         }[need]

@@ -45,6 +45,8 @@ class Need(str, enum.Enum):
     REQUEST_ID = ("request-id", "pass --request-id, or give a HAR holding the AuthnRequest")
     ERROR_PAGE = ("error-page", "give a HAR (or the error page text) of the failed login")
     GROUP_MAPPINGS = ("group-mappings", "pass --mappings FILE (Atlan's SSO group mappings)")
+    KEYCLOAK_IDP = ("keycloak-idp", "pass --keycloak-idp FILE (the tenant's identity provider from Keycloak's admin "
+                                    "API or a realm export)")
 
 
 CHECK_ID_RE = re.compile(r"^[A-Z]+\d{3}$")
@@ -125,6 +127,7 @@ CHECK_MODULES = (
     "ssodiag.checks.metadata",  # MD: IdP metadata health
     "ssodiag.checks.keycloak",  # KC: what Atlan's Keycloak error page means
     "ssodiag.checks.broker",  # KC: where Atlan's Keycloak broker stops the login (diag.broker)
+    "ssodiag.checks.keycloak_settings",  # KC: the tenant's identity-provider settings (--keycloak-idp)
     # One module per connector: its declaration (diag.connectors) and its checks
     "ssodiag.checks.okta",  # OKTA: Okta
     "ssodiag.checks.pingfederate",  # PING: PingFederate

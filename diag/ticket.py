@@ -32,7 +32,7 @@ OPTION_KINDS: dict[str, str] = {
     "idp_metadata": "paths", "idp_cert": "paths", "idp_fingerprint": "texts", "idp_entity_id": "text",
     "sp_entity_id": "text", "acs_url": "texts", "sp_key": "path", "sp_cert": "paths", "sp_metadata": "paths",
     "request_id": "text", "at": "text", "clock_skew": "int", "connector": "connector", "atlan": "text",
-    "alias": "text", "mappings": "path", "atlan_users": "path", "strict": "bool",
+    "alias": "text", "mappings": "path", "atlan_users": "path", "strict": "bool", "keycloak_idp": "path",
 }
 DEFAULTS: dict[str, Any] = {name: [] if kind in ("paths", "texts") else False if kind == "bool" else None
                             for name, kind in OPTION_KINDS.items()}
