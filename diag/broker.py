@@ -92,6 +92,7 @@ def _page(key: str, text: str, http: int = 400, form: str = "error.ftl") -> Page
     return Page(key, text, http, form)
 
 
+@lru_cache(maxsize=256)
 def sentence_pattern(text: str) -> re.Pattern[str]:
     """Match a theme sentence in page text, its {0} placeholders as wildcards, ignoring case and spacing."""
     parts = [re.escape(p) for p in re.split(r"\{\d\}", text)]

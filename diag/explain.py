@@ -50,8 +50,8 @@ def explain_text(text: str, values: Tenant, connectors: Iterable[Connector] | No
         seen = row.pattern.search(text).group(0)
         if any(seen.lower() in v or v in seen.lower() for v in vendor_seen):
             continue  # a vendor row already reads this sentence with the vendor's fix
-        found.append(Explanation(KEYCLOAK_SOURCE, row.key, seen, row.meaning, (), row.look_at, KEYCLOAK_MESSAGES,
-                                 "KC001"))
+        found.append(Explanation(KEYCLOAK_SOURCE, row.key, seen, row.meaning, row.causes, row.look_at,
+                                 KEYCLOAK_MESSAGES, "KC001"))
     return found
 
 
