@@ -1,7 +1,9 @@
 """ATTR: the attributes Atlan's Keycloak broker maps into the user profile and groups (Atlan's per-IdP SSO guides
 and "Troubleshooting IdP group sync"; docs/atlan-sso.md lists them).
 
-Atlan's mappers read `email`, `firstName`, `lastName` and `memberOf` by exact, case-sensitive Name. The common
+Atlan's mappers read `email`, `firstName`, `lastName` and `memberOf`; Keycloak's SAML mappers match an attribute whose
+Name or FriendlyName equals the configured name, exactly and case-sensitively (UserAttributeMapper.java:178-184 in
+atlanhq/keycloak-identity 20.0.2), and take the email from an emailAddress-format NameID too. The common
 failure is not a missing value but a near miss: an IdP default such as Entra's
 `http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress`, Google/OIDC-style `given_name`, or `FirstName`.
 Each near miss is reported as "rename X to Y", with the attribute-mapping row of the detected IdP's Atlan guide.
@@ -12,6 +14,7 @@ import re
 from collections.abc import Iterator
 
 from ssodiag.checks.common import each_assertion
+from ssodiag.diag.broker import NAMEID_EMAIL
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.connectors import active
 from ssodiag.diag.model import Assertion, Attribute, Finding, SamlMessage, Severity
@@ -58,8 +61,17 @@ def lookalike_target(attribute: Attribute) -> str | None:
     if attribute.name in OID_LOOKALIKES:
         return OID_LOOKALIKES[attribute.name]
     if attribute.friendly_name in REQUIRED or attribute.friendly_name == GROUPS:
-        return attribute.friendly_name
+        return None  # Keycloak's mappers match the FriendlyName too: `FriendlyName="firstName"` is firstName
     return LOOKALIKES.get(canonical_name(attribute.name))
+
+
+def provided(assertion: Assertion) -> set[str]:
+    """The required names Keycloak finds: an attribute's Name or FriendlyName (exact), and `email` from an
+    emailAddress-format NameID (SAMLEndpoint.java:519-521)."""
+    names = {n for a in assertion.attributes for n in (a.name, a.friendly_name) if n in REQUIRED}
+    if assertion.name_id and assertion.name_id.format == NAMEID_EMAIL and assertion.name_id.value.strip():
+        names.add("email")
+    return names
 
 
 def renames_for(assertion: Assertion, target: str) -> list[str]:
@@ -92,10 +104,14 @@ def required_attributes(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
         where = dict(source=msg.source, locator=f"{locator}/AttributeStatement", expected=", ".join(REQUIRED),
                      remediation=remediation)
         present = {a.name for a in assertion.attributes}
-        missing = [name for name in REQUIRED if name not in present]
+        found = provided(assertion)
+        missing = [name for name in REQUIRED if name not in found]
         if not missing:
-            yield spec.passed(f"Assertion {quoted(assertion.id)} carries `email`, `firstName` and `lastName`.",
-                              seen=", ".join(REQUIRED), **where)
+            friendly = {a.friendly_name for a in assertion.attributes}
+            how = [f"`{n}` as FriendlyName" if n in friendly else f"`{n}` from the emailAddress NameID"
+                   for n in REQUIRED if n not in present]
+            yield spec.passed(f"Assertion {quoted(assertion.id)} gives Keycloak `email`, `firstName` and `lastName`"
+                              + (f" ({', '.join(how)})" if how else "") + ".", seen=", ".join(REQUIRED), **where)
             return
         renames = [r for name in missing for r in renames_for(assertion, name)]
         text = f"Assertion {quoted(assertion.id)} lacks {', '.join(f'`{n}`' for n in missing)}"
@@ -116,7 +132,7 @@ def required_attributes_filled(ctx: DiagContext, spec: CheckSpec) -> Iterator[Fi
     """
 
     def judge(msg: SamlMessage, assertion: Assertion, locator: str) -> Iterator[Finding]:
-        judged = [a for a in assertion.attributes if a.name in REQUIRED]
+        judged = [a for a in assertion.attributes if a.name in REQUIRED or a.friendly_name in REQUIRED]
         if not judged:
             yield spec.skip(f"Assertion {quoted(assertion.id)} carries none of the required attributes (see "
                             f"ATTR001).", source=msg.source, locator=f"{locator}/AttributeStatement")

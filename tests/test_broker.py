@@ -252,3 +252,22 @@ def test_the_captured_page_decides_an_undecided_step(idp):
     assert seen.stop.number == 7 and "captured page" in seen.stop.because
     other = predict(login, settings, pages=("Login timeout. Please sign in again.",))
     assert other.stop is None
+
+
+def test_attr001_accepts_friendly_names_and_an_email_nameid(tmp_path, idp):
+    """ATTR001 matches as Keycloak's importers do: Name or FriendlyName; the email may come from the NameID."""
+    from ssodiag.diag.model import Evidence, Expectations
+    from ssodiag.diag.runner import analyze
+
+    extra = ('<saml:AttributeStatement><saml:Attribute Name="urn:oid:2.5.4.42" FriendlyName="firstName">'
+             '<saml:AttributeValue>Alice</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>')
+    xml = response(idp, attributes={"lastName": ["Liddell"]}, extra_assertion_xml=extra)
+    result = analyze(Evidence(messages=(parse_message(xml, source="r.xml"),)), Expectations())
+    [finding] = [f for f in result.findings if f.check_id == "ATTR001"]
+    assert finding.status.value == "pass", finding.message
+    assert "`firstName` as FriendlyName" in finding.message
+    assert "`email` from the emailAddress NameID" in finding.message
+    bare = response(idp, attributes={"lastName": ["Liddell"]}, name_id_format=None)
+    result = analyze(Evidence(messages=(parse_message(bare, source="r.xml"),)), Expectations())
+    [finding] = [f for f in result.findings if f.check_id == "ATTR001"]
+    assert finding.status.value == "fail" and "`email`" in finding.message and "`firstName`" in finding.message

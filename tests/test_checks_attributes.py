@@ -28,8 +28,11 @@ def with_attributes(**changes):
     return attributes
 
 
-def attribute_findings(check_id: str, attributes: dict, **expect):
-    return run(check_id, context(message(TestIdP().response(**window(attributes=attributes))), **expect))
+def attribute_findings(check_id: str, attributes: dict, name_id_format: str | None = None, **expect):
+    """The findings of one check; the NameID format is unspecified unless given (an emailAddress NameID is the
+    email for Keycloak)."""
+    xml = TestIdP().response(**window(attributes=attributes, name_id_format=name_id_format))
+    return run(check_id, context(message(xml), **expect))
 
 
 ATTR_IDS = ["ATTR001", "ATTR002", "ATTR003", "ENTRA013", "ENTRA014"]
@@ -159,9 +162,17 @@ def test_canonical_name_keeps_the_last_segment(name, canonical):
     assert canonical_name(name) == canonical
 
 
-def test_friendly_name_match_is_a_lookalike_of_the_name():
+def test_friendly_name_is_the_name_for_keycloak():
+    """Keycloak's mappers match the Name or the FriendlyName: `FriendlyName="email"` is the email attribute."""
     statement = ('<saml:AttributeStatement><saml:Attribute Name="urn:example:attr:7" FriendlyName="email">'
                  '<saml:AttributeValue>a@x</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>')
-    xml = TestIdP().response(**window(attributes=with_attributes(email=None), extra_assertion_xml=statement))
+    xml = TestIdP().response(**window(attributes=with_attributes(email=None), extra_assertion_xml=statement,
+                                      name_id_format=None))
     (finding,) = run("ATTR001", context(message(xml)))
-    assert finding.status is Status.FAIL and "rename `urn:example:attr:7` to `email`" in finding.message
+    assert finding.status is Status.PASS and "`email` as FriendlyName" in finding.message
+
+
+def test_an_email_nameid_gives_the_email():
+    (finding,) = attribute_findings("ATTR001", with_attributes(email=None),
+                                    name_id_format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
+    assert finding.status is Status.PASS and "`email` from the emailAddress NameID" in finding.message
