@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import pytest
 
+from ssodiag.diag.broker import AttributeMapper, BrokerConfig
 from ssodiag.diag.certs import load_certificates
 from ssodiag.diag.evidence import load_evidence
 from ssodiag.diag.groupsync import Mapping, MappingSet
@@ -223,6 +224,16 @@ def atlan_login(page_text: str | None = None, *, sha1: bool = False, **fields) -
     return with_options(case, idp_metadata=(parse_metadata(OKTA_IDP.metadata(), "idp-metadata.xml"),), at=NOW)
 
 
+
+def tenant_login(**settings) -> Case:
+    """``atlan_login`` with the tenant's identity provider as --keycloak-idp gives it (Keycloak's defaults, signature
+    validation on, Okta's certificate and entity ID, an email importer), changed by ``settings``."""
+    base = dict(origin="--keycloak-idp okta.json", alias="okta", validate_signature=True,
+                signing_certificates=certs(OKTA_IDP), idp_entity_id=OKTA_IDP.entity_id,
+                mappers=(AttributeMapper("email", "email", "email"),), from_tenant=True)
+    return with_options(atlan_login(), keycloak_idp=BrokerConfig(**{**base, **settings}))
+
+
 # --------------------------------------------------------------------------- the table: check id -> (pass, fail)
 
 EXAMPLES: dict[str, tuple[Case | Quiet, Case]] = {
@@ -312,6 +323,14 @@ EXAMPLES: dict[str, tuple[Case | Quiet, Case]] = {
     # the page the broker predicts for a wrong audience (step 19) is the timeout page, not "Invalid requester"
     "KC013": (atlan_login("Login timeout. Please sign in again.", audiences=["https://other.example"]),
               atlan_login("Invalid requester", audiences=["https://other.example"])),
+    "KC020": (tenant_login(), tenant_login(signing_certificates=certs(TestIdP(
+        key_name="expired", cert_valid_from=NOW - timedelta(days=400), cert_valid_to=NOW - timedelta(days=30))))),
+    "KC021": (tenant_login(), tenant_login(validate_signature=False)),
+    "KC022": (tenant_login(), tenant_login(idp_entity_id="")),
+    "KC023": (tenant_login(),
+              with_options(tenant_login(), idp_metadata=(parse_metadata(ROTATED.metadata(), "md.xml"),))),
+    "KC024": (tenant_login(), tenant_login(allowed_clock_skew=30)),
+    "KC025": (tenant_login(), tenant_login(mappers=(AttributeMapper("first", "firstname", "firstName"),))),
     # Okta
     "OKTA001": vendor_page("403 App Not Assigned: Sorry, you cannot access Atlan because you are not assigned this "
                            "app in Okta.", Connector.OKTA),
