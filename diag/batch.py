@@ -21,13 +21,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ssodiag.diag.broker import BROKER_STOP_CHECK
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.model import RunResult
 from ssodiag.diag.output import fail, write_file
 from ssodiag.diag.ticket import Ticket, find_tickets, ticket_result
 from ssodiag.diag.text import clip
-from ssodiag.reports.text import SEVERITY_ORDER
 
 REPORT_FORMATS = ("html", "md", "json")
 INDEX_FILES = ("index.html", "index.csv", "index.json")
@@ -87,6 +85,8 @@ def top_finding(doc: dict[str, Any]) -> dict[str, Any] | None:
 
 def _cause(finding: dict[str, Any]) -> str:
     """A finding's title, except where Atlan's broker stops: its message names the step and the page."""
+    from ssodiag.diag.broker import BROKER_STOP_CHECK  # imported where used: `ssodiag --help` stays light
+
     return finding["message"] if finding["check_id"] == BROKER_STOP_CHECK else finding["title"]
 
 
@@ -118,6 +118,8 @@ def error_row(name: str, error: str) -> dict[str, Any]:
 
 
 def sort_key(row: dict[str, Any]) -> tuple:
+    from ssodiag.reports.text import SEVERITY_ORDER  # imported where used: `ssodiag --help` stays light
+
     severity = SEVERITY_ORDER.index(row["severity"]) if row["severity"] in SEVERITY_ORDER else len(SEVERITY_ORDER)
     return VERDICT_ORDER.index(row["verdict"]) if row["verdict"] in VERDICT_ORDER else len(VERDICT_ORDER), \
         severity, row["ticket"]

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from lxml import etree
 
 from ssodiag.diag import __version__
 from ssodiag.diag.batch import batch_command
@@ -33,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rendering it with rich costs more than the rest of `--help`
 )
 checks_app = typer.Typer(help="The check catalogue.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
@@ -313,6 +313,8 @@ def decode(evidence: EvidenceArg) -> None:
             typer.echo(f"# RelayState: {clip(m.relay_state, 5000)}")
         if m.redirect_signature is not None:
             typer.echo(f"# SigAlg: {clip(m.redirect_signature.sig_alg, 500)}")
+        from lxml import etree
+
         display = copy.deepcopy(m.root)  # display only: signatures are verified on m.raw_xml, never on this
         etree.indent(display)
         typer.echo(printable(etree.tostring(display, encoding="unicode")))

@@ -19,7 +19,6 @@ import typer
 
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.output import Format, check_output_path, choose_format, deliver, fail, wants_redaction
-from ssodiag.diag.redact import GROUP_ATTRIBUTES
 from ssodiag.diag.ticket import Ticket, folder_ticket, read_config, referenced_files, ticket_result
 
 # The comparison order (most likely to explain a failure first) and the checks that judge each field: a check that
@@ -74,6 +73,8 @@ def compare(good: dict[str, Any], bad: dict[str, Any]) -> dict[str, Any]:
         _confirmation(ba, "recipient"))
     add("nameid", "NameID", ga.get("subject", {}).get("name_id"), ba.get("subject", {}).get("name_id"))
     add("nameid", "NameID Format", ga.get("subject", {}).get("format"), ba.get("subject", {}).get("format"))
+    from ssodiag.diag.redact import GROUP_ATTRIBUTES  # imported where used: `ssodiag --help` stays light
+
     g_attrs, b_attrs = ga.get("attributes", {}), ba.get("attributes", {})
     for name in sorted(set(g_attrs) | set(b_attrs), key=lambda n: (n in GROUP_ATTRIBUTES, n)):
         if name in GROUP_ATTRIBUTES:
