@@ -1,0 +1,129 @@
+"""Benchmark: ssodiag as a user runs it, a whole process each time, against the peer doing the same job.
+
+Run from the repo root:  python bench/bench_whole_process.py   (needs the `test` and `bench` extras)
+
+- `ssodiag --help` against `python -c "import typer"` (the floor of any typer command line);
+- `ssodiag analyze` of 200 signed Responses (one process, every check) against python3-saml's strict
+  `is_valid` of the same 200 files (one process);
+- `ssodiag analyze` of a 100 MB HAR (a "Preserve log" session: one login among script bodies) against a process
+  that only runs `json.load` on the same file.
+
+Each figure is the median of REPEAT runs; time is wall-clock and CPU (user + system) of the child, peak RSS is the
+kernel's figure for the child, started from a small interpreter so that this process's memory is not counted.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.harbuild import HarBuilder, post_body  # noqa: E402
+from tests.idp import ACS_URL, TestIdP  # noqa: E402
+
+REPEAT = 5
+RESPONSES = 200
+HAR_BYTES = 100 * 1024 * 1024
+
+# The child runs under this small interpreter, which prints its wall time, CPU time and peak RSS.
+_MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+            "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; w = time.perf_counter() - t; "
+            "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+            "print(w, u.ru_utime + u.ru_stime, u.ru_maxrss / 1024, code)")
+
+PYTHON3_SAML = """
+import base64, sys
+from onelogin.saml2.response import OneLogin_Saml2_Response
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
+cert = open(sys.argv[1]).read()
+settings = OneLogin_Saml2_Settings({
+    "strict": True, "debug": False,
+    "sp": {"entityId": "https://sp.example.test/metadata",
+           "assertionConsumerService": {"url": "https://sp.example.test/acs"}},
+    "idp": {"entityId": "https://idp.example.test/metadata",
+            "singleSignOnService": {"url": "https://idp.example.test/sso"}, "x509cert": cert},
+    "security": {"wantAssertionsSigned": True, "rejectDeprecatedAlgorithm": True},
+}, sp_validation_only=True)
+request = {"https": "on", "http_host": "sp.example.test", "script_name": "/acs"}
+valid = 0
+for path in sys.argv[2:]:
+    response = OneLogin_Saml2_Response(settings, base64.b64encode(open(path, "rb").read()))
+    valid += response.is_valid(request, request_id="_request-1", raise_exceptions=False)
+assert valid == len(sys.argv) - 2, f"python3-saml accepted {valid}"
+"""
+
+JSON_LOAD = "import json, sys; json.load(open(sys.argv[1], 'rb'))"
+
+
+def measure(command: list[str]) -> tuple[float, float, float]:
+    """Median (wall s, CPU s, peak RSS MiB) of REPEAT runs of ``command``."""
+    runs = []
+    for _ in range(REPEAT):
+        out = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=True)
+        wall, cpu, rss, code = out.stdout.split()
+        if int(code) not in (0, 1):
+            raise SystemExit(f"{command[:4]} exited {code}")
+        runs.append((float(wall), float(cpu), float(rss)))
+    return tuple(statistics.median(r[i] for r in runs) for i in range(3))
+
+
+def session_har(path: Path, idp: TestIdP) -> None:
+    har = HarBuilder()
+    har.add("POST", ACS_URL, body=post_body("SAMLResponse", idp.signed_response(), "relay"))
+    login = json.dumps(har.entries[0]).encode()
+    script = json.dumps({"startedDateTime": "2026-11-28T09:30:01.000Z",
+                         "request": {"method": "GET", "url": "https://cdn.example.test/app.js", "headers": [
+                             {"name": f"x-header-{i}", "value": "v" * 40} for i in range(20)]},
+                         "response": {"status": 200, "headers": [{"name": f"x-header-{i}", "value": "v" * 40}
+                                                                 for i in range(20)],
+                                      "content": {"mimeType": "text/javascript", "text": "x" * 20_000}}}).encode()
+    with open(path, "wb") as out:
+        out.write(b'{"log": {"version": "1.2", "entries": [' + login)
+        written = len(login)
+        while written < HAR_BYTES:
+            out.write(b",\n" + script)
+            written += len(script) + 2
+        out.write(b"]}}")
+
+
+def row(what: str, ours: tuple[float, float, float], theirs: tuple[float, float, float], peer: str) -> str:
+    return (f"| {what} | {peer} | {ours[0]:.2f} | {theirs[0]:.2f} | {ours[0] / theirs[0]:.2f} | {ours[1]:.2f} | "
+            f"{theirs[1]:.2f} | {ours[1] / theirs[1]:.2f} | {ours[2]:.0f} | {theirs[2]:.0f} |")
+
+
+def main() -> int:
+    idp = TestIdP()
+    ssodiag = [sys.executable, "-m", "ssodiag"]
+    print("| workload | peer | ssodiag wall (s) | peer wall (s) | wall ratio | ssodiag CPU (s) | peer CPU (s) | "
+          "CPU ratio | ssodiag peak RSS (MiB) | peer peak RSS (MiB) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(row("`ssodiag --help`", measure(ssodiag + ["--help"]),
+              measure([sys.executable, "-c", "import typer"]), "`import typer`"), flush=True)
+    with tempfile.TemporaryDirectory(prefix="ssodiag-bench-") as tmp:
+        folder = Path(tmp)
+        cert = folder / "idp.pem"
+        cert.write_text(idp.cert_pem)
+        files = []
+        for i in range(RESPONSES):
+            files.append(folder / f"response-{i:03d}.xml")
+            files[-1].write_bytes(idp.signed_response())
+        ours = measure(ssodiag + ["analyze", *map(str, files), "--idp-cert", str(cert), "--format", "json",
+                                  "--fail-on", "never", "--no-redact"])
+        theirs = measure([sys.executable, "-c", PYTHON3_SAML, str(cert), *map(str, files)])
+        print(row(f"{RESPONSES} signed Responses", ours, theirs, "python3-saml strict is_valid"), flush=True)
+        har = folder / "session.har"
+        session_har(har, idp)
+        ours = measure(ssodiag + ["analyze", str(har), "--idp-cert", str(cert), "--format", "json",
+                                  "--fail-on", "never", "--no-redact"])
+        theirs = measure([sys.executable, "-c", JSON_LOAD, str(har)])
+        print(row(f"HAR of {har.stat().st_size / 1e6:.0f} MB", ours, theirs, "`json.load`"), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
