@@ -79,9 +79,9 @@ def test_certificate_with_glued_pem_armour_and_unreadable_ones(idp):
     (b"[1, 2]", "identityProviders"), (b'{"realm": "x"}', "not a Keycloak identity provider"),
     (b'{"alias": "okta", "config": {"principalType": "EMAIL"}}', "principalType"),
 ])
-def test_bad_configuration_is_one_line_error(tmp_path, document, message):
+def test_bad_configuration_is_one_line_error(tmp_path, idp, document, message):
     (tmp_path / "idp.json").write_bytes(document)
-    (tmp_path / "r.xml").write_bytes(b"<x/>")
+    (tmp_path / "r.xml").write_bytes(response(idp))
     result = runner.invoke(app, ["analyze", str(tmp_path / "r.xml"), "--keycloak-idp", str(tmp_path / "idp.json")])
     assert result.exit_code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
