@@ -2,6 +2,7 @@
 
     python bench/bench_groupsync.py                 # all three sizes, each in its own process (clean peak memory)
     python bench/bench_groupsync.py --users 100000  # one size
+    python bench/bench_groupsync.py --end-to-end    # the whole command against an in-process reference model
 
 The data is synthetic and deterministic (seeded): 10,000 SSO groups mapped many-to-one onto 2,000 Atlan groups,
 5 SSO groups per user, so 1M users give 5M IdP memberships and about 5M Atlan memberships. About 10% of users
@@ -97,6 +98,52 @@ def run_one(users: int) -> dict:
     }
 
 
+def reference_model(folder: Path) -> int:
+    """The same rules written the plainest way, in this process: each CSV read with the csv module into a dict of
+    sets, then per IdP user the mapped Atlan groups wanted against the mapped ones held. Returns the changes."""
+    def read(name: str) -> dict[str, set[str]]:
+        table: dict[str, set[str]] = {}
+        with (folder / name).open(newline="") as fh:
+            rows = csv.reader(fh)
+            next(rows)
+            for key, *_, value in rows:
+                table.setdefault(key, set()).add(value)
+        return table
+
+    rules, atlan, idp = read("m.csv"), read("a.csv"), read("i.csv")
+    mapped = {group for targets in rules.values() for group in targets}
+    changes = 0
+    for user, sso_groups in idp.items():
+        wanted = {group for sso in sso_groups for group in rules.get(sso, ())}
+        held = atlan.get(user, set()) & mapped
+        changes += len(wanted ^ held)
+    return changes
+
+
+def end_to_end(users: int, repeat: int = 3) -> dict:
+    """Best of ``repeat``: `ssodiag groupsync simulate -f json -o plan.json` as a whole process (start-up, reading,
+    simulation, redaction, JSON) against the reference model in this process; wall and CPU seconds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        generate(folder, users)
+        command = [sys.executable, "-m", "ssodiag", "groupsync", "simulate", "-m", str(folder / "m.csv"),
+                   "-a", str(folder / "a.csv"), "-i", str(folder / "i.csv"), "-f", "json", "-o", str(folder / "p.json")]
+        whole, whole_cpu, ref, ref_cpu = [], [], [], []
+        for _ in range(repeat):
+            before, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            whole.append(time.perf_counter() - wall)
+            whole_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            wall, used = time.perf_counter(), time.process_time()
+            changes = reference_model(folder)
+            ref.append(time.perf_counter() - wall)
+            ref_cpu.append(time.process_time() - used)
+    return {"users": users, "changes": changes, "whole_s": min(whole), "whole_cpu_s": min(whole_cpu),
+            "reference_s": min(ref), "reference_cpu_s": min(ref_cpu),
+            "ratio_cpu": min(whole_cpu) / min(ref_cpu), "ratio_wall": min(whole) / min(ref)}
+
+
 COLUMNS = ("users", "idp_memberships", "atlan_memberships", "mappings", "changes", "blocked", "read_atlan",
            "read_idp", "simulate", "json", "read_atlan_cpu", "read_idp_cpu", "simulate_cpu",
            "simulate_cpu_us_per_membership", "peak_rss_mib")
@@ -105,7 +152,19 @@ COLUMNS = ("users", "idp_memberships", "atlan_memberships", "mappings", "changes
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, help="one size, in this process (prints one JSON line)")
+    parser.add_argument("--end-to-end", action="store_true", help="the whole command against the reference model")
     args = parser.parse_args()
+    if args.end_to_end:
+        print(f"python {sys.version.split()[0]}; best of 3; CPU = the process's own (steady under load); "
+              f"os.getloadavg() at start = {os.getloadavg()[0]:.2f}")
+        print("| users | changes | whole command (s) | CPU (s) | reference model (s) | CPU (s) | ratio CPU | ratio wall |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for users in (args.users,) if args.users else SIZES:
+            r = end_to_end(users)
+            print(f"| {users:,} | {r['changes']:,} | {r['whole_s']:.2f} | {r['whole_cpu_s']:.2f} | "
+                  f"{r['reference_s']:.2f} | {r['reference_cpu_s']:.2f} | {r['ratio_cpu']:.2f} | "
+                  f"{r['ratio_wall']:.2f} |", flush=True)
+        return
     if args.users:
         print(json.dumps(run_one(args.users)))
         return

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+from ssodiag.diag import csv_blocks
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.groupsync import (
     AtlanDirectory, AtlanUser, IdpDirectory, IdpUser, InputProblem, Mapping, MappingSet, Problems,
@@ -85,42 +86,77 @@ def _open(path: Path, binary: bool = False) -> IO:
         raise InputError(f"cannot read ({exc.strerror})", str(path)) from None
 
 
-def _csv_rows(path: Path, columns: tuple[str, ...], log: _ProblemLog) -> Iterator[tuple[int, tuple[str, ...]]]:
-    """(line number, values of ``columns``) for each usable row; the header names the columns, in any order."""
-    with _open(path) as fh:
-        reader = csv.reader(fh)
+class _CsvFile:
+    """A CSV file whose header names the columns, in any order; read in blocks (diag.csv_blocks)."""
+
+    def __init__(self, path: Path, columns: tuple[str, ...], log: _ProblemLog) -> None:
+        self.path, self.columns, self.log = path, columns, log
+        self.fh = _open(path, binary=True)
         try:
-            header = next(reader, None)
+            self.names = csv_blocks.read_header(self.fh)
         except csv.Error as exc:
+            self.fh.close()
             raise InputError(f"line 1: unreadable CSV header ({exc})", str(path)) from None
-        names = [h.strip().lower() for h in header or ()]
-        missing = [c for c in columns if c not in names]
+        missing = [c for c in columns if c not in self.names]
         if missing:
+            self.fh.close()
             raise InputError(f"expected a CSV header with columns {','.join(columns)}; missing {','.join(missing)}",
                              str(path))
-        pick = operator.itemgetter(*(names.index(c) for c in columns))  # columns is never a single name
-        width = max(names.index(c) for c in columns) + 1
-        while True:
-            try:
-                for row in reader:
-                    if len(row) < width:
-                        if row and any(v.strip() for v in row):  # a blank line is no row
-                            log.add(f"line {reader.line_num}", f"expected {len(names)} fields, found {len(row)}")
+        self.pick = operator.itemgetter(*(self.names.index(c) for c in columns))  # never a single name
+        self.width = max(self.names.index(c) for c in columns) + 1
+
+    def __enter__(self) -> _CsvFile:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.fh.close()
+
+    def blocks(self) -> Iterator[csv_blocks.Block]:
+        return csv_blocks.blocks(self.fh, MAX_NAME_CHARS)
+
+    def table(self, block: csv_blocks.Block):
+        """The block's columns (pyarrow), when it is clean and every row has the header's field count."""
+        return csv_blocks.columns(block, self.names, self.columns) if block.clean else None
+
+    def rows(self, block: csv_blocks.Block) -> Iterator[tuple[int, tuple[str, ...]]]:
+        return _checked_rows(block.text_lines(), block.first_line - 1, self.columns, len(self.names), self.width,
+                             self.pick, self.log)
+
+
+def _csv_rows(path: Path, columns: tuple[str, ...], log: _ProblemLog) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """(line number, values of ``columns``) for each usable row; the header names the columns, in any order."""
+    with _CsvFile(path, columns, log) as f:
+        for block in f.blocks():
+            yield from f.rows(block)
+
+
+def _checked_rows(lines: Iterator[str], line: int, columns: tuple[str, ...], fields: int, width: int,
+                  pick: operator.itemgetter, log: _ProblemLog) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """The rows of ``lines`` (the first is line ``line + 1``), each checked (line numbers counted by the csv
+    reader: a quoted field may span lines)."""
+    reader = csv.reader(lines)
+    while True:
+        try:
+            for row in reader:
+                number = line + reader.line_num
+                if len(row) < width:
+                    if row and any(v.strip() for v in row):  # a blank line is no row
+                        log.add(f"line {number}", f"expected {fields} fields, found {len(row)}")
+                    continue
+                values = pick(row)
+                joined = "".join(values)
+                # one check for the whole row; the field-by-field pass runs only for a bad row
+                if _BAD_CHARS.search(joined) or len(joined) > MAX_NAME_CHARS:
+                    try:
+                        for name, value in zip(columns, values):
+                            _check_name(value, name)
+                    except ValueError as exc:
+                        log.add(f"line {number}", str(exc))
                         continue
-                    values = pick(row)
-                    joined = "".join(values)
-                    # one check for the whole row; the field-by-field pass runs only for a bad row
-                    if _BAD_CHARS.search(joined) or len(joined) > MAX_NAME_CHARS:
-                        try:
-                            for name, value in zip(columns, values):
-                                _check_name(value, name)
-                        except ValueError as exc:
-                            log.add(f"line {reader.line_num}", str(exc))
-                            continue
-                    yield reader.line_num, values
-                return
-            except csv.Error as exc:  # e.g. a field over csv.field_size_limit(); the reader goes on after it
-                log.add(f"line {reader.line_num}", f"unreadable CSV ({exc})")
+                yield number, values
+            return
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit(); the reader goes on after it
+            log.add(f"line {line + reader.line_num}", f"unreadable CSV ({exc})")
 
 
 def _read_json(path: Path, cap: int) -> object:
@@ -221,10 +257,14 @@ def read_mappings(path: Path) -> MappingSet:
 
 
 class _DirectoryBuilder:
-    """Collects memberships row by row; group names are shared objects, so 5M rows cost 5M pointers, not strings."""
+    """Collects memberships row by row; group names are shared objects, so 5M rows cost 5M pointers, not strings.
+
+    A user's groups are a tuple of distinct names when they came from one block read as columns (the common case:
+    nothing left to do), else a list deduplicated at the end.
+    """
 
     def __init__(self) -> None:
-        self.users: dict[str, list] = {}  # username -> [email, [groups]]
+        self.users: dict[str, list] = {}  # username -> [email, groups]
         self.names: dict[str, str] = {}
 
     def add(self, username: str, email: str, group: str) -> None:
@@ -234,11 +274,26 @@ class _DirectoryBuilder:
         elif email and not entry[0]:
             entry[0] = email
         if group:
+            if type(entry[1]) is tuple:
+                entry[1] = list(entry[1])
             entry[1].append(self.names.setdefault(group, group))
+
+    def add_block(self, names: list[str], users: list[tuple[str, str, list[int]]]) -> None:
+        """A block read as columns (csv_blocks.by_user): per user, indexes into the block's group ``names``."""
+        shared = [self.names.setdefault(n, n) for n in names]
+        for username, email, indexes in users:
+            groups = tuple(map(shared.__getitem__, indexes))
+            entry = self.users.get(username)
+            if entry is None:
+                self.users[username] = [email, groups]
+                continue
+            if email and not entry[0]:
+                entry[0] = email
+            entry[1] = [*entry[1], *groups]
 
     @staticmethod
     def groups_of(entry: list) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(entry[1]))
+        return entry[1] if type(entry[1]) is tuple else tuple(dict.fromkeys(entry[1]))
 
 
 def read_atlan(path: Path) -> AtlanDirectory:
@@ -249,12 +304,24 @@ def read_atlan(path: Path) -> AtlanDirectory:
     """
     log = _ProblemLog(str(path))
     build = _DirectoryBuilder()
-    for _line, (username, email, group) in _csv_rows(path, ("username", "email", "atlan_group"), log):
-        username = username.strip()
-        if username:
-            build.add(username, email.strip(), group)
-        elif group:
-            build.names.setdefault(group, group)
+    with _CsvFile(path, ("username", "email", "atlan_group"), log) as f:
+        for block in f.blocks():
+            table = f.table(block)
+            if table is not None:
+                names, users = csv_blocks.by_user(table)
+                for username, _email, indexes in users:
+                    if not username:  # rows that only declare (empty) groups
+                        for i in indexes:
+                            if names[i]:
+                                build.names.setdefault(names[i], names[i])
+                build.add_block(names, [u for u in users if u[0]] if any(not u[0] for u in users) else users)
+                continue
+            for _line, (username, email, group) in f.rows(block):
+                username = username.strip()
+                if username:
+                    build.add(username, email.strip(), group)
+                elif group:
+                    build.names.setdefault(group, group)
     if not build.users and not build.names:
         raise InputError("no usable Atlan user row", str(path))
     users = {u: AtlanUser(e[0], build.groups_of(e)) for u, e in build.users.items()}
@@ -265,12 +332,20 @@ def read_atlan(path: Path) -> AtlanDirectory:
 
 
 def _read_idp_csv(path: Path, build: _DirectoryBuilder, log: _ProblemLog) -> None:
-    for line, (username, email, group) in _csv_rows(path, ("username", "email", "sso_group"), log):
-        username = username.strip()
-        if not username:
-            log.add(f"line {line}", "empty username")
-            continue
-        build.add(username, email.strip(), group)
+    with _CsvFile(path, ("username", "email", "sso_group"), log) as f:
+        for block in f.blocks():
+            table = f.table(block)
+            if table is not None:
+                names, users = csv_blocks.by_user(table)
+                if all(u[0] for u in users):  # else: row by row, to report the empty usernames' lines
+                    build.add_block(names, users)
+                    continue
+            for line, (username, email, group) in f.rows(block):
+                username = username.strip()
+                if not username:
+                    log.add(f"line {line}", "empty username")
+                    continue
+                build.add(username, email.strip(), group)
 
 
 def _objects(value: object) -> list[dict]:
