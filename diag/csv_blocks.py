@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 BLOCK_BYTES = 1 << 20
+# Smaller files are read row by row: loading pyarrow costs more than it saves under a few hundred thousand rows.
+COLUMNAR_FROM_BYTES = 8 << 20
 MAX_BLOCK_BYTES = 64 * BLOCK_BYTES  # an unclosed quote stops growing the block here; the csv module reports it
 _BOM = b"\xef\xbb\xbf"
 # bytes that send a block row by row: a quote (a quoted field may hold a comma or a line break), control characters

@@ -104,6 +104,7 @@ class _CsvFile:
                              str(path))
         self.pick = operator.itemgetter(*(self.names.index(c) for c in columns))  # never a single name
         self.width = max(self.names.index(c) for c in columns) + 1
+        self.columnar = path.stat().st_size >= csv_blocks.COLUMNAR_FROM_BYTES
 
     def __enter__(self) -> _CsvFile:
         return self
@@ -116,7 +117,7 @@ class _CsvFile:
 
     def table(self, block: csv_blocks.Block):
         """The block's columns (pyarrow), when it is clean and every row has the header's field count."""
-        return csv_blocks.columns(block, self.names, self.columns) if block.clean else None
+        return csv_blocks.columns(block, self.names, self.columns) if block.clean and self.columnar else None
 
     def rows(self, block: csv_blocks.Block) -> Iterator[tuple[int, tuple[str, ...]]]:
         return _checked_rows(block.text_lines(), block.first_line - 1, self.columns, len(self.names), self.width,

@@ -62,6 +62,7 @@ def queue_csv(seed: int, column: str) -> str:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_blocks_read_as_the_rows_do(tmp_path, monkeypatch, block_bytes, seed):
     monkeypatch.setattr(csv_blocks, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(csv_blocks, "COLUMNAR_FROM_BYTES", 0)
     for column, read in (("atlan_group", lambda p: read_atlan(p)), ("sso_group", lambda p: read_idp([p]))):
         text = queue_csv(seed, column)
         path = tmp_path / f"{column}.csv"
@@ -77,6 +78,7 @@ def test_a_large_clean_file_is_read_as_columns(tmp_path, monkeypatch):
     path = tmp_path / "a.csv"
     path.write_text("username,email,atlan_group\n" + "".join(f"u{n},u{n}@x.example,g{n % 7}\n" for n in range(5000)))
     monkeypatch.setattr(csv_blocks, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(csv_blocks, "COLUMNAR_FROM_BYTES", 0)
     from ssodiag.diag import groupsync_io
 
     def no_rows(*_args, **_kwargs):
