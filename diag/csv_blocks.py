@@ -99,7 +99,7 @@ def columns(block: Block, names: list[str], wanted: tuple[str, ...]) -> Any | No
 
 def by_user(table: Any) -> tuple[list[str], list[tuple[str, str, list[int]]]]:
     """A (username, email, group) table per user: the block's distinct group names, and per user (stripped
-    username, first non-empty stripped email, indexes of its distinct non-empty groups into those names), in order
+    username, first non-empty stripped email or None, indexes of its distinct non-empty groups into those names), in order
     of first appearance.
 
     Each distinct group name is then one Python string, whatever the number of memberships naming it.
@@ -114,6 +114,5 @@ def by_user(table: Any) -> tuple[list[str], list[tuple[str, str, list[int]]]]:
     encoded = pc.dictionary_encode(pc.if_else(pc.equal(group, ""), none, group)).combine_chunks()
     grouped = pa.table({"u": pc.utf8_trim_whitespace(username), "e": email, "g": encoded.indices}).group_by(
         "u", use_threads=False).aggregate([("e", "first"), ("g", "distinct", pc.CountOptions(mode="only_valid"))])
-    users = [(u, e or "", g) for u, e, g in zip(grouped["u"].to_pylist(), grouped["e_first"].to_pylist(),
-                                                  grouped["g_distinct"].to_pylist())]
-    return encoded.dictionary.to_pylist(), users
+    users = zip(grouped["u"].to_pylist(), grouped["e_first"].to_pylist(), grouped["g_distinct"].to_pylist())
+    return encoded.dictionary.to_pylist(), list(users)

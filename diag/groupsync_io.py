@@ -279,14 +279,15 @@ class _DirectoryBuilder:
                 entry[1] = list(entry[1])
             entry[1].append(self.names.setdefault(group, group))
 
-    def add_block(self, names: list[str], users: list[tuple[str, str, list[int]]]) -> None:
+    def add_block(self, names: list[str], users: list[tuple[str, str | None, list[int]]]) -> None:
         """A block read as columns (csv_blocks.by_user): per user, indexes into the block's group ``names``."""
         shared = [self.names.setdefault(n, n) for n in names]
+        directory = self.users
         for username, email, indexes in users:
             groups = tuple(map(shared.__getitem__, indexes))
-            entry = self.users.get(username)
+            entry = directory.get(username)
             if entry is None:
-                self.users[username] = [email, groups]
+                directory[username] = [email or "", groups]
                 continue
             if email and not entry[0]:
                 entry[0] = email
