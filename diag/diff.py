@@ -2,7 +2,7 @@
 
 Each side (a HAR, a SAML Response in any encoding, or a ticket folder with its ssodiag.toml) is analysed on its own,
 then the Response each side ends with is compared field by field, in the order a difference most often explains a
-failed login: status, issuer, audience, destination and recipient, NameID, attributes, groups, signature,
+failed login: the step where Atlan's broker stops (diag.broker), status, issuer, audience, destination and recipient, NameID, attributes, groups, signature,
 initiation, timing. A difference whose field a check fails on for BAD only comes first and names the check. Values
 that always differ between two logins (IDs, instants) are compared by what they mean (present or not, lifetime,
 clock offset), never by value. Written files are redacted after the comparison ran on the real values, both sides
@@ -17,6 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ssodiag.diag.broker import BROKER_STOP_CHECK
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.output import Format, check_output_path, choose_format, deliver, fail, wants_redaction
 from ssodiag.diag.ticket import Ticket, folder_ticket, read_config, referenced_files, ticket_result
@@ -24,6 +25,7 @@ from ssodiag.diag.ticket import Ticket, folder_ticket, read_config, referenced_f
 # The comparison order (most likely to explain a failure first) and the checks that judge each field: a check that
 # fails for BAD and not for GOOD on the same field makes that difference the explanation.
 CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("broker", frozenset({BROKER_STOP_CHECK})),
     ("status", frozenset({"SAML001"})),
     ("issuer", frozenset({"SAML015", "SAML016"})),
     ("audience", frozenset({"SAML012"})),
@@ -64,6 +66,7 @@ def compare(good: dict[str, Any], bad: dict[str, Any]) -> dict[str, Any]:
                           "explains": sorted(c for c in only_bad if c in checks)})
 
     ga, ba = _assertion(g), _assertion(b)
+    add("broker", "Where Atlan's broker stops", _broker_stop(good), _broker_stop(bad))
     add("status", "Response status", _status(g), _status(b))
     add("issuer", "Response Issuer", g.get("issuer"), b.get("issuer"))
     add("issuer", "Assertion Issuer", ga.get("issuer"), ba.get("issuer"))
@@ -117,6 +120,20 @@ def _add_groups(add, name: str, good: list[str] | None, bad: list[str] | None) -
     missing, extra = sorted(set(good) - set(bad)), sorted(set(bad) - set(good))
     if missing or extra:
         add("groups", f"Groups in {name}", ", ".join(missing) or NONE, ", ".join(extra) or NONE)
+
+
+def _broker_stop(doc: dict[str, Any]) -> str | None:
+    """The step of Atlan's broker (diag.broker) that stops the last Response of the evidence, with its page."""
+    predictions = doc.get("broker") or []
+    if not predictions:
+        return None
+    prediction = predictions[-1]
+    stop = next((s for s in prediction["steps"] if s["number"] == prediction["stop_step"]), None)
+    if stop is None:
+        undecided = sum(1 for s in prediction["steps"] if s["outcome"] == "undecided")
+        return "no step stops the login" + (f" ({undecided} step(s) undecided)" if undecided else "")
+    page = f": `{stop['page']['text']}`" if stop["page"] else ""
+    return f"step {stop['number']} ({stop['name']}){page}"
 
 
 def _failing(doc: dict[str, Any]) -> set[str]:
@@ -229,20 +246,22 @@ def _seconds(value: float) -> str:
 def diff_sides(good: Ticket, bad: Ticket, *, redact: bool) -> dict[str, Any]:
     """Analyse both sides and compare them on the real values; then redact the comparison when asked, with one
     key for both sides (equal values, equal tokens)."""
-    from ssodiag.diag.redact import receipt_line, redactor_for
+    from ssodiag.diag.redact import KIND_LABEL, receipt_line, redactor_for
     from ssodiag.reports.document import build_document
 
     results = ticket_result(good), ticket_result(bad)
     diff = compare(*(build_document(r) for r in results))
     if not redact:
         return diff
-    key, replaced = os.urandom(16), []
+    key, replaced = os.urandom(16), {}
     for ticket, result in zip((good, bad), results):
         redactor = redactor_for(result, local_paths=[os.fspath(f) for f in ticket.files], key=key)
         diff = redactor.walk(diff)
-        replaced += redactor.receipt()
+        for item in redactor.receipt():  # one line for both sides: counts of a kind added up
+            count = replaced.get(item["kind"], {}).get("count", 0) + item["count"]
+            replaced[item["kind"]] = {**item, "count": count, "label": KIND_LABEL[item["kind"]][count > 1]}
     diff["redacted"] = True
-    diff["redaction"] = {"summary": receipt_line(replaced)}
+    diff["redaction"] = {"summary": receipt_line(list(replaced.values()))}
     return diff
 
 
