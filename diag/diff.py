@@ -17,7 +17,6 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ssodiag.diag.broker import BROKER_STOP_CHECK
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.output import Format, check_output_path, choose_format, deliver, fail, wants_redaction
 from ssodiag.diag.ticket import Ticket, folder_ticket, read_config, referenced_files, ticket_result
@@ -25,7 +24,7 @@ from ssodiag.diag.ticket import Ticket, folder_ticket, read_config, referenced_f
 # The comparison order (most likely to explain a failure first) and the checks that judge each field: a check that
 # fails for BAD and not for GOOD on the same field makes that difference the explanation.
 CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = (
-    ("broker", frozenset({BROKER_STOP_CHECK})),
+    ("broker", frozenset()),  # the check that reports the broker's stop, diag.broker.BROKER_STOP_CHECK (see compare)
     ("status", frozenset({"SAML001"})),
     ("issuer", frozenset({"SAML015", "SAML016"})),
     ("audience", frozenset({"SAML012"})),
@@ -58,10 +57,14 @@ def compare(good: dict[str, Any], bad: dict[str, Any]) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     g, b = _response(good), _response(bad)
 
+    from ssodiag.diag.broker import BROKER_STOP_CHECK  # imported where used: `ssodiag --help` stays light
+
+    judged_by = {**dict(CATEGORIES), "broker": frozenset({BROKER_STOP_CHECK})}
+
     def add(category: str, field: str, good_value: Any, bad_value: Any) -> None:
         gv, bv = _text(good_value), _text(bad_value)
         if gv != bv:
-            checks = dict(CATEGORIES)[category]
+            checks = judged_by[category]
             items.append({"category": category, "field": field, "good": gv, "bad": bv,
                           "explains": sorted(c for c in only_bad if c in checks)})
 
