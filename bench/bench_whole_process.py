@@ -13,7 +13,6 @@ kernel's figure for the child, started from a small interpreter so that this pro
 """
 from __future__ import annotations
 
-import json
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harbuild import HarBuilder, post_body  # noqa: E402
+from tests.harbuild import HarBuilder, post_body, write_session_har  # noqa: E402
 from tests.idp import ACS_URL, TestIdP  # noqa: E402
 
 REPEAT = 5
@@ -73,22 +72,10 @@ def measure(command: list[str]) -> tuple[float, float, float]:
 
 
 def session_har(path: Path, idp: TestIdP) -> None:
+    """One login among script requests with 20 KB bodies and 20 headers each, HAR_BYTES in all."""
     har = HarBuilder()
     har.add("POST", ACS_URL, body=post_body("SAMLResponse", idp.signed_response(), "relay"))
-    login = json.dumps(har.entries[0]).encode()
-    script = json.dumps({"startedDateTime": "2026-11-28T09:30:01.000Z",
-                         "request": {"method": "GET", "url": "https://cdn.example.test/app.js", "headers": [
-                             {"name": f"x-header-{i}", "value": "v" * 40} for i in range(20)]},
-                         "response": {"status": 200, "headers": [{"name": f"x-header-{i}", "value": "v" * 40}
-                                                                 for i in range(20)],
-                                      "content": {"mimeType": "text/javascript", "text": "x" * 20_000}}}).encode()
-    with open(path, "wb") as out:
-        out.write(b'{"log": {"version": "1.2", "entries": [' + login)
-        written = len(login)
-        while written < HAR_BYTES:
-            out.write(b",\n" + script)
-            written += len(script) + 2
-        out.write(b"]}}")
+    write_session_har(path, har.entries[0], HAR_BYTES, body_chars=20_000, headers=20)
 
 
 def row(what: str, ours: tuple[float, float, float], theirs: tuple[float, float, float], peer: str) -> str:

@@ -9,7 +9,7 @@ Protocol-level rules live in ``checks.status``, ``checks.structure``, ``checks.t
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ssodiag.diag.certs import MIN_KEY_BITS, Validity, key_too_short, serial_is_positive, validity_at
 from ssodiag.diag.context import DiagContext
@@ -57,6 +57,21 @@ def signing_certificates(msg: SamlMessage) -> tuple[Certificate, ...]:
 def _intact(report: SignatureReport) -> bool:
     """Whether a signature of the message verifies (with a trusted key or only the KeyInfo one)."""
     return any(e.outcome in ("verified", "intact-untrusted") for e in report.signed_elements)
+
+
+def _each_signer(ctx: DiagContext, spec: CheckSpec,
+                 judge: Callable[[SamlMessage, Certificate], Finding]) -> Iterator[Finding]:
+    """``judge`` of every certificate that signed a Response; a skip for a Response whose signer is unknown."""
+    for msg in ctx.responses:
+        certs = signing_certificates(msg)
+        yield from (judge(msg, cert) for cert in certs) if certs else (_signer_unknown(spec, msg),)
+
+
+def _signer_unknown(spec: CheckSpec, msg: SamlMessage) -> Finding:
+    """The skip of a check about the signing certificate when no certificate is known to have signed."""
+    return _not_signed_yet(spec, msg) or spec.skip(
+        f"{_name(msg)}: the signature is {msg.signature.verdict.value}, so which certificate signed is unknown.",
+        **_where(msg))
 
 
 def _not_signed_yet(spec: CheckSpec, msg: SamlMessage) -> Finding | None:
@@ -252,20 +267,14 @@ def key_long_enough(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """RSA keys under 2048 bits are disallowed for signatures (NIST SP 800-131A) and refused by current Java
     (jdk.certpath.disabledAlgorithms, which Keycloak runs on). Judged on the key that actually signed.
     """
-    for msg in ctx.responses:
-        certs = signing_certificates(msg)
-        if not certs:
-            yield _not_signed_yet(spec, msg) or spec.skip(
-                f"{_name(msg)}: the signature is {msg.signature.verdict.value}, so which key signed is unknown.",
-                **_where(msg))
-            continue
-        for cert in certs:
-            seen = f"{cert.key_type} {cert.key_bits or '?'} bits"
-            if key_too_short(cert):
-                yield spec.fail(f"{_name(msg)} is signed with a {seen} key ({describe_certificate(cert)}).",
-                                expected=f"at least {MIN_KEY_BITS} bits", seen=seen, **_where(msg))
-            else:
-                yield spec.passed(f"{_name(msg)} is signed with a {seen} key.", seen=seen, **_where(msg))
+    def judge(msg: SamlMessage, cert: Certificate) -> Finding:
+        seen = f"{cert.key_type} {cert.key_bits or '?'} bits"
+        if key_too_short(cert):
+            return spec.fail(f"{_name(msg)} is signed with a {seen} key ({describe_certificate(cert)}).",
+                             expected=f"at least {MIN_KEY_BITS} bits", seen=seen, **_where(msg))
+        return spec.passed(f"{_name(msg)} is signed with a {seen} key.", seen=seen, **_where(msg))
+
+    return _each_signer(ctx, spec, judge)
 
 
 @check(id="SIG008", title="Signing certificate is expired, not yet valid, or expiring soon", severity=Severity.HIGH,
@@ -277,32 +286,25 @@ def certificate_in_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
     capture time, else now). Many SPs refuse expired IdP certificates; within 30 days is a warning to plan the
     rollover.
     """
-    for msg in ctx.responses:
-        certs = signing_certificates(msg)
-        if not certs:
-            yield _not_signed_yet(spec, msg) or spec.skip(
-                f"{_name(msg)}: the signature is {msg.signature.verdict.value}, so which certificate signed is "
-                "unknown.", **_where(msg))
-            continue
+    def judge(msg: SamlMessage, cert: Certificate) -> Finding:
         instant, ref = ctx.instant_for(msg), reference_name(ctx, msg)
-        for cert in certs:
-            window = f"{format_instant(cert.not_before)} to {format_instant(cert.not_after)}"
-            kw = dict(expected=f"valid at {format_instant(instant)}", seen=window, **_where(msg))
-            state = validity_at(cert, instant)
-            if state is Validity.EXPIRED:
-                yield spec.fail(f"{_name(msg)} is signed with a certificate that expired "
-                                f"{before_or_after(cert.not_after, instant)} {ref} ({describe_certificate(cert)}).",
-                                **kw)
-            elif state is Validity.NOT_YET_VALID:
-                yield spec.fail(f"{_name(msg)} is signed with a certificate that is not valid until "
-                                f"{format_instant(cert.not_before)}, {before_or_after(cert.not_before, instant)} "
-                                f"{ref}.", **kw)
-            elif state is Validity.EXPIRING:
-                yield spec.warn(f"{_name(msg)} is signed with a certificate that expires "
-                                f"{format_instant(cert.not_after)}, within 30 days of {ref}.",
-                                severity=Severity.MEDIUM, **kw)
-            else:
-                yield spec.passed(f"{_name(msg)} is signed with a certificate valid {window}.", **kw)
+        window = f"{format_instant(cert.not_before)} to {format_instant(cert.not_after)}"
+        kw = dict(expected=f"valid at {format_instant(instant)}", seen=window, **_where(msg))
+        state = validity_at(cert, instant)
+        if state is Validity.EXPIRED:
+            return spec.fail(f"{_name(msg)} is signed with a certificate that expired "
+                             f"{before_or_after(cert.not_after, instant)} {ref} ({describe_certificate(cert)}).", **kw)
+        if state is Validity.NOT_YET_VALID:
+            return spec.fail(f"{_name(msg)} is signed with a certificate that is not valid until "
+                             f"{format_instant(cert.not_before)}, {before_or_after(cert.not_before, instant)} "
+                             f"{ref}.", **kw)
+        if state is Validity.EXPIRING:
+            return spec.warn(f"{_name(msg)} is signed with a certificate that expires "
+                             f"{format_instant(cert.not_after)}, within 30 days of {ref}.",
+                             severity=Severity.MEDIUM, **kw)
+        return spec.passed(f"{_name(msg)} is signed with a certificate valid {window}.", **kw)
+
+    return _each_signer(ctx, spec, judge)
 
 
 @check(id="SIG009", title="IdP metadata certificate is not the one that signed", severity=Severity.HIGH,
@@ -368,21 +370,15 @@ def serial_is_conformant(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]
     have announced they will refuse them. Informational: it breaks nothing yet, it is worth fixing at the next
     rollover.
     """
-    for msg in ctx.responses:
-        certs = signing_certificates(msg)
-        if not certs:
-            yield _not_signed_yet(spec, msg) or spec.skip(
-                f"{_name(msg)}: the signature is {msg.signature.verdict.value}, so which certificate signed is "
-                "unknown.", **_where(msg))
-            continue
-        for cert in certs:
-            if serial_is_positive(cert):
-                yield spec.passed(f"{_name(msg)} is signed with a certificate whose serial number `{cert.serial}` is "
-                                  "positive.", seen=cert.serial, **_where(msg))
-            else:
-                yield spec.fail(f"{_name(msg)} is signed with a certificate whose serial number is `{cert.serial}` "
-                                f"(hex), not a positive integer as RFC 5280 requires ({describe_certificate(cert)}).",
-                                expected="a positive serial number", seen=cert.serial, **_where(msg))
+    def judge(msg: SamlMessage, cert: Certificate) -> Finding:
+        if serial_is_positive(cert):
+            return spec.passed(f"{_name(msg)} is signed with a certificate whose serial number `{cert.serial}` is "
+                               "positive.", seen=cert.serial, **_where(msg))
+        return spec.fail(f"{_name(msg)} is signed with a certificate whose serial number is `{cert.serial}` (hex), "
+                         f"not a positive integer as RFC 5280 requires ({describe_certificate(cert)}).",
+                         expected="a positive serial number", seen=cert.serial, **_where(msg))
+
+    return _each_signer(ctx, spec, judge)
 
 
 @check(id="SIG010", title="Encrypted assertion could not be read", severity=Severity.HIGH, requires={Need.RESPONSE},

@@ -140,3 +140,21 @@ def tracer_request(method: str, url: str, *, status: int = 200, location: str | 
         "responseStatus": status, "responseStatusText": f"HTTP/1.1 {status}", "responseHeaders": response_headers,
         "saml": saml.decode() if saml else None, "protocol": "SAML-P" if saml else None,
     }
+
+
+def write_session_har(path, login_entry: dict, target_bytes: int, body_chars: int, headers: int = 0) -> None:
+    """A "Preserve log" session written entry by entry (never held whole): ``login_entry`` first, then script
+    requests with ``body_chars``-character bodies and ``headers`` headers each, until the file is ``target_bytes``."""
+    pairs = [{"name": f"x-header-{i}", "value": "v" * 40} for i in range(headers)]
+    script = json.dumps({"startedDateTime": "2026-11-28T09:30:01.000Z",
+                         "request": {"method": "GET", "url": "https://cdn.example.test/app.js", "headers": pairs},
+                         "response": {"status": 200, "headers": pairs,
+                                      "content": {"mimeType": "text/javascript", "text": "x" * body_chars}}}).encode()
+    login = json.dumps(login_entry).encode()
+    with open(path, "wb") as out:
+        out.write(b'{"log": {"version": "1.2", "entries": [' + login)
+        written = len(login)
+        while written < target_bytes:
+            out.write(b",\n" + script)
+            written += len(script) + 2
+        out.write(b"]}}")

@@ -9,7 +9,7 @@ import sys
 
 from ssodiag.diag.evidence import load_evidence
 from ssodiag.diag.limits import MAX_FILE_BYTES, MAX_HAR_ENTRIES
-from tests.harbuild import HarBuilder, post_body
+from tests.harbuild import HarBuilder, post_body, write_session_har
 from tests.idp import ACS_URL, TestIdP
 
 IDP = TestIdP()
@@ -17,22 +17,10 @@ MEMORY_BOUND_BYTES = 400 * 1024 * 1024  # the issue's bound for any input, a who
 
 
 def _session_har(path, target_bytes: int) -> None:
-    """A "Preserve log" session: script bodies around one login, written entry by entry (never held whole)."""
+    """A "Preserve log" session: script bodies around one login."""
     har = HarBuilder()
     har.add("POST", ACS_URL, body=post_body("SAMLResponse", IDP.signed_response(), "relay"))
-    login = json.dumps(har.entries[0]).encode()
-    script = {"startedDateTime": "2026-11-28T09:30:01.000Z", "request": {"method": "GET", "url":
-              "https://cdn.example.test/app.js", "headers": []},
-              "response": {"status": 200, "headers": [], "content": {"mimeType": "text/javascript",
-                                                                      "text": "x" * 500_000}}}
-    chunk = json.dumps(script).encode()
-    with open(path, "wb") as out:
-        out.write(b'{"log": {"version": "1.2", "entries": [' + login)
-        written = len(login)
-        while written < target_bytes:
-            out.write(b",\n" + chunk)
-            written += len(chunk) + 2
-        out.write(b"]}}")
+    write_session_har(path, har.entries[0], target_bytes, body_chars=500_000)
 
 
 def test_a_har_larger_than_the_whole_file_limit_loads_within_the_memory_bound(tmp_path):
