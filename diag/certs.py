@@ -11,6 +11,7 @@ import enum
 import hashlib
 import re
 import warnings
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -92,11 +93,16 @@ def certificate_from_base64(text: str, source: str) -> Certificate:
 
 
 def x509_certificate(cert: Certificate) -> x509.Certificate:
-    """The cryptography object of a described certificate, loaded without the warning cryptography prints for a
-    serial number that is not positive (RFC 5280 §4.1.2.2): that is reported as a finding, never on stderr."""
+    """The cryptography object of a described certificate, loaded once, without the warning cryptography prints for
+    a serial number that is not positive (RFC 5280 §4.1.2.2): that is reported as a finding, never on stderr."""
+    return _x509_from_der(cert.der)
+
+
+@lru_cache(maxsize=64)
+def _x509_from_der(der: bytes) -> x509.Certificate:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return x509.load_der_x509_certificate(cert.der)
+        return x509.load_der_x509_certificate(der)
 
 
 def serial_is_positive(cert: Certificate) -> bool:

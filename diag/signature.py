@@ -20,7 +20,8 @@ import binascii
 import copy
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from lxml import etree
 
@@ -391,13 +392,19 @@ def _embedded_certificates(signatures: list[etree._Element]) -> list[Certificate
             if len(certs) >= MAX_EMBEDDED_CERTIFICATES:
                 return certs
             try:
-                cert = certificate_from_base64(element.text or "",
-                                               f"KeyInfo of {local_name(parent)} {parent.get('ID') or ''}".strip())
+                cert = replace(_keyinfo_certificate(element.text or ""),
+                               source=f"KeyInfo of {local_name(parent)} {parent.get('ID') or ''}".strip())
             except InputError:
                 continue  # an unreadable KeyInfo certificate is simply not a candidate
             if cert.sha256 not in {c.sha256 for c in certs}:
                 certs.append(cert)
     return certs
+
+
+@lru_cache(maxsize=64)
+def _keyinfo_certificate(text: str) -> Certificate:
+    """A KeyInfo certificate described once however many messages carry it (an IdP puts the same one in each)."""
+    return certificate_from_base64(text, "KeyInfo")
 
 
 def _fingerprint_matches(cert: Certificate, fingerprint: str) -> bool:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import warnings
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import timedelta
 from xml.sax.saxutils import quoteattr
@@ -72,6 +74,8 @@ class VerifierResult:
 
 # --------------------------------------------------------------------------- canonical form in context
 
+_DECLARATION = re.compile(rb"\sxmlns(?::([^=\s]+))?\s*=")
+
 
 def serialise_in_context(element: etree._Element, *, inherit_xml_attributes: bool, c14n_11: bool = False) -> bytes:
     """``element`` serialised on its own, but carrying on its start tag every namespace declaration in scope and,
@@ -83,8 +87,10 @@ def serialise_in_context(element: etree._Element, *, inherit_xml_attributes: boo
     text = etree.tostring(element, with_tail=False)
     if element.getparent() is None:
         return text
-    own = etree.fromstring(text).nsmap  # what lxml already declared for the subtree
-    extra = [(f"xmlns:{p}" if p else "xmlns", uri) for p, uri in element.nsmap.items() if p not in own]
+    # what lxml already declared on the start tag (it escapes ">" inside attribute values, so the first one ends it)
+    own = {m.group(1) or b"" for m in _DECLARATION.finditer(text, 0, text.index(b">"))}
+    extra = [(f"xmlns:{p}" if p else "xmlns", uri) for p, uri in element.nsmap.items()
+             if (p.encode() if p else b"") not in own]
     if inherit_xml_attributes:
         inherited: dict[str, str] = {}
         for ancestor in element.iterancestors():
@@ -287,6 +293,15 @@ def verify_with_signxml(raw_xml: bytes, signature: etree._Element, root: etree._
 # --------------------------------------------------------------------------- libxmlsec1
 
 
+@lru_cache(maxsize=32)
+def _libxmlsec_key(der: bytes):
+    """libxmlsec1's key for a certificate, loaded once however many messages it signed (a SignatureContext takes
+    its own copy)."""
+    import xmlsec
+
+    return xmlsec.Key.from_memory(der, xmlsec.KeyFormat.CERT_DER, None)
+
+
 def verify_with_libxmlsec(signature: etree._Element, cert: Certificate) -> VerifierResult:
     """libxmlsec1's verdict on ``signature``, in place in its parsed document, with ``cert``'s key."""
     import xmlsec  # imported where used: it is a native library
@@ -294,7 +309,7 @@ def verify_with_libxmlsec(signature: etree._Element, cert: Certificate) -> Verif
     parent = signature.getparent()
     context = xmlsec.SignatureContext()
     try:
-        context.key = xmlsec.Key.from_memory(cert.der, xmlsec.KeyFormat.CERT_DER, None)
+        context.key = _libxmlsec_key(cert.der)
         if parent.get("ID"):
             context.register_id(parent, "ID")
         context.verify(signature)
