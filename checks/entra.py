@@ -19,7 +19,6 @@ from ssodiag.diag.model import Assertion, Connector, Finding, SamlMessage, Sever
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import quoted
 from ssodiag.diag.urls import best_match
-from ssodiag.diag.xmlparse import NS
 
 ENTRA_ERRORS = "https://learn.microsoft.com/entra/identity-platform/reference-error-codes"
 ENTRA_REPLY_URL = ("https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/"
@@ -337,12 +336,11 @@ def request_subject(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     SAML protocol does not accept a Subject in the AuthnRequest."""
     values = tenant(ctx)
     for msg in ctx.authn_requests:
-        subject = msg.root.find("saml:Subject", NS) if msg.root is not None else None
         where = dict(source=msg.source, locator="AuthnRequest/Subject")
-        if subject is None:
+        if msg.subject is None:
             yield spec.passed(f"AuthnRequest {quoted(msg.id)} carries no Subject.", seen="(none)", **where)
             continue
-        name_id = subject.findtext("saml:NameID", default="", namespaces=NS).strip()
+        name_id = msg.subject.value.strip()
         yield spec.fail(f"AuthnRequest {quoted(msg.id)} carries a Subject (NameID {quoted(name_id or '(empty)')}): "
                         f"Keycloak's login hint, which Entra refuses.", seen=name_id or "(empty)",
                         remediation=values.fill(spec.remediation), **where)

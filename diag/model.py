@@ -269,6 +269,7 @@ class SamlMessage:
     requested_authn_context: tuple[str, ...] = ()
     force_authn: bool | None = None
     is_passive: bool | None = None
+    subject: NameID | None = None  # an AuthnRequest's Subject (Keycloak's login hint); value "" when it names no NameID
     signature: SignatureReport = field(default_factory=SignatureReport)
     root: Any = field(default=None, repr=False, compare=False)  # parsed lxml root of raw_xml: for the trust engine
     # and display only; checks read the fields above

@@ -199,6 +199,7 @@ def _authn_request_fields(root: etree._Element) -> dict:
         requested_authn_context=refs,
         force_authn=parse_boolean(root.get("ForceAuthn")),
         is_passive=parse_boolean(root.get("IsPassive")),
+        subject=_request_subject(root.find("saml:Subject", NS)),
     )
 
 
@@ -210,6 +211,13 @@ def _name_id(element: etree._Element | None) -> NameID | None:
         return None
     return NameID(value=text_of(element) or "", format=element.get("Format"),
                   sp_name_qualifier=element.get("SPNameQualifier"), name_qualifier=element.get("NameQualifier"))
+
+
+def _request_subject(subject: etree._Element | None) -> NameID | None:
+    """An AuthnRequest's Subject (SAML core §3.4.1): its NameID, or an empty one when it names none."""
+    if subject is None:
+        return None
+    return _name_id(subject.find("saml:NameID", NS)) or NameID(value="")
 
 
 def _subject_confirmation(element: etree._Element) -> SubjectConfirmation:

@@ -307,12 +307,22 @@ def test_authn_request_fields():
     assert msg.status is None and msg.in_response_to is None and msg.assertions == ()
 
 
+def test_authn_request_subject_is_kept_for_the_login_hint_check():
+    hinted = (f'<samlp:AuthnRequest {NSDECL} ID="_r" Version="2.0" IssueInstant="2026-11-28T09:57:00Z">'
+              f'<saml:Issuer>{SP}</saml:Issuer><saml:Subject><saml:NameID>alice@corp.example</saml:NameID>'
+              f'</saml:Subject></samlp:AuthnRequest>').encode()
+    assert parse_message(hinted, source="r").subject.value == "alice@corp.example"
+    empty = hinted.replace(b"<saml:NameID>alice@corp.example</saml:NameID>", b"")
+    assert parse_message(empty, source="r").subject.value == ""  # a Subject naming nobody is still a Subject
+
+
 def test_minimal_authn_request_leaves_optional_fields_empty():
     raw = f'<samlp:AuthnRequest {NSDECL} ID="_r" Version="2.0" IssueInstant="bogus"/>'.encode()
     msg = parse_message(raw, source="r")
     assert msg.issue_instant is None and msg.issuer is None
     assert (msg.acs_url, msg.protocol_binding, msg.name_id_policy_format) == (None, None, None)
     assert msg.requested_authn_context == () and msg.force_authn is None and msg.is_passive is None
+    assert msg.subject is None and msg.issue_instant_text == "bogus"
 
 
 def test_logout_request_and_response():
