@@ -197,3 +197,36 @@ def test_cli_sha256_idp_has_no_sha1_finding(okta_idp, idp_initiated, tmp_path):
     metadata = _write(tmp_path, "idp-metadata.xml", okta_idp.metadata_xml())
     report = analyze_json(evidence, "--idp-metadata", metadata, *ATLAN_OPTIONS)
     assert not findings_matching(report, SHA1_WORDING, ("fail", "warn"))
+
+
+# --------------------------------------------------------------------------- both verifiers on the real IdP's output
+
+
+@pytest.mark.parametrize("which", ["both signed", "assertion only"])
+def test_real_response_is_verified_by_both_verifiers_and_forgeries_are_not(which, okta_idp, idp_initiated, sha1_idp,
+                                                                           tmp_path):
+    """SimpleSAMLphp's Response (Response and Assertion signed, or the Assertion alone): valid by signxml and
+    libxmlsec1; its NameID changed after signing is 'changed' by both; its signed Assertion moved aside for an
+    unsigned one is never valid."""
+    import base64
+
+    from ssodiag.diag.certs import load_certificates
+    from ssodiag.diag.model import SignatureVerdict
+    from ssodiag.diag.saml import parse_message
+    from ssodiag.diag.signature import verify_message
+    from tests.interop import move_signed_assertion_aside
+
+    idp, posted = (okta_idp, idp_initiated) if which == "both signed" else \
+        (sha1_idp, http_login(sha1_idp.idp_initiated_url(SP.entity_id), ALICE.username, ALICE.password))
+    xml = base64.b64decode(posted.saml_response)
+    trusted = load_certificates(idp.signing_key.cert_pem.encode(), "idp.pem")
+
+    def verdict(document: bytes):
+        return verify_message(parse_message(document, source="real.xml"), trusted, ())
+
+    sound = verdict(xml)
+    assert sound.verdict is SignatureVerdict.VALID, sound.reason
+    assert all("by signxml and libxmlsec1" in e.detail for e in sound.signed_elements)
+    forged = verdict(xml.replace(b">alice@acme.example</saml:NameID>", b">mallory@acme.example</saml:NameID>"))
+    assert forged.verdict is SignatureVerdict.INVALID and "signxml and libxmlsec1 agree" in forged.reason
+    assert verdict(move_signed_assertion_aside(xml)).verdict in (SignatureVerdict.WRAPPING, SignatureVerdict.INVALID)
