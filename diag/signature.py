@@ -147,8 +147,8 @@ def _verify(message: SamlMessage, trusted: tuple[Certificate, ...], fingerprints
     if message.redirect_signature is not None:
         results.append(_verify_redirect(message, message.redirect_signature, trusted))
     rules += _signed_is_read_rule(message, results, consumed, signatures[:MAX_SIGNATURES])
-    unverified = [s for s in signatures[:MAX_SIGNATURES] if not in_signable_place(s, document)]
-    if not results and document.find("saml:EncryptedAssertion", NS) is not None and not unverified:
+    misplaced = [s for s in signatures[:MAX_SIGNATURES] if not in_signable_place(s, document)]
+    if not results and document.find("saml:EncryptedAssertion", NS) is not None and not misplaced:
         # sign-then-encrypt (SAML core §6.2): the assertion's signature, if any, is inside the ciphertext
         return SignatureReport(verdict=SignatureVerdict.NOT_CHECKED, rules_broken=tuple(rules),
                                reason="the assertion is encrypted and the Response itself is unsigned: its signature "
