@@ -209,11 +209,11 @@ def batch_command(
     folder: Annotated[Path, typer.Argument(help="Folder of tickets: one sub-folder per ticket (a file directly in it "
                                            "is a ticket of its own); each may hold an ssodiag.toml.",
                                            show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the reports and the index (created).",
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Folder for the reports and the index (created).",
                                          show_default=False)],
-    formats: Annotated[str, typer.Option("--format", "-f", help="Report formats, comma-separated: html, md, json.")]
+    formats: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="Report formats, comma-separated: html, md, json.")]
     = "html,md,json",
-    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, max=256,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", metavar="N", min=1, max=256,
                                                    help="Worker processes (default: the CPU cores).")] = None,
     redact: Annotated[bool, typer.Option("--redact/--no-redact", help="Redact personal values in the reports.")]
     = True,

@@ -32,9 +32,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain help: rendering it with rich costs more than the rest of `--help`
+    rich_markup_mode=None,  # plain CLI help: options with their metavars, examples kept as written
 )
-checks_app = typer.Typer(help="The check catalogue.", no_args_is_help=True)
+checks_app = typer.Typer(help="The check catalogue.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(checks_app, name="checks")
 app.add_typer(groupsync_app, name="groupsync")
 app.command("batch")(batch_command)
@@ -203,41 +203,60 @@ def check_outputs(output: Path | None, redaction_key: Path | None, inputs: list[
 
 # --------------------------------------------------------------------------- analyze
 
-EvidenceArg = Annotated[list[str], typer.Argument(help="Evidence files (HAR, SAML-tracer export, SAML message in "
-                                                       "any encoding, metadata, certificate, error page), or - for stdin.",
-                                                  show_default=False)]
+# Described in each command's help text (a plain EVIDENCE... in the usage line, no Python type shown); checked by
+# require_evidence so that a missing one is the same one-line usage error as any other.
+EvidenceArg = Annotated[list[str], typer.Argument(metavar="EVIDENCE", hidden=True, show_default=False)]
+EVIDENCE_HELP = ("EVIDENCE: HAR files, SAML-tracer exports, SAML messages in any encoding, metadata, certificates, "
+                 "error pages; a URL or a pasted value; or - for stdin.")
+
+
+def require_evidence(evidence: list[str]) -> None:
+    if not evidence:
+        raise typer.BadParameter(f"give the evidence to read ({EVIDENCE_HELP[10:]})", param_hint="EVIDENCE")
 
 
 @app.command()
 def analyze(
-    evidence: EvidenceArg,
-    idp_metadata: Annotated[list[Path], typer.Option("--idp-metadata", help="IdP metadata XML (trust + expected issuer).")] = [],
-    idp_cert: Annotated[list[Path], typer.Option("--idp-cert", help="Trusted IdP signing certificate (repeat for rollover).")] = [],
-    idp_fingerprint: Annotated[list[str], typer.Option("--idp-fingerprint", help="Trusted IdP cert SHA-1/SHA-256 fingerprint.")] = [],
-    idp_entity_id: Annotated[Optional[str], typer.Option("--idp-entity-id", help="Expected IdP entity ID (Issuer).")] = None,
-    sp_entity_id: Annotated[Optional[str], typer.Option("--sp-entity-id", help="Expected SP entity ID (Audience).")] = None,
-    acs_url: Annotated[list[str], typer.Option("--acs-url", help="Expected ACS URL (repeatable).")] = [],
-    sp_key: Annotated[Optional[Path], typer.Option("--sp-key", help="SP private key (PEM) to decrypt encrypted assertions.")] = None,
-    sp_cert: Annotated[list[Path], typer.Option("--sp-cert", help="SP signing certificate, to verify signed AuthnRequests (repeatable).")] = [],
-    sp_metadata: Annotated[list[Path], typer.Option("--sp-metadata", help="SP (Atlan) metadata XML: its signing certificate verifies signed AuthnRequests.")] = [],
-    request_id: Annotated[Optional[str], typer.Option("--request-id", help="ID of the AuthnRequest the Response should answer.")] = None,
-    at: Annotated[Optional[str], typer.Option("--at", help="Evaluate time conditions at this ISO 8601 time (default: the capture's time, else now).")] = None,
-    clock_skew: Annotated[Optional[int], typer.Option("--clock-skew", help="Allowed clock skew in seconds (default: 0 for an Atlan login, Keycloak's default; 300 when judging strictly).", show_default=False)] = None,
-    keycloak_idp: Annotated[Optional[Path], typer.Option("--keycloak-idp", help="The tenant's identity provider from Keycloak: admin API JSON (identity-provider/instances/ALIAS) or a realm export (pick with --alias). Its settings drive the broker steps; its certificates are trusted.")] = None,
+    evidence: EvidenceArg = [],
+    idp_metadata: Annotated[list[Path], typer.Option("--idp-metadata", metavar="FILE", help="IdP metadata XML (trust + expected issuer).")] = [],
+    idp_cert: Annotated[list[Path], typer.Option("--idp-cert", metavar="FILE", help="Trusted IdP signing certificate (repeat for rollover).")] = [],
+    idp_fingerprint: Annotated[list[str], typer.Option("--idp-fingerprint", metavar="FINGERPRINT", help="Trusted IdP cert SHA-1/SHA-256 fingerprint.")] = [],
+    idp_entity_id: Annotated[Optional[str], typer.Option("--idp-entity-id", metavar="ENTITY_ID", help="Expected IdP entity ID (Issuer).")] = None,
+    sp_entity_id: Annotated[Optional[str], typer.Option("--sp-entity-id", metavar="ENTITY_ID", help="Expected SP entity ID (Audience).")] = None,
+    acs_url: Annotated[list[str], typer.Option("--acs-url", metavar="URL", help="Expected ACS URL (repeatable).")] = [],
+    sp_key: Annotated[Optional[Path], typer.Option("--sp-key", metavar="FILE", help="SP private key (PEM) to decrypt encrypted assertions.")] = None,
+    sp_cert: Annotated[list[Path], typer.Option("--sp-cert", metavar="FILE", help="SP signing certificate, to verify signed AuthnRequests (repeatable).")] = [],
+    sp_metadata: Annotated[list[Path], typer.Option("--sp-metadata", metavar="FILE", help="SP (Atlan) metadata XML: its signing certificate verifies signed AuthnRequests.")] = [],
+    request_id: Annotated[Optional[str], typer.Option("--request-id", metavar="ID", help="ID of the AuthnRequest the Response should answer.")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", metavar="TIME", help="Evaluate time conditions at this ISO 8601 time (default: the capture's time, else now).")] = None,
+    clock_skew: Annotated[Optional[int], typer.Option("--clock-skew", metavar="SECONDS", help="Allowed clock skew in seconds (default: 0 for an Atlan login, Keycloak's default; 300 when judging strictly).", show_default=False)] = None,
+    keycloak_idp: Annotated[Optional[Path], typer.Option("--keycloak-idp", metavar="FILE", help="The tenant's identity provider from Keycloak: admin API JSON (identity-provider/instances/ALIAS) or a realm export (pick with --alias). Its settings drive the broker steps; its certificates are trusted.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Judge an Atlan login by the SAML specifications too, as a strict service provider would (no Keycloak leniency, 300 s skew).")] = False,
-    connector: Annotated[Optional[Connector], typer.Option("--connector", help="Force the connector instead of detecting it.")] = None,
-    atlan: Annotated[Optional[str], typer.Option("--atlan", help="Your Atlan URL, e.g. https://acme.atlan.com (with --alias).")] = None,
-    alias: Annotated[Optional[str], typer.Option("--alias", help="The IdP alias shown on Atlan's SSO page.")] = None,
-    mappings: Annotated[Optional[Path], typer.Option("--mappings", help="Atlan's SSO group mappings (CSV sso_group,atlan_group or mapper JSON).")] = None,
-    atlan_users: Annotated[Optional[Path], typer.Option("--atlan-users", help="Atlan users and groups (CSV username,email,atlan_group): adds the group-sync plan for the users in the evidence.")] = None,
-    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format (default: the -o file's extension, else terminal).", show_default=False)] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file (- is stdout). Redacted unless --no-redact.")] = None,
+    connector: Annotated[Optional[Connector], typer.Option("--connector", metavar="VENDOR", help="Force the connector instead of detecting it.")] = None,
+    atlan: Annotated[Optional[str], typer.Option("--atlan", metavar="URL", help="Your Atlan URL, e.g. https://acme.atlan.com (with --alias).")] = None,
+    alias: Annotated[Optional[str], typer.Option("--alias", metavar="ALIAS", help="The IdP alias shown on Atlan's SSO page.")] = None,
+    mappings: Annotated[Optional[Path], typer.Option("--mappings", metavar="FILE", help="Atlan's SSO group mappings (CSV sso_group,atlan_group or mapper JSON).")] = None,
+    atlan_users: Annotated[Optional[Path], typer.Option("--atlan-users", metavar="FILE", help="Atlan users and groups (CSV username,email,atlan_group): adds the group-sync plan for the users in the evidence.")] = None,
+    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", metavar="FORMAT", help="Report format (default: the -o file's extension, else terminal).", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file (- is stdout). Redacted unless --no-redact.")] = None,
     redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact personal values (default: on, except the terminal format shown on a terminal).", show_default=False)] = None,
-    redaction_key: Annotated[Optional[Path], typer.Option("--redaction-key", help="Also write the map from the report's tokens back to the real values to this file (never into the report).")] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a failed check has at least this severity.")] = FailOn.high,
+    redaction_key: Annotated[Optional[Path], typer.Option("--redaction-key", metavar="FILE", help="Also write the map from the report's tokens back to the real values to this file (never into the report).")] = None,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", metavar="SEVERITY", help="Exit 1 when a failed check has at least this severity.")] = FailOn.high,
     show_all: Annotated[bool, typer.Option("--show-all", help="Also list passed and skipped checks on the terminal.")] = False,
 ) -> None:
-    """Diagnose a login: what happened, why, and exactly what to change."""
+    """Diagnose a login: what happened, why, and exactly what to change.
+
+    EVIDENCE: HAR files, SAML-tracer exports, SAML messages in any encoding, metadata, certificates, error pages; a
+    URL or a pasted value; or - for stdin. Every format but the terminal on a terminal is redacted unless
+    --no-redact.
+
+    \b
+    Examples:
+      ssodiag analyze login.har --idp-metadata okta-metadata.xml --atlan https://acme.atlan.com
+      ssodiag analyze login.har --idp-metadata idp.xml -o report.html
+      ssodiag analyze 'https://idp.example.com/sso?SAMLRequest=...' -f json
+    """
+    require_evidence(evidence)
     from ssodiag.diag.evidence import load_evidence
     from ssodiag.diag.runner import analyze as run_analysis
 
@@ -270,10 +289,16 @@ def analyze(
 
 @app.command()
 def demo(
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write every report (HTML, Markdown, JSON), "
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write every report (HTML, Markdown, JSON), "
                                                    "the group-sync plan and an index into this folder (redacted).")] = None,
 ) -> None:
-    """Analyse the bundled sample tickets (a healthy login and a typical failure per connector) and a group-sync plan."""
+    """Analyse the bundled sample tickets (a healthy login and a typical failure per connector) and a group-sync plan.
+
+    \b
+    Examples:
+      ssodiag demo
+      ssodiag demo -o demo-reports/
+    """
     from ssodiag.diag.demo import run_demo
 
     try:
@@ -291,8 +316,18 @@ def demo(
 
 
 @app.command()
-def decode(evidence: EvidenceArg) -> None:
-    """Print each SAML message found, pretty-printed, with the encoding layers that were removed."""
+def decode(evidence: EvidenceArg = []) -> None:
+    """Print each SAML message found, pretty-printed, with the encoding layers that were removed.
+
+    EVIDENCE: HAR files, SAML-tracer exports, SAML messages in any encoding; a URL or a pasted value; or - for stdin.
+
+    \b
+    Examples:
+      ssodiag decode 'https://idp.example.com/sso?SAMLRequest=...'
+      ssodiag decode response.b64
+      pbpaste | ssodiag decode -
+    """
+    require_evidence(evidence)
     from ssodiag.diag.evidence import load_evidence
 
     try:
@@ -347,10 +382,10 @@ def explain(
     text: Annotated[str, typer.Argument(help="An error page text, an error code (AADSTS50105, E0000004, "
                                              "app_not_configured_for_user, …) or a pasted message; a FILE holding "
                                              "one (HTML or text); or - for stdin.", show_default=False)],
-    atlan: Annotated[Optional[str], typer.Option("--atlan", help="Your Atlan URL (with --alias): the fix names your values.")] = None,
-    alias: Annotated[Optional[str], typer.Option("--alias", help="The IdP alias shown on Atlan's SSO page.")] = None,
-    connector: Annotated[Optional[Connector], typer.Option("--connector", help="Read the text as this vendor's only.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="terminal or json.")] = Format.terminal,
+    atlan: Annotated[Optional[str], typer.Option("--atlan", metavar="URL", help="Your Atlan URL (with --alias): the fix names your values.")] = None,
+    alias: Annotated[Optional[str], typer.Option("--alias", metavar="ALIAS", help="The IdP alias shown on Atlan's SSO page.")] = None,
+    connector: Annotated[Optional[Connector], typer.Option("--connector", metavar="VENDOR", help="Read the text as this vendor's only.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", metavar="FORMAT", help="terminal or json.")] = Format.terminal,
 ) -> None:
     """Say what an error text or code means, its likely causes and the fix, with no SAML message needed.
 
@@ -381,31 +416,38 @@ def explain(
 
 
 @checks_app.command("list")
-def checks_list(fmt: Annotated[Format, typer.Option("--format", "-f", help="terminal or json.")] = Format.terminal) -> None:
-    """Print the catalogue of checks with their remediation."""
-    import json
+def checks_list(fmt: Annotated[Format, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json, md or html.")] = Format.terminal) -> None:
+    """Print the catalogue of checks with their remediation.
 
+    \b
+    Examples:
+      ssodiag checks list
+      ssodiag checks list --format md > checks.md
+      ssodiag checks list --format html > checks.html
+    """
     from ssodiag.diag.registry import load_builtin_checks
+    from ssodiag.reports.render import render
 
     specs = sorted(load_builtin_checks().values(), key=lambda s: s.id)
-    if fmt is Format.json:
-        typer.echo(json.dumps([
-            {"id": s.id, "title": s.title, "severity": s.severity.value, "connector": s.connector.value,
-             "requires": sorted(n.value for n in s.requires), "remediation": s.remediation, "docs": s.docs,
-             "description": s.description} for s in specs], indent=2))
-        return
-    for s in specs:
-        needs = ", ".join(sorted(n.value for n in s.requires)) or "-"
-        typer.echo(f"{s.id:<8} {s.severity.value:<8} {s.connector.value:<12} {s.title}")
-        typer.echo(f"{'':<8} needs: {needs}")
-        typer.echo(f"{'':<8} fix: {s.remediation}")
+    catalogue = [{"id": s.id, "title": s.title, "severity": s.severity.value, "connector": s.connector.value,
+                  "requires": sorted(n.value for n in s.requires), "remediation": s.remediation, "docs": s.docs,
+                  "description": s.description} for s in specs]
+    sys.stdout.write(render("catalogue", catalogue, fmt.value))
 
 
 @checks_app.command("explain")
-def checks_explain(check_id: Annotated[str, typer.Argument(help="A check id, e.g. SAML010.")]) -> None:
-    """Print one check's full description."""
+def checks_explain(check_id: Annotated[str, typer.Argument(metavar="CHECK_ID", hidden=True)] = "") -> None:
+    """Print one check's full description. CHECK_ID: a check id, e.g. SAML010 (see `ssodiag checks list`).
+
+    \b
+    Examples:
+      ssodiag checks explain SIG004
+      ssodiag checks explain kc002
+    """
     from ssodiag.diag.registry import load_builtin_checks
 
+    if not check_id:
+        raise typer.BadParameter("give a check id, e.g. SAML010", param_hint="CHECK_ID")
     spec = load_builtin_checks().get(check_id.upper())
     if spec is None:
         fail(f"no check with id {check_id!r} (see `ssodiag checks list`)")

@@ -272,11 +272,11 @@ def diff_command(
     good: Annotated[Path, typer.Argument(help="The login that works: a HAR, a SAML Response, or a ticket folder.",
                                          show_default=False)],
     bad: Annotated[Path, typer.Argument(help="The login that fails, in any of the same forms.", show_default=False)],
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="An ssodiag.toml with the options for both "
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="An ssodiag.toml with the options for both "
                                                    "(the keys of `ssodiag analyze`'s options).")] = None,
-    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format (default: the -o file's "
+    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", metavar="FORMAT", help="Report format (default: the -o file's "
                                                   "extension, else terminal).", show_default=False)] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the comparison to this file (- is "
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write the comparison to this file (- is "
                                                    "stdout). Redacted unless --no-redact.")] = None,
     redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact personal values (default: "
                                                    "on, except the terminal format shown on a terminal).",

@@ -17,6 +17,7 @@ from ssodiag.diag.output import (
 )
 
 groupsync_app = typer.Typer(
+    rich_markup_mode=None,
     help="Simulate Atlan's SSO group sync: which users gain or lose which Atlan groups, and who is blocked.",
     no_args_is_help=True,
     add_completion=False,
@@ -38,26 +39,33 @@ def _group() -> None:
 
 @groupsync_app.command("simulate")
 def simulate_command(
-    mappings: Annotated[Path, typer.Option("--mappings", "-m", help="Group mappings: CSV sso_group,atlan_group, or "
+    mappings: Annotated[Path, typer.Option("--mappings", "-m", metavar="FILE", help="Group mappings: CSV sso_group,atlan_group, or "
                                            "the JSON list of Atlan/Keycloak mappers.")],
-    atlan_users: Annotated[Path, typer.Option("--atlan-users", "-a", help="Atlan users and their groups: CSV "
+    atlan_users: Annotated[Path, typer.Option("--atlan-users", "-a", metavar="FILE", help="Atlan users and their groups: CSV "
                                               "username,email,atlan_group (same option as in `analyze`).")],
-    idp: Annotated[list[Path], typer.Option("--idp", "-i", help="IdP users: CSV username,email,sso_group, a SCIM "
+    idp: Annotated[list[Path], typer.Option("--idp", "-i", metavar="FILE", help="IdP users: CSV username,email,sso_group, a SCIM "
                                             "Users/Groups JSON export, or SAML Responses / HARs (repeatable).")],
-    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="terminal, json, md or html (default: the "
+    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json, md or html (default: the "
                                                   "-o file's extension, else terminal).", show_default=False)] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the plan to this file (- is "
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write the plan to this file (- is "
                                                    "stdout; usernames and emails redacted unless --no-redact).")] = None,
     redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact usernames and emails "
                                                    "(default: on, except the terminal format shown on a terminal).",
                                                    show_default=False)] = None,
-    applies: Annotated[Applies, typer.Option("--applies", help="login or scim; auto: scim for a SCIM export, "
+    applies: Annotated[Applies, typer.Option("--applies", metavar="WHEN", help="login or scim; auto: scim for a SCIM export, "
                                              "else login.")] = Applies.auto,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows shown per list in terminal/md/html (JSON has "
+    limit: Annotated[int, typer.Option("--limit", metavar="ROWS", min=1, help="Rows shown per list in terminal/md/html (JSON has "
                                        "all).")] = 200,
 ) -> None:
     """Show what the next sync does: changes[] (add/remove with the SSO groups behind each), blocked[] (username
-    mismatches: Atlan usernames cannot change), unchanged, warnings[], and when it applies (login or scim)."""
+    mismatches: Atlan usernames cannot change), unchanged, warnings[], and when it applies (login or scim).
+
+    \b
+    Examples:
+      ssodiag groupsync simulate --mappings mappings.csv --atlan-users atlan-users.csv --idp idp-users.csv
+      ssodiag groupsync simulate -m mappers.json -a atlan-users.csv -i scim-export.json -o plan.html
+      ssodiag groupsync simulate -m mappings.csv -a atlan-users.csv -i login.har -f json
+    """
     from ssodiag.diag.groupsync import simulate
     from ssodiag.diag.redact import redact_plan
     from ssodiag.diag.groupsync_io import read_atlan, read_idp, read_mappings

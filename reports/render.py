@@ -1,17 +1,19 @@
 """The one renderer table: every document ssodiag writes (an analyze report, a group-sync plan, a comparison of two
-logins) in every format (terminal, json, md, html). Commands call :func:`render`; nothing else picks a renderer.
+logins, the check catalogue) in every format (terminal, json, md, html). Commands call :func:`render`; nothing else picks a renderer.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
+from ssodiag.diag.text import printable
 from ssodiag.reports import diff_render, groupsync_render, terminal
 from ssodiag.reports.jinja import environment
 from ssodiag.reports.text import DEFAULT_LIMIT, plan_view, to_json
 from ssodiag.reports.view import report_view
 
 FORMATS = ("terminal", "json", "md", "html")
-KINDS = ("report", "groupsync-plan", "diff")
+KINDS = ("report", "groupsync-plan", "diff", "catalogue")
 
 
 def _template(name: str, markdown: bool, context: Callable[..., dict]) -> Callable[..., str]:
@@ -37,6 +39,18 @@ def _json(doc: dict, **_: object) -> str:
     return to_json(doc)
 
 
+def _catalogue_view(checks: list[dict], **_: object) -> dict:
+    return {"checks": checks}
+
+
+def _catalogue_terminal(checks: list[dict], **_: object) -> str:
+    lines = []
+    for c in checks:
+        lines += [f"{c['id']:<8} {c['severity']:<8} {c['connector']:<12} {c['title']}",
+                  f"{'':<8} needs: {', '.join(c['requires']) or '-'}", f"{'':<8} fix: {c['remediation']}"]
+    return "\n".join(lines) + "\n"
+
+
 RENDERERS: dict[tuple[str, str], Callable[..., str]] = {
     ("report", "terminal"): terminal.render,
     ("report", "json"): _json,
@@ -50,6 +64,10 @@ RENDERERS: dict[tuple[str, str], Callable[..., str]] = {
     ("diff", "json"): _json,
     ("diff", "md"): _template("diff.md.j2", True, _diff_view),
     ("diff", "html"): _template("diff.html.j2", False, _diff_view),
+    ("catalogue", "terminal"): _catalogue_terminal,
+    ("catalogue", "json"): lambda checks, **_: printable(json.dumps(checks, indent=2, ensure_ascii=False)) + "\n",
+    ("catalogue", "md"): _template("catalogue.md.j2", True, _catalogue_view),
+    ("catalogue", "html"): _template("catalogue.html.j2", False, _catalogue_view),
 }
 
 

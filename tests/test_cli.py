@@ -254,7 +254,7 @@ def test_signed_authn_request_is_verified_with_the_sp_certificate(tmp_path, idp)
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["analyze"], "Missing argument"),
+    (["analyze"], "EVIDENCE"),
     (["analyze", "x.har", "--bogus"], "--bogus"),
     (["analyze", "x.har", "--format", "pdf"], "pdf"),
     (["groupsync", "simulate"], "--mappings"),

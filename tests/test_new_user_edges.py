@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +14,7 @@ from typer.testing import CliRunner
 from ssodiag.diag.cli import app
 from tests.harbuild import HarBuilder, post_body, redirect_query
 from tests.idp import TestIdP
+from tests.markdown import as_html
 
 ATLAN = "https://acme.atlan.com"
 SP = f"{ATLAN}/auth/realms/default"
@@ -98,3 +102,41 @@ def test_groupsync_simulate_names_its_inputs_as_analyze_does():
     help_text = runner.invoke(app, ["groupsync", "simulate", "--help"], terminal_width=200).stdout
     assert "--atlan-users" in help_text and "--mappings" in help_text
     assert "--atlan " not in help_text and "--atlan," not in help_text  # --atlan is a URL, in analyze only
+
+
+PYTHONISH = re.compile(r"<(?:list\[|str>|int>|bool>|path>|Path>)|\{[a-z_]+\}")
+
+
+@pytest.mark.parametrize("command", [["analyze"], ["decode"], ["demo"], ["checks", "list"], ["checks", "explain"],
+                                     ["groupsync", "simulate"]])
+def test_help_reads_like_a_cli_and_ends_with_examples(command):
+    text = runner.invoke(app, [*command, "--help"], terminal_width=120).stdout
+    assert not PYTHONISH.search(text), PYTHONISH.findall(text)
+    examples = text.split("Examples:", 1)[1].split("Options:", 1)[0]
+    lines = [line.strip() for line in examples.splitlines() if line.strip()]
+    assert 2 <= len(lines) <= 3 and all(line.startswith(("ssodiag ", "pbpaste")) for line in lines), lines
+
+
+def test_missing_evidence_is_a_one_line_usage_error():
+    r = subprocess.run([sys.executable, "-m", "ssodiag", "analyze"], capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 2 and "EVIDENCE" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "json", "terminal"])
+def test_checks_list_honours_the_format(fmt):
+    from ssodiag.diag.registry import load_builtin_checks
+
+    specs = load_builtin_checks()
+    text = runner.invoke(app, ["checks", "list", "--format", fmt]).stdout
+    okta = next(s for s in specs.values() if s.connector.value == "okta")
+    if fmt == "json":
+        rows = {c["id"]: c for c in json.loads(text)}
+        assert set(rows) == set(specs) and rows[okta.id]["connector"] == "okta"
+    elif fmt == "md":
+        assert text.startswith("# ssodiag checks") and f"| {okta.id} | {okta.severity.value} | okta |" in text
+        assert "<table>" in as_html(text)
+    elif fmt == "html":
+        assert text.startswith("<!DOCTYPE html>") and f'<tr id="{okta.id}">' in text and "okta</td>" in text
+    else:
+        assert re.search(rf"^{okta.id}\s+{okta.severity.value}\s+okta\s", text, re.M)
