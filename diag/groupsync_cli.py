@@ -17,7 +17,6 @@ from ssodiag.diag.output import (
 )
 
 groupsync_app = typer.Typer(
-    rich_markup_mode=None,
     help="Simulate Atlan's SSO group sync: which users gain or lose which Atlan groups, and who is blocked.",
     no_args_is_help=True,
     add_completion=False,
