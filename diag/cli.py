@@ -265,20 +265,22 @@ def analyze(
         check_outputs(output, redaction_key, paths)
         check_atlan_url(atlan)
         ev = load_evidence(evidence, stdin=_stdin(evidence))
-        for bad in (i for i in ev.inputs if i.error):
-            typer.echo(error_line(bad.error), err=True)
-        if not any(i.error is None for i in ev.inputs):
-            raise typer.Exit(2)
-        alias = reconcile_alias(atlan, alias, ev, note)
-        if mappings is not None and atlan_users is None:
-            note("--mappings without --atlan-users: the mappings judge the group claim (ATTR003); add --atlan-users "
-                 "(CSV username,email,atlan_group) to see what the next sync does to each user's groups")
-        expect = build_expectations(
+        alias, said = reconcile_alias(atlan, alias, ev)
+        expect = build_expectations(  # a bad option file is reported before the evidence's own errors
             idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
             idp_entity_id=idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url, sp_key=sp_key,
             request_id=request_id, at=at, clock_skew=clock_skew, connector=connector, atlan=atlan, alias=alias,
             mappings=mappings, atlan_users=atlan_users, sp_cert=sp_cert, sp_metadata=sp_metadata, strict=strict,
             keycloak_idp=keycloak_idp)
+        for bad in (i for i in ev.inputs if i.error):
+            typer.echo(error_line(bad.error), err=True)
+        if not any(i.error is None for i in ev.inputs):
+            raise typer.Exit(2)
+        if said:
+            note(said)
+        if mappings is not None and atlan_users is None:
+            note("--mappings without --atlan-users: the mappings judge the group claim (ATTR003); add --atlan-users "
+                 "(CSV username,email,atlan_group) to see what the next sync does to each user's groups")
         result = run_analysis(ev, expect)
         emit(result, fmt, output, redact, show_all, local_paths=paths + option_paths(output, redaction_key),
              redaction_key=redaction_key)

@@ -6,7 +6,6 @@ every Destination "wrong". What the capture shows wins, and the user is told.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from ssodiag.diag.errors import InputError
@@ -39,16 +38,12 @@ def captured_aliases(evidence: Evidence) -> list[str]:
     return sorted(counts, key=counts.get, reverse=True)
 
 
-def reconcile_alias(atlan: str | None, alias: str | None, evidence: Evidence, note: Callable[[str], None]) -> str | None:
-    """The alias to judge with: the capture's when it shows one (said when it differs from --alias)."""
-    if atlan is None:
-        return alias
-    seen = captured_aliases(evidence)
-    if not seen:
-        return alias
+def reconcile_alias(atlan: str | None, alias: str | None, evidence: Evidence) -> tuple[str | None, str | None]:
+    """The alias to judge with, the capture's when it shows one, and what to tell the user about it (or None)."""
+    seen = captured_aliases(evidence) if atlan is not None else []
+    if not seen or alias == seen[0]:
+        return alias, None
     if alias is None:
-        note(f"--alias taken from the capture: {seen[0]}")
-    elif alias != seen[0]:
-        note(f"--alias {alias} contradicts the capture, whose broker URLs show /broker/{seen[0]}/ (aliases are "
-             f"case-sensitive): judging with {seen[0]}")
-    return seen[0]
+        return seen[0], f"--alias taken from the capture: {seen[0]}"
+    return seen[0], (f"--alias {alias} contradicts the capture, whose broker URLs show /broker/{seen[0]}/ (aliases "
+                     f"are case-sensitive): judging with {seen[0]}")
