@@ -42,13 +42,29 @@ class Block:
         return io.StringIO(self.data.decode("utf-8", errors="replace"), newline="")
 
 
-def read_header(fh: IO[bytes]) -> list[str]:
-    """The header's column names, stripped and lower-cased; raises csv.Error on an unreadable header."""
+# What a person or a spreadsheet writes for a column name, read as the name the code uses ("Atlan Group",
+# "SSO-group", "E-mail", "User name"): lower case, runs of spaces and hyphens as one underscore, then a synonym.
+HEADER_SYNONYMS = {"e_mail": "email", "mail": "email", "email_address": "email", "user_name": "username",
+                   "user": "username", "login": "username"}
+# Excel writes `;` where the decimal separator is a comma, and "Unicode text" exports use tabs.
+DELIMITERS = (",", ";", "\t")
+
+
+def header_name(text: str) -> str:
+    name = re.sub(r"[\s\-]+", "_", text.strip().lower())
+    return HEADER_SYNONYMS.get(name, name)
+
+
+def read_header(fh: IO[bytes]) -> tuple[list[str], list[str], str]:
+    """(column names as the code names them, the header as written, the field delimiter) of the first line: the
+    delimiter is whichever of `,` `;` and tab the header holds most. Raises csv.Error on an unreadable header."""
     first = fh.readline(MAX_BLOCK_BYTES)
     if first.startswith(_BOM):
         first = first[len(_BOM):]
-    row = next(csv.reader([first.decode("utf-8", errors="replace")]), [])
-    return [h.strip().lower() for h in row]
+    text = first.decode("utf-8", errors="replace")
+    delimiter = max(DELIMITERS, key=text.count)
+    row = next(csv.reader([text], delimiter=delimiter), [])
+    return [header_name(h) for h in row], [h.strip() for h in row], delimiter
 
 
 def blocks(fh: IO[bytes], max_line: int) -> Iterator[Block]:
@@ -72,7 +88,7 @@ def blocks(fh: IO[bytes], max_line: int) -> Iterator[Block]:
             return
 
 
-def columns(block: Block, names: list[str], wanted: tuple[str, ...]) -> Any | None:
+def columns(block: Block, names: list[str], wanted: tuple[str, ...], delimiter: str = ",") -> Any | None:
     """The ``wanted`` columns of a clean block as a pyarrow Table (strings), or None when a row has another field
     count than the header or the bytes are not UTF-8 (the block is then read row by row)."""
     import pyarrow as pa
@@ -88,7 +104,7 @@ def columns(block: Block, names: list[str], wanted: tuple[str, ...]) -> Any | No
         table = pacsv.read_csv(
             io.BytesIO(block.data),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=refuse),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=refuse),
             convert_options=pacsv.ConvertOptions(include_columns=list(wanted),
                                                  column_types={c: pa.string() for c in wanted},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))

@@ -93,15 +93,16 @@ class _CsvFile:
         self.path, self.columns, self.log = path, columns, log
         self.fh = _open(path, binary=True)
         try:
-            self.names = csv_blocks.read_header(self.fh)
+            self.names, written, self.delimiter = csv_blocks.read_header(self.fh)
         except csv.Error as exc:
             self.fh.close()
             raise InputError(f"line 1: unreadable CSV header ({exc})", str(path)) from None
         missing = [c for c in columns if c not in self.names]
         if missing:
             self.fh.close()
-            raise InputError(f"expected a CSV header with columns {','.join(columns)}; missing {','.join(missing)}",
-                             str(path))
+            shown = _shown(self.delimiter.join(written) or "(empty line)", 200)
+            raise InputError(f"expected a CSV header with columns {','.join(columns)}; missing {','.join(missing)}; "
+                             f"the header found is `{shown}`", str(path))
         self.pick = operator.itemgetter(*(self.names.index(c) for c in columns))  # never a single name
         self.width = max(self.names.index(c) for c in columns) + 1
         self.columnar = path.stat().st_size >= csv_blocks.COLUMNAR_FROM_BYTES
@@ -117,11 +118,13 @@ class _CsvFile:
 
     def table(self, block: csv_blocks.Block):
         """The block's columns (pyarrow), when it is clean and every row has the header's field count."""
-        return csv_blocks.columns(block, self.names, self.columns) if block.clean and self.columnar else None
+        if not (block.clean and self.columnar):
+            return None
+        return csv_blocks.columns(block, self.names, self.columns, self.delimiter)
 
     def rows(self, block: csv_blocks.Block) -> Iterator[tuple[int, tuple[str, ...]]]:
         return _checked_rows(block.text_lines(), block.first_line - 1, self.columns, len(self.names), self.width,
-                             self.pick, self.log)
+                             self.pick, self.log, self.delimiter)
 
 
 def _csv_rows(path: Path, columns: tuple[str, ...], log: _ProblemLog) -> Iterator[tuple[int, tuple[str, ...]]]:
@@ -132,10 +135,11 @@ def _csv_rows(path: Path, columns: tuple[str, ...], log: _ProblemLog) -> Iterato
 
 
 def _checked_rows(lines: Iterator[str], line: int, columns: tuple[str, ...], fields: int, width: int,
-                  pick: operator.itemgetter, log: _ProblemLog) -> Iterator[tuple[int, tuple[str, ...]]]:
+                  pick: operator.itemgetter, log: _ProblemLog,
+                  delimiter: str = ",") -> Iterator[tuple[int, tuple[str, ...]]]:
     """The rows of ``lines`` (the first is line ``line + 1``), each checked (line numbers counted by the csv
     reader: a quoted field may span lines)."""
-    reader = csv.reader(lines)
+    reader = csv.reader(lines, delimiter=delimiter)
     while True:
         try:
             for row in reader:
@@ -524,6 +528,9 @@ def read_idp(paths: Sequence[Path]) -> IdpDirectory:
 
 
 def _looks_like_csv(path: Path) -> bool:
-    with _open(path) as fh:
-        first = fh.readline(4096).lower()
-    return "username" in first and "sso_group" in first
+    with _open(path, binary=True) as fh:
+        try:
+            names, _, _ = csv_blocks.read_header(fh)
+        except csv.Error:
+            return False
+    return "username" in names and "sso_group" in names
