@@ -102,6 +102,13 @@ def response_is_signed(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
         if report.verdict is SignatureVerdict.NOT_CHECKED:
             yield spec.skip(f"{_name(msg)}: {report.reason}.", **_where(msg))
             continue
+        code = msg.status.code if msg.status else None
+        if not msg.assertions and not msg.encrypted_parts and code and not code.endswith(":Success"):
+            # an IdP's error answer carries no assertion: SAML profiles §4.1.3.5 asks for a signed assertion, and
+            # there is none; the status says why the login failed (the status checks report it)
+            yield spec.skip(f"{_name(msg)} is an error answer (status `{code.rsplit(':', 1)[-1]}`) with no "
+                            "assertion: nothing to sign, the status is the finding.", **_where(msg))
+            continue
         signed = sorted({e.element for e in report.signed_elements if e.element in ("Response", "Assertion")})
         if signed:
             yield spec.passed(f"{_name(msg)} carries a signature on: {', '.join(signed)}.",

@@ -120,7 +120,7 @@ def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = 
     if expect.group_mappings is not None and expect.atlan_users is not None:
         # the users of this evidence only: population-wide warnings (a group nobody has) would mislead here
         plan = simulate(expect.group_mappings, expect.atlan_users, idp_from_evidence(evidence), population=False)
-    verdict = judge_run(findings, evidence.messages, evidence.inputs)
+    verdict = judge_run(findings, evidence.messages, evidence.inputs, evidence.flows)
     return RunResult(tool_version=__version__, evidence=evidence, expectations=expect, resolved=resolved,
                      detections=detections, findings=tuple(findings), verdict=verdict,
                      answer=build_answer(findings, verdict, evidence.inputs), groupsync=plan,

@@ -4,29 +4,50 @@ Computed once from the typed findings and messages, so every renderer shows the 
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from ssodiag.diag.broker import BROKER_STOP_CHECK
 from ssodiag.diag.model import (
-    Finding, LoadedInput, MessageKind, SamlMessage, SignatureVerdict, Status, Verdict, VerdictStatus,
+    Finding, Flow, FlowHop, LoadedInput, MessageKind, SamlMessage, SignatureVerdict, Status, Verdict, VerdictStatus,
 )
 
 _VERIFIED_OR_UNSIGNED = (SignatureVerdict.VALID, SignatureVerdict.ABSENT)
 
 
 def judge_run(findings: Sequence[Finding], messages: Sequence[SamlMessage],
-              inputs: Sequence[LoadedInput] = ()) -> Verdict:
+              inputs: Sequence[LoadedInput] = (), flows: Sequence[Flow] = ()) -> Verdict:
     """``findings`` must be sorted as the runner sorts them (failures first, worst severity first), so the first
     failure is the one to fix. "pass" needs every signed message verified with trusted keys: an unverified signature
     makes the run "inconclusive", never a pass; an input that could not be read makes it "incomplete" at best.
     """
     verdict = _judge(findings, messages)
+    lost = _bodiless_acs_post(flows)
+    if lost is not None and verdict.status is not VerdictStatus.FAIL \
+            and not any(m.kind is MessageKind.RESPONSE for m in messages):
+        return Verdict(VerdictStatus.INCONCLUSIVE,
+                       f"The capture's POST to the ACS URL (entry {lost.index}: {lost.url[:120]}) has no body, so the "
+                       "IdP's SAML Response was lost from the HAR (browsers drop some request bodies from an export). "
+                       "Capture again: Developer tools → Network → tick \"Preserve log\", sign in, then export with "
+                       "the content (Chrome: \"Export HAR (with sensitive data)…\"), or use Firefox or the "
+                       "SAML-tracer add-on, which keep POST bodies; ssodiag redacts what it writes.")
     unread = [i for i in inputs if i.error]
     if unread and verdict.status is VerdictStatus.PASS:
         return Verdict(VerdictStatus.INCOMPLETE,
                        f"No problem found in what could be read, but {len(unread)} input(s) could not be read "
                        f"({unread[0].source}): the answer may be there.")
     return verdict
+
+
+# Where an IdP posts the SAMLResponse: Keycloak's broker endpoint, or an ACS path as most SPs name it.
+_ACS_PATH = re.compile(r"/broker/[^/]+/endpoint|/acs\b|/saml2?/(?:sp/)?(?:acs|consume|post)", re.IGNORECASE)
+
+
+def _bodiless_acs_post(flows: Sequence[Flow]) -> FlowHop | None:
+    """A POST to an ACS URL that carried no SAML message: its body did not make it into the capture."""
+    return next((h for f in flows for h in f.hops if h.method == "POST" and h.message_index is None
+                 and _ACS_PATH.search(urlsplit(h.url).path)), None)
 
 
 def _judge(findings: Sequence[Finding], messages: Sequence[SamlMessage]) -> Verdict:

@@ -280,7 +280,7 @@ def test_problem_list_is_bounded_but_counted(tmp_path):
 
 
 @pytest.mark.parametrize("text, missing", [
-    ("user,group\nalice,G\n", "missing username,email,atlan_group"),
+    ("user,group\nalice,G\n", "missing email,atlan_group"),  # `user` is read as username
     ("username,email,group\nalice,,G\n", "missing atlan_group"),
     ("", "missing username,email,atlan_group"),
 ])

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from ssodiag.diag.cli import app
 from tests.harbuild import HarBuilder, post_body, redirect_query
-from tests.idp import TestIdP
+from tests.idp import TestIdP, utc_now
 from tests.markdown import as_html
 
 ATLAN = "https://acme.atlan.com"
@@ -140,3 +140,35 @@ def test_checks_list_honours_the_format(fmt):
         assert text.startswith("<!DOCTYPE html>") and f'<tr id="{okta.id}">' in text and "okta</td>" in text
     else:
         assert re.search(rf"^{okta.id}\s+{okta.severity.value}\s+okta\s", text, re.M)
+
+
+def test_an_unsigned_idp_error_answer_is_judged_by_its_status(idp):
+    from ssodiag.diag.model import Evidence, Expectations
+    from ssodiag.diag.runner import analyze
+    from ssodiag.diag.saml import parse_message
+
+    def judged(xml: bytes):
+        return analyze(Evidence(messages=(parse_message(xml, source="answer.xml"),)), Expectations())
+
+    error = judged(idp.response(status_code="Requester", assertions=0))
+    sig001 = [f for f in error.findings if f.check_id == "SIG001"]
+    assert [f.status.value for f in sig001] == ["skip"] and "nothing to sign" in sig001[0].message
+    assert error.verdict.top_check_id == "SAML001"  # the status is the answer
+    unsigned_success = judged(idp.response())  # an unsigned assertion is still critical
+    assert [f.status.value for f in unsigned_success.findings if f.check_id == "SIG001"] == ["fail"]
+
+
+def test_an_acs_post_without_body_is_the_verdict_with_how_to_re_export(idp, tmp_path):
+    acs = f"{SP}/broker/okta/endpoint"
+    request = idp.authn_request(issuer=SP, acs_url=acs, id="_r1")
+    sso = "https://idp.example.test/sso?" + redirect_query("SAMLRequest", request, "rs")
+    har = HarBuilder(start=utc_now())
+    har.add("GET", f"{SP}/broker/okta/login", status=302, location=sso)
+    har.add("GET", sso, status=200, html="<html><body>Sign in</body></html>")
+    har.add("POST", acs, status=302, location=f"{ATLAN}/home")  # the body was lost from the export
+    (tmp_path / "login.har").write_bytes(har.bytes())
+    doc = json.loads(invoke("analyze", str(tmp_path / "login.har"), "-f", "json", "--fail-on", "never").stdout)
+    verdict = doc["verdict"]
+    assert verdict["status"] == "inconclusive" and "entry 3" in verdict["summary"]
+    assert "has no body" in verdict["summary"] and "Preserve log" in verdict["summary"]
+    assert doc["answer"]["sentence"] == verdict["summary"]
