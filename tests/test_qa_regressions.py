@@ -35,14 +35,8 @@ from tests.hostile import (
     ELEMENT_FLOODS, gzip_bomb_page_har, har_with_page_body, long_dotted_value, many_messages_har, remembered_values,
 )
 from tests.idp import TestIdP, sp_keypair, utc_now
+from tests.tenant import ACS, ATLAN, ATLAN_ARGS, OKTA, RAW_UNSAFE, SP
 
-ATLAN = "https://acme.atlan.com"
-SP = f"{ATLAN}/auth/realms/default"
-ACS = f"{SP}/broker/okta/endpoint"
-OKTA = "http://www.okta.com/exk123"
-ATLAN_ARGS = ("--atlan", ATLAN, "--alias", "okta")
-# What must never be printed raw on a terminal: C0/C1 controls other than the newline, and bidi/zero-width marks.
-RAW_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 runner = CliRunner()
 
 

@@ -17,13 +17,8 @@ from ssodiag.diag.errors import InputError
 from ssodiag.diag.redact import Redactor
 from tests.harbuild import HarBuilder, post_body, redirect_query
 from tests.idp import TestIdP
+from tests.tenant import ACS, ATLAN, ATLAN_ARGS, OKTA, RAW_UNSAFE, SP
 
-ATLAN = "https://acme.atlan.com"
-SP = f"{ATLAN}/auth/realms/default"
-ACS = f"{SP}/broker/okta/endpoint"
-OKTA = "http://www.okta.com/exk123"
-ATLAN_ARGS = ("--atlan", ATLAN, "--alias", "okta")
-RAW_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 runner = CliRunner()
 
 # Planted values, each a kind of leak found by trying: they must not appear in any redacted output.
