@@ -16,7 +16,6 @@ from ssodiag.diag import __version__
 from ssodiag.diag.batch import batch_command
 from ssodiag.diag.diff import diff_command
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.evidence import is_pasted_value
 from ssodiag.diag.reconcile import check_atlan_url, reconcile_alias
 from ssodiag.diag.groupsync_cli import groupsync_app
 from ssodiag.diag.model import Connector, Expectations, RunResult, Severity, Status, VerdictStatus
@@ -186,6 +185,8 @@ def emit(result: RunResult, fmt: Format | None, output: Path | None, redact: boo
 def option_paths(*values: object) -> list[str]:
     """Every local file named on the command line (evidence and option files), flattened to strings; a pasted
     value or URL given as evidence is not a file."""
+    from ssodiag.diag.evidence import is_pasted_value  # imported where used: `ssodiag --help` stays light
+
     found: list[str] = []
     for value in values:
         if isinstance(value, (list, tuple)):
