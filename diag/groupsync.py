@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cache
 from itertools import chain
 from dataclasses import dataclass, field
 
@@ -26,6 +27,23 @@ APPLIES_LOGIN = "login"  # mappers run at each SSO login ("Sync is login-trigger
 APPLIES_SCIM = "scim"  # the IdP pushes users and groups over SCIM 2.0 (Atlan's SCIM guides)
 APPLIES = (APPLIES_LOGIN, APPLIES_SCIM)
 MAPPER_CLAIM = "memberOf"  # the attribute Atlan's saml-group-idp-mapper reads
+
+# Atlan's group mapper is not in its public Keycloak fork (20.0.2 has no SAML attribute-to-group mapper), so the
+# plan assumes it behaves as Keycloak's own SAML mappers do, and says so in every plan. The rules that rest on the
+# assumption: the group claim (groupsync_io.idp_user_from_assertion), the value comparison (_Compiled), "any one
+# mapped SSO group keeps the user" (_user_changes) and the username as Keycloak stores it (keycloak_username).
+MAPPER_ASSUMPTION = (
+    "Atlan's group mapper is not public; this plan assumes it works as Keycloak's SAML mappers do: it reads the "
+    "attribute whose Name or FriendlyName is exactly `memberOf` (case-sensitive), compares each value, trimmed as "
+    "Keycloak's SAML parser trims it, exactly with the mapped SSO groups, keeps a user in an Atlan group when any "
+    "one SSO group mapped to it is sent, runs at every login, and matches users by the username Keycloak stores "
+    "(lower-cased).")
+
+
+def keycloak_username(name: str) -> str:
+    """The username as Keycloak stores it: trimmed and lower-cased (UserAdapter.java:89-92 in
+    atlanhq/keycloak-identity 20.0.2); an IdP username differing only in letter case is the same Atlan user."""
+    return name.strip().lower()
 
 # Entra ID puts at most 150 groups in a SAML token; above that it sends only a groups.link claim (Microsoft,
 # "Configure group claims for applications"), so a mapper sees no group at all and removes every mapped group.
@@ -148,6 +166,7 @@ class SyncPlan:
     users_in_atlan: int = 0
     new_users: int = 0  # IdP users Atlan does not have yet (created at first login / by SCIM)
     not_in_idp: int = 0  # Atlan users the IdP input does not mention: not touched
+    assumption: str = MAPPER_ASSUMPTION  # how Atlan's (not public) group mapper is taken to behave
 
     def to_dict(self) -> dict:
         """The JSON document every renderer reads (redaction runs on this dict, before rendering)."""
@@ -155,6 +174,7 @@ class SyncPlan:
         return {
             "kind": "groupsync-plan",
             "applies": self.applies,
+            "assumption": self.assumption,
             "summary": {
                 "users_in_idp": self.users_in_idp, "users_in_atlan": self.users_in_atlan,
                 "new_users": self.new_users, "not_in_idp": self.not_in_idp,
@@ -218,24 +238,19 @@ class _AtlanIdentity:
 
     def __init__(self, atlan: AtlanDirectory) -> None:
         self.by_email: dict[str, str] = {}
-        self.by_fold: dict[str, str] = {}
         self.bare: dict[str, str] = {}  # usernames without "@", e.g. the email-prefix `amorris`
         self.by_local: dict[str, str] = {}  # email-style usernames by the part before "@"
         for username, user in atlan.users.items():
             if user.email:
                 self.by_email.setdefault(user.email.casefold(), username)
-            folded = username.casefold()
-            self.by_fold.setdefault(folded, username)
-            local, at, _domain = folded.partition("@")
+            local, at, _domain = keycloak_username(username).partition("@")
             (self.by_local if at else self.bare).setdefault(local, username)
 
     def match(self, username: str, user: IdpUser) -> tuple[str, str] | None:
         """(Atlan username, why it is the same person) or None for a genuinely new user."""
         if user.email and (hit := self.by_email.get(user.email.casefold())):
             return hit, f"the same email `{user.email}`"
-        folded = username.casefold()
-        if hit := self.by_fold.get(folded):
-            return hit, "a username that differs only by letter case"
+        folded = keycloak_username(username)
         # `amorris` (email-prefix username from before SSO/SCIM) vs `amorris@corp.com` (Atlan's SCIM
         # troubleshooting), either way round; two email-style usernames with different domains are different people
         local, at, _domain = folded.partition("@")
@@ -260,7 +275,7 @@ def _user_changes(username: str, idp_groups: tuple[str, ...], atlan_groups: tupl
         sources = tuple(g for g in idp_groups if target in rules.sso_to_atlan.get(g, ()))
         changes.append(Change(username, target, "add", f"in SSO group {listing(sources)} mapped to `{target}`",
                               sources, new_user))
-    # Several SSO groups mapped to one Atlan group: any one of them keeps the user.
+    # Several SSO groups mapped to one Atlan group: any one of them keeps the user (MAPPER_ASSUMPTION).
     for group in sorted(held - desired):
         changes.append(Change(username, group, "remove", rules.missing_text[group], rules.atlan_to_sso[group]))
     return changes
@@ -282,11 +297,12 @@ def _plan_users(idp: IdpDirectory, atlan: AtlanDirectory, rules: _Compiled, appl
     blocked: list[Blocked] = []
     unchanged = new_users = 0
     claimed: set[str] = set()  # Atlan users the IdP input reached, exactly or through a blocked look-alike
+    stored = {keycloak_username(name): name for name in atlan.users}
     for username, user in idp.users.items():
-        existing = atlan.users.get(username)
-        if existing is not None:
-            claimed.add(username)
-            found = _user_changes(username, user.groups, existing.groups, rules, False)
+        atlan_name = stored.get(keycloak_username(username))
+        if atlan_name is not None:
+            claimed.add(atlan_name)
+            found = _user_changes(atlan_name, user.groups, atlan.users[atlan_name].groups, rules, False)
             changes.extend(found)
             unchanged += not found
             continue
@@ -302,76 +318,96 @@ def _plan_users(idp: IdpDirectory, atlan: AtlanDirectory, rules: _Compiled, appl
     return changes, blocked, unchanged, new_users, claimed
 
 
+@dataclass(frozen=True)
+class _Sides:
+    """What the mappings are compared with: the groups the IdP sends and the groups Atlan has, indexed once."""
+
+    members: Counter[str]  # SSO group -> how many IdP users are in it
+    sent: frozenset[str]  # every SSO group the IdP input shows (members' groups and its own group list)
+    sent_fold: dict[str, list[str]]
+    atlan_fold: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, atlan: AtlanDirectory, idp: IdpDirectory) -> _Sides:
+        members = Counter(chain.from_iterable(u.groups for u in idp.users.values()))  # counted in C
+        sent = frozenset(members.keys() | (idp.listed_groups or frozenset()))
+        return cls(members, sent, _casefold_index(sent), _casefold_index(atlan.groups))
+
+
+def _atlan_group_missing(m: Mapping, atlan: AtlanDirectory, sides: _Sides) -> PlanWarning | None:
+    if m.atlan_group in atlan.groups:
+        return None
+    near = sorted(a for a in sides.atlan_fold.get(m.atlan_group.strip().casefold(), ()) if a != m.atlan_group)
+    hint = f"; Atlan has {listing(near)}, which differs only by spaces or case" if near else ""
+    return PlanWarning(
+        "atlan-group-missing",
+        f"mapping `{m.sso_group}` → `{m.atlan_group}`: no Atlan group `{m.atlan_group}` exists{hint}, so this "
+        f"mapping changes nothing; Atlan groups must exist before they are mapped.", (m.atlan_group,))
+
+
+def _misspelt_sso_group(sso_group: str, sides: _Sides) -> PlanWarning | None:
+    """A mapped SSO group the IdP does not send as written, because of spaces or letter case (the mapper compares
+    exactly, MAPPER_ASSUMPTION)."""
+    near = sorted(s for s in sides.sent_fold.get(sso_group.strip().casefold(), ()) if s != sso_group)
+    if sso_group != sso_group.strip():
+        return PlanWarning(
+            "mapping-whitespace",
+            f"SSO group `{sso_group}` in the mappings has leading or trailing spaces; the mapper compares exactly, "
+            f"so it never matches" + (f" the IdP's {listing(near)}" if near else "") + ".", (sso_group,))
+    if near:
+        return PlanWarning(
+            "mapping-case",
+            f"SSO group `{sso_group}` in the mappings differs only by case from {listing(near)}, which the IdP sends; "
+            f"the mapper compares exactly (case-sensitive), so it never matches.", (sso_group,))
+    return None
+
+
+def _unsent_sso_group(sso_group: str, targets: list[str], atlan_members: Callable[[], Counter[str]],
+                      idp: IdpDirectory, applies: str) -> PlanWarning:
+    """A mapped SSO group no user of the IdP population has: deleted at the IdP, or a stale name."""
+    if idp.listed_groups is not None:
+        emptied = ", ".join(f"`{t}` ({atlan_members().get(t, 0)} members now)"
+                            for t in dict.fromkeys(targets[:MAX_LISTED]))
+        return PlanWarning(
+            "idp-group-deleted",
+            f"SSO group `{sso_group}` is mapped but is not in the IdP's group list: if it was deleted, SCIM deletes "
+            f"the mapping and empties Atlan group {emptied}; delete the mapping first to keep the members.",
+            (sso_group,))
+    scim = " (under SCIM, deleting the IdP group empties the mapped Atlan group)" if applies == APPLIES_SCIM else ""
+    return PlanWarning(
+        "sso-group-no-members",
+        f"no user in the IdP input is in mapped SSO group `{sso_group}`: a stale or deleted group name removes its "
+        f"Atlan members at their next sign-in unless another mapped group keeps them{scim}.", (sso_group,))
+
+
 def _mapping_warnings(mappings: MappingSet, atlan: AtlanDirectory, idp: IdpDirectory, applies: str,
                       population: bool) -> list[PlanWarning]:
     """Anomalies in the mapping table against what the two sides hold."""
-    warnings: list[PlanWarning] = []
-    members = Counter(chain.from_iterable(u.groups for u in idp.users.values()))  # counted in C
-    sent = members.keys() | (idp.listed_groups or frozenset())
-    sent_fold = _casefold_index(sent)
-    atlan_fold = _casefold_index(atlan.groups)
-    atlan_members: Counter[str] | None = None  # counted only if a SCIM group list lacks a mapped group
-
+    sides = _Sides.of(atlan, idp)
     targets_of: dict[str, list[str]] = {}
     for m in mappings.mappings:
         targets_of.setdefault(m.sso_group, []).append(m.atlan_group)
-    seen_sso: set[str] = set()
-    for m in dict.fromkeys(mappings.mappings):
-        if m.atlan_group not in atlan.groups:
-            near = sorted(a for a in atlan_fold.get(m.atlan_group.strip().casefold(), ()) if a != m.atlan_group)
-            hint = f"; Atlan has {listing(near)}, which differs only by spaces or case" if near else ""
-            warnings.append(PlanWarning(
-                "atlan-group-missing",
-                f"mapping `{m.sso_group}` → `{m.atlan_group}`: no Atlan group `{m.atlan_group}` exists{hint}, so "
-                f"this mapping changes nothing; Atlan groups must exist before they are mapped.",
-                (m.atlan_group,)))
-        if m.sso_group in seen_sso:
+    unique = list(dict.fromkeys(mappings.mappings))
+    # Atlan's members per group, counted once and only if a SCIM group list lacks a mapped group
+    atlan_members = cache(lambda: Counter(chain.from_iterable(u.groups for u in atlan.users.values())))
+    warnings = [w for m in unique if (w := _atlan_group_missing(m, atlan, sides))]
+    for sso_group in dict.fromkeys(m.sso_group for m in unique):
+        if sso_group in sides.sent:
             continue
-        seen_sso.add(m.sso_group)
-        if m.sso_group in sent:
-            continue
-        near = sorted(s for s in sent_fold.get(m.sso_group.strip().casefold(), ()) if s != m.sso_group)
-        if m.sso_group != m.sso_group.strip():
-            warnings.append(PlanWarning(
-                "mapping-whitespace",
-                f"SSO group `{m.sso_group}` in the mappings has leading or trailing spaces; the mapper compares "
-                f"exactly, so it never matches" + (f" the IdP's {listing(near)}" if near else "") + ".",
-                (m.sso_group,)))
-        elif near:
-            warnings.append(PlanWarning(
-                "mapping-case",
-                f"SSO group `{m.sso_group}` in the mappings differs only by case from {listing(near)}, which the "
-                f"IdP sends; the mapper compares exactly (case-sensitive), so it never matches.",
-                (m.sso_group,)))
-        elif not population:
-            continue  # one user's groups say nothing about whether a group has members
-        elif idp.listed_groups is not None:
-            if atlan_members is None:
-                atlan_members = Counter(chain.from_iterable(u.groups for u in atlan.users.values()))
-            emptied = ", ".join(f"`{t}` ({atlan_members.get(t, 0)} members now)"
-                                for t in dict.fromkeys(targets_of[m.sso_group][:MAX_LISTED]))
-            warnings.append(PlanWarning(
-                "idp-group-deleted",
-                f"SSO group `{m.sso_group}` is mapped but is not in the IdP's group list: if it was deleted, "
-                f"SCIM deletes the mapping and empties Atlan group {emptied}; delete the mapping first to keep "
-                f"the members.",
-                (m.sso_group,)))
-        else:
-            warnings.append(PlanWarning(
-                "sso-group-no-members",
-                f"no user in the IdP input is in mapped SSO group `{m.sso_group}`: a stale or deleted group name "
-                f"removes its Atlan members at their next sign-in unless another mapped group keeps them"
-                + (" (under SCIM, deleting the IdP group empties the mapped Atlan group)" if applies == APPLIES_SCIM
-                   else "") + ".",
-                (m.sso_group,)))
+        warning = _misspelt_sso_group(sso_group, sides)
+        if warning is None and population:  # one user's groups say nothing about whether a group has members
+            warning = _unsent_sso_group(sso_group, targets_of[sso_group], atlan_members, idp, applies)
+        if warning is not None:
+            warnings.append(warning)
+    mapped = set(targets_of)
     if population and idp.listed_groups is not None:
-        empty = sorted(g for g in idp.listed_groups & seen_sso if not members.get(g))
+        empty = sorted(g for g in idp.listed_groups & mapped if not sides.members.get(g))
         if empty:
             warnings.append(PlanWarning(
                 "sso-group-no-members",
                 f"mapped SSO group {listing(empty)} exists in the IdP but has no member: every Atlan member of the "
                 f"mapped group that no other mapped SSO group keeps is removed.", tuple(empty)))
-    warnings.extend(_guid_warning(seen_sso, sent))
+    warnings.extend(_guid_warning(mapped, set(sides.sent)))
     return warnings
 
 
@@ -395,9 +431,9 @@ def _guid_warning(mapped: set[str], sent: set[str]) -> list[PlanWarning]:
     return []
 
 
-def _user_warnings(idp: IdpDirectory, blocked: list[Blocked], not_in_idp: int,
-                   applies: str, population: bool) -> list[PlanWarning]:
-    warnings: list[PlanWarning] = []
+def _overage_warnings(idp: IdpDirectory) -> list[PlanWarning]:
+    """Entra replaces more than 150 groups by a `groups.link` claim: the mapper then sees none."""
+    warnings = []
     overage = [u for u, user in idp.users.items() if user.overage]
     big = [u for u, user in idp.users.items() if not user.overage and len(user.groups) > ENTRA_SAML_GROUP_LIMIT]
     if overage:
@@ -405,37 +441,48 @@ def _user_warnings(idp: IdpDirectory, blocked: list[Blocked], not_in_idp: int,
             "entra-group-overage",
             f"{len(overage)} user(s) ({listing(overage)}) got Entra's `groups.link` claim instead of their groups "
             f"(over {ENTRA_SAML_GROUP_LIMIT} groups): the mapper sees no group and removes every mapped group. "
-            f"In Entra, emit only \"Groups assigned to the application\".",
-            tuple(overage[:MAX_LISTED])))
+            f"In Entra, emit only \"Groups assigned to the application\".", tuple(overage[:MAX_LISTED])))
     if big:
         warnings.append(PlanWarning(
             "entra-group-overage",
             f"{len(big)} user(s) ({listing(big)}) are in more than {ENTRA_SAML_GROUP_LIMIT} SSO groups: if the IdP is "
             f"Entra ID, their SAML token carries `groups.link` instead and they lose every mapped group; emit only "
             f"\"Groups assigned to the application\".", tuple(big[:MAX_LISTED])))
+    return warnings
+
+
+def _claim_warnings(idp: IdpDirectory) -> list[PlanWarning]:
+    """SAML users whose assertion carried no `memberOf` (as Name or FriendlyName, MAPPER_ASSUMPTION)."""
+    warnings = []
     no_claim = [u for u, user in idp.users.items() if user.claims == () and not user.overage]
     if no_claim:
         warnings.append(PlanWarning(
             "group-claim",
             f"{len(no_claim)} user(s) ({listing(no_claim)}) signed in with no group claim at all: Atlan's mapper "
             f"sees no group, so every mapped group is removed. Add the `{MAPPER_CLAIM}` attribute to the IdP's "
-            f"SAML app and have the user sign in again.",
-            tuple(no_claim[:MAX_LISTED])))
+            f"SAML app and have the user sign in again.", tuple(no_claim[:MAX_LISTED])))
     renamed = [u for u, user in idp.users.items() if user.claims and MAPPER_CLAIM not in user.claims]
     if renamed:
         names = sorted({c for u in renamed for c in idp.users[u].claims})
         warnings.append(PlanWarning(
             "group-claim",
             f"{len(renamed)} user(s) ({listing(renamed)}) got their groups in {listing(names)}, not in "
-            f"`{MAPPER_CLAIM}`, the attribute Atlan's group mapper reads: unless the mappers were changed to that "
-            f"name, Keycloak sees no group and removes every mapped group. Name the claim `{MAPPER_CLAIM}` in the "
-            f"IdP. This plan counts those values as groups.", tuple(renamed[:MAX_LISTED])))
+            f"`{MAPPER_CLAIM}` (as Name or FriendlyName), the attribute Atlan's group mapper reads: unless the "
+            f"mappers were changed to that name, Keycloak sees no group and removes every mapped group, and this "
+            f"plan counts them as sending none. Name the claim `{MAPPER_CLAIM}` in the IdP.",
+            tuple(renamed[:MAX_LISTED])))
+    return warnings
+
+
+def _user_warnings(idp: IdpDirectory, blocked: list[Blocked], not_in_idp: int,
+                   applies: str, population: bool) -> list[PlanWarning]:
+    warnings = _overage_warnings(idp) + _claim_warnings(idp)
     if len(blocked) > 1:
         warnings.append(PlanWarning(
             "username-change",
             f"{len(blocked)} IdP users have a different username from their existing Atlan user (a provider "
-            f"migration or a username format change?); Atlan usernames cannot be changed: see "
-            f"blocked[].", tuple(b.username for b in blocked[:MAX_LISTED])))
+            f"migration or a username format change?); Atlan usernames cannot be changed: see blocked[].",
+            tuple(b.username for b in blocked[:MAX_LISTED])))
     if population and applies == APPLIES_SCIM and not_in_idp:
         warnings.append(PlanWarning(
             "not-in-idp",

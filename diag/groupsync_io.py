@@ -21,7 +21,7 @@ from typing import IO
 from ssodiag.diag import csv_blocks
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.groupsync import (
-    AtlanDirectory, AtlanUser, IdpDirectory, IdpUser, InputProblem, Mapping, MappingSet, Problems,
+    AtlanDirectory, AtlanUser, IdpDirectory, IdpUser, InputProblem, MAPPER_CLAIM, Mapping, MappingSet, Problems,
 )
 from ssodiag.diag.limits import MAX_FILE_BYTES
 from ssodiag.diag.model import Assertion, Evidence, MessageKind
@@ -343,7 +343,8 @@ def _read_idp_csv(path: Path, build: _DirectoryBuilder, log: _ProblemLog) -> Non
             table = f.table(block)
             if table is not None:
                 names, users = csv_blocks.by_user(table)
-                if all(u[0] for u in users):  # else: row by row, to report the empty usernames' lines
+                names = [n.strip() for n in names]  # the IdP's SAML values, trimmed as Keycloak reads them
+                if all(u[0] for u in users) and all(names):  # else row by row: empty usernames' lines, blank groups
                     build.add_block(names, users)
                     continue
             for line, (username, email, group) in f.rows(block):
@@ -351,7 +352,7 @@ def _read_idp_csv(path: Path, build: _DirectoryBuilder, log: _ProblemLog) -> Non
                 if not username:
                     log.add(f"line {line}", "empty username")
                     continue
-                build.add(username, email.strip(), group)
+                build.add(username, email.strip(), group.strip())
 
 
 def _objects(value: object) -> list[dict]:
@@ -395,7 +396,7 @@ def _read_scim(doc: object, path: Path, build: _DirectoryBuilder, log: _ProblemL
                 for g in _objects(res.get("groups")):  # RFC 7643 §4.1.2: value = group id, display = its name
                     user_groups.append((username, str(g.get("value", "")), str(g.get("display") or "")))
             elif isinstance(res, dict) and (SCIM_GROUP in schemas or "displayName" in res):
-                name = _check_name(res.get("displayName"), "displayName")
+                name = _check_name(res.get("displayName"), "displayName").strip()  # as a SAML value arrives
                 listed.add(build.names.setdefault(name, name))
                 if isinstance(res.get("id"), str):
                     group_names[res["id"]] = name
@@ -413,7 +414,7 @@ def _read_scim(doc: object, path: Path, build: _DirectoryBuilder, log: _ProblemL
         name = display or group_names.get(gid, "")
         try:
             if name:
-                build.add(username, "", _check_name(name, "group display"))
+                build.add(username, "", _check_name(name, "group display").strip())
         except ValueError as exc:
             log.add(f"user `{_shown(username)}`", str(exc))
     for where, name, uid in members:
@@ -437,8 +438,10 @@ def idp_user_from_assertion(assertion: Assertion) -> tuple[str, IdpUser] | None:
     email = ""
     overage = False
     for attr in assertion.attributes:
-        if attr.name in GROUP_CLAIMS or attr.friendly_name in GROUP_CLAIMS:
-            groups.extend(_check_name(v, f"{attr.name} value") for v in attr.values)
+        if MAPPER_CLAIM in (attr.name, attr.friendly_name):  # Name or FriendlyName, exact (MAPPER_ASSUMPTION)
+            groups.extend(_check_name(v, f"{attr.name} value").strip() for v in attr.values)
+            claims.append(MAPPER_CLAIM)
+        elif attr.name in GROUP_CLAIMS or attr.friendly_name in GROUP_CLAIMS:  # a group claim the mapper ignores
             claims.append(attr.name if attr.name in GROUP_CLAIMS else attr.friendly_name)
         elif attr.name == ENTRA_OVERAGE_CLAIM:
             overage = True

@@ -205,7 +205,7 @@ def groupsync_plan() -> Schema:
     counts = ("users_in_idp", "users_in_atlan", "new_users", "not_in_idp", "adds", "removes", "blocked", "unchanged",
               "warnings")
     return obj({
-        "kind": {"const": "groupsync-plan"}, "applies": ref("groupsync_applies"),
+        "kind": {"const": "groupsync-plan"}, "applies": ref("groupsync_applies"), "assumption": STRING,
         "summary": obj({name: INTEGER for name in counts}),
         "changes": array(obj({"username": STRING, "atlan_group": STRING, "action": {"enum": ["add", "remove"]},
                               "because": STRING, "sso_groups": array(STRING), "new_user": BOOLEAN})),

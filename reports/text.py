@@ -44,7 +44,8 @@ APPLIES_TEXT = {
 
 def plan_view(doc: dict, limit: int = DEFAULT_LIMIT) -> dict:
     """What the human formats show: each list cut to ``limit``, with the count left out."""
-    view = {"doc": doc, "applies_text": APPLIES_TEXT.get(doc["applies"], doc["applies"]), "limit": limit}
+    applies = APPLIES_TEXT.get(doc["applies"], doc["applies"])
+    view = {"doc": doc, "applies_text": f"{applies} {doc.get('assumption', '')}".strip(), "limit": limit}
     for key in ("changes", "blocked", "warnings"):
         view[key] = doc[key][:limit]
         view[f"{key}_more"] = max(0, len(doc[key]) - limit)

@@ -9,6 +9,7 @@ import pytest
 
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.groupsync import (
+    MAPPER_ASSUMPTION,
     AtlanDirectory, AtlanUser, IdpDirectory, IdpUser, Mapping, MappingSet, simulate,
 )
 from ssodiag.diag.groupsync_io import (
@@ -147,10 +148,29 @@ def test_same_email_with_a_different_username_is_blocked():
     assert "same email" in plan.blocked[0].reason
 
 
-def test_case_only_username_difference_is_blocked():
+def test_case_only_username_difference_is_the_same_user():
+    """Keycloak stores usernames lower-cased: `Alice` at the IdP is Atlan's `alice`, not a blocked look-alike."""
     plan = simulate(mappings(("eng", "Engineering")), atlan({"alice": ()}, ("Engineering",)), idp({"Alice": ("eng",)}))
-    assert [b.atlan_username for b in plan.blocked] == ["alice"]
-    assert "letter case" in plan.blocked[0].reason
+    assert plan.blocked == () and changes_of(plan) == {("alice", "Engineering", "add")}
+    assert plan.new_users == 0 and plan.not_in_idp == 0
+
+
+def test_values_are_trimmed_as_keycloak_reads_them_but_mappings_are_not(tmp_path):
+    """Keycloak's SAML parser trims attribute values, so an IdP CSV value ` eng ` is `eng`; a mapping's own stray
+    space is compared as written and never matches."""
+    (tmp_path / "idp.csv").write_text("username,email,sso_group\nalice,a@x.example, eng \nbob,b@x.example,ops\n")
+    sso = read_idp([tmp_path / "idp.csv"])
+    assert sso.users["alice"].groups == ("eng",)
+    plan = simulate(mappings(("eng", "Engineering"), ("ops ", "Ops")), atlan({"alice": (), "bob": ()},
+                                                                            ("Engineering", "Ops")), sso)
+    assert changes_of(plan) == {("alice", "Engineering", "add")}
+    assert any(w.code == "mapping-whitespace" for w in plan.warnings)
+
+
+def test_every_plan_states_the_mapper_assumption():
+    plan = simulate(mappings(("eng", "Engineering")), atlan({"a": ()}, ("Engineering",)), idp({"a": ("eng",)}))
+    assert plan.assumption == MAPPER_ASSUMPTION and plan.to_dict()["assumption"] == MAPPER_ASSUMPTION
+    assert "not public" in MAPPER_ASSUMPTION and "Name or FriendlyName" in MAPPER_ASSUMPTION
 
 
 def test_provider_migration_lists_every_user_whose_username_changes():
@@ -364,10 +384,11 @@ def test_idp_users_from_parsed_saml_responses():
     entra = parse_message(issuer.response(name_id="bob@corp.com", attributes={
         "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups": ["g-guid"],
         ENTRA_OVERAGE_CLAIM: ["https://graph.windows.net/t/users/b/getMemberObjects"]}), source="r3")
-    hostile = parse_message(issuer.response(name_id="eve", attributes={"groups": ["\u009b31mred"]}), source="r4")
+    hostile = parse_message(issuer.response(name_id="eve", attributes={"memberOf": ["\u009b31mred"]}), source="r4")
     sso = idp_from_evidence(Evidence(messages=(first, second, entra, hostile)), "capture")
     assert sso.users["alice@corp.com"] == IdpUser("alice@corp.com", ("eng", "mkt"), claims=("memberOf",))  # latest
-    assert sso.users["bob@corp.com"].overage and sso.users["bob@corp.com"].groups == ("g-guid",)
+    # Entra's own group claim is not `memberOf`: the mapper (as assumed) reads none of it
+    assert sso.users["bob@corp.com"].overage and sso.users["bob@corp.com"].groups == ()
     assert "eve" not in sso.users and sso.problems.kept[0].where == "r4"
     plan = simulate(mappings(("eng", "Engineering")), atlan({"alice@corp.com": ()}, ("Engineering",)),
                     IdpDirectory({"alice@corp.com": sso.users["alice@corp.com"]}, "saml"), population=False)
@@ -384,4 +405,17 @@ def test_assertion_without_group_claim_or_with_another_claim_name_is_warned():
     claim = [w for w in plan.warnings if w.code == "group-claim"]
     assert [w.subjects for w in claim] == [("carl",), ("dora",)]
     assert "no group claim" in claim[0].message and "`groups`" in claim[1].message
-    assert changes_of(plan) == {("carl", "Engineering", "remove")}  # FORCE sync with no group: removed
+    # FORCE sync with no group: removed; `groups` is not the mapper's claim, so dora loses the group too
+    assert changes_of(plan) == {("carl", "Engineering", "remove"), ("dora", "Engineering", "remove")}
+
+
+def test_member_of_as_friendly_name_is_the_group_claim():
+    """Keycloak's SAML mappers match the FriendlyName too (an LDAP-style Name with FriendlyName `memberOf`)."""
+    statement = ('<saml:AttributeStatement><saml:Attribute Name="urn:oid:1.3.6.1.4.1.5923.1.5.1.1" '
+                 'FriendlyName="memberOf"><saml:AttributeValue> eng </saml:AttributeValue></saml:Attribute>'
+                 '</saml:AttributeStatement>')
+    xml = TestIdP().response(name_id="erin", attributes={"email": ["erin@corp.com"]}, extra_assertion_xml=statement)
+    sso = idp_from_evidence(Evidence(messages=(parse_message(xml, source="r"),)))
+    assert sso.users["erin"].groups == ("eng",) and sso.users["erin"].claims == ("memberOf",)
+    lower = TestIdP().response(name_id="finn", attributes={"memberof": ["eng"]})  # case-sensitive: not the claim
+    assert idp_from_evidence(Evidence(messages=(parse_message(lower, source="r"),))).users["finn"].groups == ()
