@@ -48,7 +48,7 @@ DEFENDER = declare(ConnectorDeclaration(
             "App is not recognized", phrase("App is not recognized"),
             "The Defender proxy does not know Atlan: the app is not onboarded to Conditional Access App Control.",
             ("Atlan is a custom (non-catalog) app that was never added", "Atlan's domain is not a user-defined domain"),
-            CA_APPS + " → View new apps → Atlan → Add; then Edit app → User-defined domains includes `{atlan}`.",
+            CA_APPS + " → View new apps → Atlan → Add; then Edit app → User-defined domains includes `{atlan_host}`.",
             "MDA002", MDA_TROUBLESHOOTING),
         VendorError(
             "Continue Setup", phrase("Continue Setup"),
@@ -156,7 +156,7 @@ def proxied_saml_urls(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     proxied host (AssertionConsumerServiceURL, Destination, bearer Recipient), Keycloak's Destination check (or the
     IdP's Reply URL check, Entra AADSTS50011) fails, because the registered URLs are Atlan's own."""
     values = tenant(ctx)
-    fix = values.fill(ONBOARD.replace("{atlan_host}", urlsplit(values.atlan).netloc or values.atlan)) + " " + BYPASS
+    fix = values.fill(ONBOARD) + " " + BYPASS
     for msg in ctx.evidence.messages:
         named = [("AssertionConsumerServiceURL", msg.acs_url), ("Destination", msg.destination)]
         named += [("Recipient", sc.recipient) for a in msg.assertions for sc in a.subject_confirmations]

@@ -225,6 +225,8 @@ class Tenant:
 
     def fill(self, template: str) -> str:
         filled = template.format_map({"atlan": self.atlan, "alias": self.alias, "sp_entity_id": self.sp_entity_id,
+                                      # a host, where a console asks for a domain (not a URL)
+                                      "atlan_host": urlsplit(self.atlan).netloc or self.atlan,
                                       "acs_sp": self.acs_sp, "acs_idp": self.acs_idp,
                                       # URL-encoded, for query parameters of a launch URL
                                       "atlan_q": quote(self.atlan + "/", safe=""),

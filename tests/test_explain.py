@@ -104,6 +104,13 @@ def test_cli_fix_names_the_tenants_values():
     assert "TENANT" not in result.stdout
 
 
+def test_defender_user_defined_domain_is_the_tenants_host_not_its_url():
+    # Defender's "User-defined domains" takes a domain: a URL pasted there matches nothing.
+    result = invoke("explain", "App is not recognized", "--atlan", "https://acme.atlan.com", "--alias", "azure")
+    assert result.exit_code == 0
+    assert "User-defined domains includes `acme.atlan.com`" in result.stdout
+
+
 def test_cli_json_file_and_stdin(tmp_path):
     page = tmp_path / "okta.html"
     page.write_text("<html><script>var x='AADSTS50105'</script><body><h1>403 App Not Assigned</h1></body></html>")
