@@ -243,10 +243,13 @@ def _is_sp_initiated_endpoint(url: str) -> bool:
         return False
 
 
+IDP_INITIATED_FIX = ("Add Atlan's IdP-initiated URL {url} as an ACS / Reply URL in the IdP app (keep the SP-initiated "
+                     "one too), or start the login from Atlan's login page.")
+
+
 @check(id="KC002", title="IdP-initiated login posted to the SP-initiated endpoint", severity=Severity.HIGH,
        requires={Need.RESPONSE}, docs=ATLAN_BOTH_ACS_URLS,
-       remediation="Add Atlan's IdP-initiated URL `…/broker/ALIAS/endpoint/clients/atlan-saml` as an ACS / Reply "
-                   "URL in the IdP app (keep the SP-initiated one too), or start the login from Atlan's login page.")
+       remediation=IDP_INITIATED_FIX.format(url="`…/broker/ALIAS/endpoint/clients/atlan-saml`"))
 def idp_initiated_to_sp_endpoint(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """An unsolicited Response (no InResponseTo: IdP-initiated, SAML profiles §4.1.5) delivered to Keycloak's
     SP-initiated broker endpoint `…/broker/ALIAS/endpoint` finds no login session there: that endpoint reads the
@@ -269,11 +272,13 @@ def idp_initiated_to_sp_endpoint(ctx: DiagContext, spec: CheckSpec) -> Iterator[
             yield spec.skip("The Response is unsolicited but names no Destination or Recipient, so where it was "
                             "posted is unknown.", **where)
         elif _is_sp_initiated_endpoint(target):
+            idp_initiated_url = target.rstrip("/") + ATLAN_IDP_INITIATED_SUFFIX
             yield spec.fail(f"The Response has no InResponseTo (an IdP-initiated login, e.g. from the IdP's app "
                             f"dashboard) but is addressed to the SP-initiated endpoint {quoted(target)}; there Keycloak "
                             f"reads the RelayState as its own login session and refuses the login (a 500 page without "
                             f"RelayState, \"Invalid Request\" or a session page with the IdP's own).",
-                            expected=target.rstrip("/") + ATLAN_IDP_INITIATED_SUFFIX, **where)
+                            expected=idp_initiated_url,
+                            remediation=IDP_INITIATED_FIX.format(url=quoted(idp_initiated_url)), **where)
         else:
             yield spec.passed(f"The unsolicited Response is addressed to {quoted(target)}, not to Keycloak's "
                               f"SP-initiated broker endpoint.", **where)

@@ -186,6 +186,9 @@ def test_google_dashboard_launch_to_sp_endpoint(tmp_path):
     finding = top(result)
     assert finding.check_id == "KC010" and failing(result)[1].check_id == "KC002"
     assert f"ACS URL = `{acs_idp}` and Start URL empty" in finding.remediation
+    # every step of the fix quotes the tenant's URL, the generic first one too, never a placeholder alias
+    assert finding.remediation.startswith(f"Add Atlan's IdP-initiated URL `{acs_idp}`")
+    assert "ALIAS" not in finding.remediation
 
 
 # --------------------------------------------------------------------------- PingFederate
