@@ -351,14 +351,15 @@ def _add_decoded(messages: list[SamlMessage], problems: list[str], ex: Exchange,
 
 
 def _error_page(ex: Exchange, source: str) -> ErrorPage | None:
-    """An ErrorPage for a 4xx/5xx document, or any document showing a known error string."""
-    if not ex.is_document:
+    """An ErrorPage for a 4xx/5xx document, any document showing a known error string, or a failed JSON answer
+    holding one."""
+    if not ex.is_document and not ex.page:
         return None
     failed = ex.status is not None and ex.status >= 400
     if not failed and not ex.page:
         return None  # a page is kept only when it failed or showed a known error text (_har_exchange)
     text = page_text(ex.page) if ex.page else ""
-    if not failed and not find_known_error(text):
+    if (not failed or not ex.is_document) and not find_known_error(text):
         return None  # the error string was only in a script or attribute, not shown
     shown = error_excerpt(text) if text else f"HTTP {ex.status} (no page text captured)"
     return ErrorPage(source=hop_label(source, ex), text=shown, url=ex.url[:MAX_URL_CHARS], status=ex.status)
@@ -517,9 +518,11 @@ def _har_exchange(index: int, entry: Any, budget: PageScanBudget) -> Exchange | 
     else:
         accept = header(request.get("headers"), "accept") or ""
         is_document = any(t in mime.lower() for t in ("html", "text/plain")) or accept.startswith("text/html")
-    page = _har_body(content) if is_document else None
-    page_form = saml_form(page) if page else None
     failed = status is not None and status >= 400
+    # A sign-in form shows its error from a failed API call (Okta's widget: a 401 JSON with "E0000004"), so a
+    # failed JSON answer is read too; it counts only if it holds a known error text (_error_page).
+    page = _har_body(content) if is_document or (failed and "json" in mime.lower()) else None
+    page_form = saml_form(page) if page else None
     if page is not None and not failed and not (budget.allows(page, index)
                                                 and find_known_error(page, MAX_RAW_SEARCH_CHARS)):
         page = None  # neither failed nor showing a known error: not kept, so memory follows the error pages only

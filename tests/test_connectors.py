@@ -370,6 +370,33 @@ def test_okta_locked_out(tmp_path):
     assert finding.check_id == "OKTA002" and "Unlock" in finding.remediation
 
 
+def okta_api_error(har: HarBuilder, status: int, body: str) -> None:
+    """Okta's sign-in widget as Chrome records it: an XHR whose failed JSON answer holds the error code (the page
+    itself is the widget's HTML, rendered by script, without the text)."""
+    har.add("POST", "https://acme.okta.com/api/v1/authn", status=status, html=body, resource_type="xhr")
+    har.entries[-1]["response"]["content"]["mimeType"] = "application/json"
+
+
+def test_okta_sign_in_error_from_the_widgets_json_answer(tmp_path):
+    har = HarBuilder(start=utc_now())
+    har.add("GET", "https://acme.okta.com/login/login.htm", html="<html><body><div id='okta-sign-in'></div></body></html>")
+    okta_api_error(har, 401, '{"errorCode":"E0000004","errorSummary":"Authentication failed","errorLink":"E0000004",'
+                             '"errorId":"oaeXq1","errorCauses":[]}')
+    result, _ = run(tmp_path, har, "okta")
+    assert result.detections[0].connector is Connector.OKTA
+    finding = top(result)
+    assert finding.check_id == "OKTA002" and "Reset Password" in finding.remediation
+
+
+def test_a_failed_json_answer_without_a_known_error_is_no_finding(tmp_path):
+    idp = TestIdP(entity_id="http://www.okta.com/exk1abcdEFGH")
+    har = HarBuilder(start=utc_now())
+    healthy(har, "okta", "https://acme.okta.com/app/acme_atlan_1/exk1/sso/saml", idp)
+    okta_api_error(har, 403, '{"errorCode":"E0000015","errorSummary":"You do not have permission"}')
+    result, _ = run(tmp_path, har, "okta", idp)
+    assert failing(result) == [] and not result.evidence.error_pages
+
+
 def test_okta_recipient_and_destination_not_the_atlan_acs(tmp_path):
     idp = TestIdP(entity_id="http://www.okta.com/exk1")
     entity, acs, _ = endpoints("okta")
