@@ -56,6 +56,7 @@ _HOME_RE = re.compile(r"(?i)(/Users/|/home/|[A-Z]:\\Users\\)[^/\\\s`'\"]+")
 # pass per string, whatever the number of values: a capture of 500 logins holds tens of thousands of attribute
 # values, and testing each against each string never finished), then compared in full.
 _KEY_CHARS = 16
+_MIN_COOKIE_SECRET = 8  # a cookie value at least this long is treated as a session secret
 _MIN_ANYWHERE = 3  # shorter values (`Li`) are replaced only as a whole word, never inside another word
 _CLIPPED = "…"  # how reports cut a long value (diag.text.clip, diag.urls.quoted)
 SECRET = "<redacted>"
@@ -65,6 +66,7 @@ KIND_LABEL = {  # kind -> (one, several), in the order the receipt lists them
     "attr": ("attribute value", "attribute values"), "relaystate": ("RelayState value", "RelayState values"),
     "user": ("username", "usernames"), "subject": ("certificate name", "certificate names"),
     "page": ("error-page text", "error-page texts"), "path": ("local file path", "local file paths"),
+    "cookie": ("session cookie value", "session cookie values"),
     "secret": ("secret in URLs and headers (removed)", "secrets in URLs and headers (removed)"),
     "value": ("other personal value", "other personal values"),
 }
@@ -361,6 +363,11 @@ def redactor_for(result: RunResult, *, local_paths: Iterable[str] = (), key: byt
             r.remember_page(hop.page_excerpt)
     for page in ev.error_pages:
         r.remember_page(page.text)
+    for cookie in ev.cookies:
+        # a session cookie is a credential (PingFederate's PF, shown for the server log, opens the IdP session);
+        # short values (`en`, `true`) are settings, not sessions
+        if len(cookie.value) >= _MIN_COOKIE_SECRET:
+            r.remember(cookie.value, "cookie")
     if result.groupsync is not None:
         remember_plan(r, result.groupsync)
     for cert in _certificates(result):

@@ -239,6 +239,21 @@ def test_ping_partner_not_active_and_tracking_cookie(tmp_path):
     assert tracking.status is Status.WARN and "tid-7Hk2Q9" in tracking.message
 
 
+def test_ping_session_cookie_is_not_in_a_written_report_but_in_the_redaction_key(tmp_path):
+    # the PF cookie opens the user's PingFederate session: a report attached to a ticket must not carry it
+    har = HarBuilder(start=utc_now())
+    har.add("GET", f"{PF}/idp/startSSO.ping&PartnerSpId=x", status=404, html="<html><body>Not Found</body></html>",
+            cookies={"PF": "Zq81TrackIdXyZ", "lang": "en"})
+    (tmp_path / "login.har").write_bytes(har.bytes())
+    report, key = tmp_path / "report.md", tmp_path / "key.json"
+    result = CliRunner().invoke(app, ["analyze", str(tmp_path / "login.har"), "--atlan", ATLAN, "--alias", "ping",
+                                      "-o", str(report), "--redaction-key", str(key)])
+    assert result.exit_code == 1, result.output
+    text = report.read_text()
+    assert "PING009" in text and "Zq81TrackIdXyZ" not in text and "<cookie-" in text
+    assert "Zq81TrackIdXyZ" in key.read_text()
+
+
 # --------------------------------------------------------------------------- Entra and Defender
 
 ENTRA_SSO = "https://login.microsoftonline.com/0a1b2c3d-0000-1111-2222-333344445555/saml2"
