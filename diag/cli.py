@@ -375,8 +375,11 @@ def _explain_input(what: str) -> str:
         data = read_file(what)
     else:
         return " ".join(what[:MAX_EXPLAIN_CHARS].split())
+    name = "stdin" if what == "-" else what
     if b"\0" in data[:4096]:
-        raise InputError(f"{'stdin' if what == '-' else what}: binary data, not an error text")
+        raise InputError(f"{name}: binary data, not an error text")
+    if not data.strip():
+        raise InputError(f"{name}: empty, no error text to explain")
     return page_text(data[:MAX_EXPLAIN_CHARS].decode("utf-8", errors="replace"))
 
 

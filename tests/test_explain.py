@@ -128,6 +128,11 @@ def test_cli_nothing_recognised_exits_1_and_bad_input_exits_2(tmp_path):
     binary.write_bytes(b"\x00\x01\x02AADSTS50105")
     result = invoke("explain", str(binary))
     assert result.exit_code == 2 and "binary data" in result.output
+    empty = tmp_path / "page.html"
+    empty.write_bytes(b"\n")
+    for given, stdin in ((str(empty), None), ("-", "")):  # an empty attachment is bad input, not "not recognised"
+        result = invoke("explain", given, input=stdin)
+        assert result.exit_code == 2 and "empty" in result.output
     result = invoke("explain", "x", "--atlan", "https://acme.atlan.com")
     assert result.exit_code == 2 and "--alias" in result.output
 
