@@ -87,7 +87,7 @@ def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None,
             else:
                 result = _load_file(path)
         except InputError as exc:
-            inputs.append(LoadedInput(source=name, kind=None, error=_input_error(str(exc), name)))
+            inputs.append(LoadedInput(source=name, kind=None, error=_input_error(str(exc), name, path)))
             continue
         except Exception as exc:  # noqa: BLE001 - a parser bug on one file must not lose the others
             inputs.append(LoadedInput(source=name, kind=None,
@@ -136,9 +136,11 @@ def _read_stdin(stdin: BinaryIO | None) -> bytes:
     return data
 
 
-def _input_error(message: str, source: str) -> str:
-    """The one-line error of an input, starting with its name."""
+def _input_error(message: str, source: str, path: str | None = None) -> str:
+    """The one-line error of an input, starting with its name (its label, where a reader named it by its path)."""
     line = " ".join(message.split())
+    if path and line.startswith(f"{path}:"):
+        line = source + line[len(path):]
     return line if line.startswith(f"{source}:") else f"{source}: {line}"
 
 

@@ -5,9 +5,11 @@ from ssodiag.diag.text import clip
 
 
 def render_terminal(diff: dict, **_: object) -> str:
-    lines = [f"{side.upper():<5} {diff[side]['verdict']['status'].upper():<12} {clip(diff[side]['verdict']['summary'], 100)}"
-             for side in ("good", "bad")]
-    lines += [f"      input error: {clip(e, 150)}" for side in ("good", "bad") for e in diff[side]["bad_files"]]
+    lines = []
+    for side in ("good", "bad"):  # each side's unreadable files under its own verdict
+        lines.append(f"{side.upper():<5} {diff[side]['verdict']['status'].upper():<12} "
+                     f"{clip(diff[side]['verdict']['summary'], 100)}")
+        lines += [f"      input error: {clip(e, 150)}" for e in diff[side]["bad_files"]]
     if diff["redacted"]:
         lines.append(clip(diff["redaction"]["summary"], 300))
     lines.append("")

@@ -107,3 +107,12 @@ def test_two_users_nameid_is_redacted_in_files_but_still_compared(tmp_path):
 def test_missing_side_is_a_one_line_error(tmp_path):
     r = runner.invoke(app, ["diff", str(tmp_path / "nope.har"), str(SAMPLES / "okta-failure")])
     assert r.exit_code == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.output
+
+
+def test_an_unreadable_file_is_named_once_under_its_own_side(tmp_path):
+    (tmp_path / "empty.har").write_bytes(b"")
+    r = runner.invoke(app, ["diff", str(tmp_path / "empty.har"), str(SAMPLES / "okta-failure"), "--no-redact"],
+                      catch_exceptions=False)
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("GOOD") and lines[1] == "      input error: empty.har: file is empty", lines[:3]
+    assert lines[2].startswith("BAD")
