@@ -57,7 +57,10 @@ _HOME_RE = re.compile(r"(?i)(/Users/|/home/|[A-Z]:\\Users\\)[^/\\\s`'\"]+")
 # values, and testing each against each string never finished), then compared in full.
 _KEY_CHARS = 16
 _MIN_COOKIE_SECRET = 8  # a cookie value at least this long is treated as a session secret
-_MIN_ANYWHERE = 3  # shorter values (`Li`) are replaced only as a whole word, never inside another word
+_MIN_ANYWHERE = 3  # the shortest page text remembered, and the shortest clipped value recognised
+# Shorter values (`Li`, `Doe`, `Jane`) are replaced only as a whole word: inside another word they are an accident
+# (the surname `Doe` in "does", `Ann` in "announce") and replacing them garbles the report's sentences.
+_MIN_INSIDE_A_WORD = 5
 _CLIPPED = "…"  # how reports cut a long value (diag.text.clip, diag.urls.quoted)
 SECRET = "<redacted>"
 
@@ -219,8 +222,8 @@ class Redactor:
                 whole = common == len(value)
                 if not (whole or (common >= _MIN_ANYWHERE and folded.startswith(_CLIPPED, start + common))):
                     continue
-                if len(value) < _MIN_ANYWHERE and not (_word_edge(folded, start - 1)
-                                                       and _word_edge(folded, start + common)):
+                if len(value) < _MIN_INSIDE_A_WORD and not (_word_edge(folded, start - 1)
+                                                            and _word_edge(folded, start + common)):
                     continue
                 return start + common, value
         return start, None

@@ -154,6 +154,18 @@ def test_redactor_rules_one_by_one():
     assert kinds["nameid"] == 1 and kinds["attr"] == 1 and kinds["secret"] >= 7 and kinds["path"] == 1
 
 
+def test_a_short_name_is_not_replaced_inside_the_reports_own_words():
+    # the surname `Doe` of a sample user turned "The tenant does not require …" into "The tenant <attr-…>s not …"
+    r = Redactor()
+    r.remember("Doe", "attr")
+    r.remember("Jane", "attr")
+    r.remember("Quisenberry", "attr")
+    assert r.text("The tenant does not require encrypted assertions.") == \
+        "The tenant does not require encrypted assertions."
+    assert "Doe" not in r.text("Jane Doe (doe@acme.com)") and "Jane" not in r.text("JANE")
+    assert "quisenberry" not in r.text("zquisenberry1").lower()  # a longer value still goes wherever it is
+
+
 def test_error_page_text_keeps_the_known_error_and_hides_the_rest():
     r = Redactor()
     r.remember_page("Welcome back, Zoe Quisenberry. Invalid requester. Contact your help desk")
