@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from ssodiag.diag.broker import BROKER_STOP_CHECK
 from ssodiag.diag.model import Answer, Finding, FixStep, LoadedInput, Status, Verdict, VerdictStatus
 
-# A new sentence starts after . ! or ? and a space, before a capital, a quote or a parenthesis ("e.g. the" stays).
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(`])")
+# A new sentence starts after . ! or ? and a space, before a capital, a quote or a parenthesis; never after "e.g."
+# or "i.e." ("format (e.g. Email)" is one step).
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)\s+(?=[A-Z\"'(`])")
 MAX_STEPS = 6
 ANSWER_BASES = ("finding", "verdict")  # Answer.basis: the top failing finding, or the verdict when nothing is to fix
 

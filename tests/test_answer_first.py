@@ -137,3 +137,13 @@ def test_an_unreadable_extra_input_makes_a_clean_analysis_incomplete(tmp_path):
     doc = json.loads(r.stdout)
     assert doc["verdict"]["status"] == "incomplete" and r.exit_code == 2
     assert "notes.txt" in doc["answer"]["steps"][0]["text"]
+
+
+def test_an_abbreviation_does_not_split_a_fix_step():
+    # Okta's fix for an existing Atlan user said "(e.g." in one step and "Email), so that …" in the next
+    from ssodiag.diag.answer import steps_of
+
+    assert steps_of("Set Application username format (e.g. Email), so that the NameID matches. Or remove the user "
+                    "(i.e. Atlan support deletes it).") == [
+        "Set Application username format (e.g. Email), so that the NameID matches.",
+        "Or remove the user (i.e. Atlan support deletes it)."]
