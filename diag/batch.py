@@ -17,15 +17,17 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.model import RunResult
 from ssodiag.diag.output import fail, write_file
 from ssodiag.diag.ticket import Ticket, find_tickets, ticket_result
 from ssodiag.diag.text import clip
+
+if TYPE_CHECKING:
+    from ssodiag.diag.model import RunResult
 
 REPORT_FORMATS = ("html", "md", "json")
 INDEX_FILES = ("index.html", "index.csv", "index.json")

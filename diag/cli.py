@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -18,12 +18,15 @@ from ssodiag.diag.diff import diff_command
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.reconcile import check_atlan_url, reconcile_alias
 from ssodiag.diag.groupsync_cli import groupsync_app
-from ssodiag.diag.model import Connector, Expectations, RunResult, Severity, Status, VerdictStatus
+from ssodiag.diag.enums import Connector, Severity, Status, VerdictStatus
 from ssodiag.diag.output import (
     Format, check_output_path, choose_format, deliver, error_line, fail, note, redaction_notice, use_color,
     wants_redaction,
 )
 from ssodiag.diag.text import clip, printable
+
+if TYPE_CHECKING:
+    from ssodiag.diag.model import Expectations, RunResult
 
 app = typer.Typer(
     name="ssodiag",
@@ -90,6 +93,7 @@ def build_expectations(
     from ssodiag.diag.files import read_file
     from ssodiag.diag.groupsync_io import read_atlan, read_mappings
     from ssodiag.diag.metadata import parse_metadata
+    from ssodiag.diag.model import Expectations
 
     check_atlan_url(atlan)
     tenant_idp = None
@@ -401,7 +405,7 @@ def explain(
     from ssodiag.diag.connectors import tenant
     from ssodiag.diag.context import DiagContext
     from ssodiag.diag.explain import explain_text, render_text
-    from ssodiag.diag.model import Evidence
+    from ssodiag.diag.model import Evidence, Expectations
 
     try:
         if (atlan is None) != (alias is None):

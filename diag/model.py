@@ -1,6 +1,6 @@
 """The typed model every other module shares: evidence in, findings out.
 
-Everything here is a frozen dataclass or a ``str`` Enum. Parsing code builds these once
+Everything here is a frozen dataclass or a ``str`` Enum (those live in ``diag.enums``, re-exported here). Parsing code builds these once
 (``diag.saml``, ``diag.metadata``, ``diag.certs``, ``diag.har``); checks only read them; the
 report document (``reports.document``) turns a :class:`RunResult` into the stable JSON shape.
 
@@ -8,75 +8,17 @@ Every string held here came from untrusted input: renderers escape it, and the p
 """
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ssodiag.diag.enums import (  # noqa: F401  (re-exported: the model's vocabulary)
+    Connector, InputKind, Initiation, MessageKind, Severity, SignatureVerdict, Status, VerdictStatus,
+)
+
 if TYPE_CHECKING:
     from ssodiag.diag.broker import BrokerConfig, Prediction
     from ssodiag.diag.groupsync import AtlanDirectory, MappingSet, SyncPlan
-
-
-class Severity(str, enum.Enum):
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        """Higher is worse; used by ``--fail-on`` and to sort findings."""
-        return _SEVERITY_RANK[self]
-
-
-_SEVERITY_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFO: 0}
-
-
-class Status(str, enum.Enum):
-    FAIL = "fail"
-    WARN = "warn"
-    PASS = "pass"
-    SKIP = "skip"  # the check could not decide (missing input or undecidable); never a pass
-    ERROR = "error"  # the check itself crashed; the run went on
-
-
-class Connector(str, enum.Enum):
-    GENERIC = "generic"
-    PINGFEDERATE = "pingfederate"
-    OKTA = "okta"
-    GOOGLE = "google"
-    DEFENDER = "defender"
-    ENTRA = "entra"
-
-
-class InputKind(str, enum.Enum):
-    """What an evidence file turned out to be (auto-detected, never declared by the user)."""
-
-    SAML_MESSAGE = "saml-message"
-    HAR = "har"
-    SAML_TRACER = "saml-tracer"
-    METADATA = "metadata"
-    CERTIFICATE = "certificate"
-    ERROR_PAGE = "error-page"
-
-
-class MessageKind(str, enum.Enum):
-    RESPONSE = "Response"
-    AUTHN_REQUEST = "AuthnRequest"
-    LOGOUT_REQUEST = "LogoutRequest"
-    LOGOUT_RESPONSE = "LogoutResponse"
-
-
-class SignatureVerdict(str, enum.Enum):
-    VALID = "valid"
-    INVALID = "invalid"
-    ABSENT = "absent"
-    WRAPPING = "wrapping"
-    UNTRUSTED = "untrusted"
-    UNSUPPORTED = "unsupported"
-    NOT_CHECKED = "not-checked"
 
 
 # --------------------------------------------------------------------------- certificates
@@ -345,14 +287,6 @@ class FlowHop:
     page_excerpt: str | None = None  # short visible text of an error page
 
 
-class Initiation(str, enum.Enum):
-    """Who started the login seen in a capture."""
-
-    SP = "sp"  # a Response answers an AuthnRequest of the capture
-    IDP = "idp"  # a Response answers nothing (unsolicited, SAML profiles §4.1.5)
-    UNKNOWN = "unknown"  # e.g. the AuthnRequest was not captured
-
-
 @dataclass(frozen=True)
 class Flow:
     source: str
@@ -449,16 +383,6 @@ class Finding:
     locator: str | None = None  # element path inside it
     expected: str | None = None
     seen: str | None = None
-
-
-class VerdictStatus(str, enum.Enum):
-    """The run's one-word answer; "pass" is only given when every signed message verified with trusted keys."""
-
-    FAIL = "fail"
-    WARN = "warn"
-    INCONCLUSIVE = "inconclusive"
-    INCOMPLETE = "incomplete"  # an input could not be read: what was read looks fine, but not everything was
-    PASS = "pass"
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,13 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ssodiag.diag.enums import Connector
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.model import Connector, RunResult
+
+if TYPE_CHECKING:
+    from ssodiag.diag.model import RunResult
 
 CONFIG_NAME = "ssodiag.toml"
 MAX_CONFIG_BYTES = 64 * 1024
