@@ -477,14 +477,16 @@ def _object(value: Any) -> dict:
 
 def header(headers: Any, name: str) -> str | None:
     """First value of a header in a HAR/SAML-tracer header list (``[{"name":..,"value":..}]``) or dict."""
+    name = name.lower()
     if isinstance(headers, dict):
-        headers = [{"name": k, "value": v} for k, v in headers.items()]
-    if not isinstance(headers, list):
+        pairs = headers.items()
+    elif isinstance(headers, list):  # a 20-header entry is read for each of 10,000s of requests: no copies
+        pairs = ((item.get("name"), item.get("value")) for item in headers if isinstance(item, dict))
+    else:
         return None
-    for item in headers:
-        if (isinstance(item, dict) and _string(item.get("name")).lower() == name.lower()
-                and isinstance(item.get("value"), str)):
-            return item["value"]
+    for key, value in pairs:
+        if isinstance(key, str) and isinstance(value, str) and key.lower() == name:
+            return value
     return None
 
 
@@ -509,19 +511,22 @@ def _har_exchange(index: int, entry: Any, budget: PageScanBudget) -> Exchange | 
         return "no request.url"
     status = status_code(response.get("status"))
     headers = response.get("headers")
-    location = redirect_target(url, status, _string(response.get("redirectURL")) or header(headers, "location"))
+    # Headers are searched only when their answer is used: a Location only on a redirect (redirect_target), an
+    # Accept only when the content type does not already say the body is a page.
+    location = (redirect_target(url, status, _string(response.get("redirectURL")) or header(headers, "location"))
+                if status is not None and 300 <= status < 400 else None)
     content = _object(response.get("content"))
-    mime = _string(content.get("mimeType")) or (header(headers, "content-type") or "")
+    mime = (_string(content.get("mimeType")) or (header(headers, "content-type") or "")).lower()
     resource_type = entry.get("_resourceType")
     if isinstance(resource_type, str):  # Chrome / Edge say what the request was for
         is_document = resource_type == "document"
     else:
-        accept = header(request.get("headers"), "accept") or ""
-        is_document = any(t in mime.lower() for t in ("html", "text/plain")) or accept.startswith("text/html")
+        is_document = (any(t in mime for t in ("html", "text/plain"))
+                       or (header(request.get("headers"), "accept") or "").startswith("text/html"))
     failed = status is not None and status >= 400
     # A sign-in form shows its error from a failed API call (Okta's widget: a 401 JSON with "E0000004"), so a
     # failed JSON answer is read too; it counts only if it holds a known error text (_error_page).
-    page = _har_body(content) if is_document or (failed and "json" in mime.lower()) else None
+    page = _har_body(content) if is_document or (failed and "json" in mime) else None
     page_form = saml_form(page) if page else None
     if page is not None and not failed and not (budget.allows(page, index)
                                                 and find_known_error(page, MAX_RAW_SEARCH_CHARS)):
