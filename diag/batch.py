@@ -14,7 +14,6 @@ import json
 import os
 import signal
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -147,6 +146,8 @@ def run_tickets(tickets: list[Ticket], options: ReportOptions, workers: int,
             rows.append(run_ticket(ticket, options))
             advance(rows[-1])
     else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed  # multiprocessing loads only for -j 2+
+
         pool = ProcessPoolExecutor(max_workers=min(workers, len(tickets)), initializer=_ignore_sigint)
         try:
             for future in as_completed([pool.submit(run_ticket, t, options) for t in tickets]):

@@ -3,12 +3,11 @@ logins, the check catalogue) in every format (terminal, json, md, html). Command
 """
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 
 from ssodiag.diag.text import printable
-from ssodiag.reports import diff_render, groupsync_render, terminal
-from ssodiag.reports.jinja import environment
 from ssodiag.reports.text import DEFAULT_LIMIT, plan_view, to_json
 from ssodiag.reports.view import report_view
 
@@ -19,7 +18,16 @@ KINDS = ("report", "groupsync-plan", "diff", "catalogue")
 def _template(name: str, markdown: bool, context: Callable[..., dict]) -> Callable[..., str]:
     """A renderer of one template; ``context`` turns the document into the template's variables."""
     def render(doc: dict, **options: object) -> str:
+        from ssodiag.reports.jinja import environment  # jinja2 loads only for an HTML or Markdown report
+
         return environment(markdown).get_template(name).render(**context(doc, **options))
+    return render
+
+
+def _imported(module: str, function: str) -> Callable[..., str]:
+    """``module.function``, imported when first called: a JSON report loads neither rich nor jinja2."""
+    def render(doc: dict, **options: object) -> str:
+        return getattr(importlib.import_module(module), function)(doc, **options)
     return render
 
 
@@ -52,15 +60,15 @@ def _catalogue_terminal(checks: list[dict], **_: object) -> str:
 
 
 RENDERERS: dict[tuple[str, str], Callable[..., str]] = {
-    ("report", "terminal"): terminal.render,
+    ("report", "terminal"): _imported("ssodiag.reports.terminal", "render"),
     ("report", "json"): _json,
     ("report", "md"): _template("report.md.j2", True, _report_view),
     ("report", "html"): _template("report.html.j2", False, _report_view),
-    ("groupsync-plan", "terminal"): groupsync_render.render_terminal,
+    ("groupsync-plan", "terminal"): _imported("ssodiag.reports.groupsync_render", "render_terminal"),
     ("groupsync-plan", "json"): _json,
     ("groupsync-plan", "md"): _template("groupsync.md.j2", True, _plan_view),
     ("groupsync-plan", "html"): _template("groupsync.html.j2", False, _plan_view),
-    ("diff", "terminal"): diff_render.render_terminal,
+    ("diff", "terminal"): _imported("ssodiag.reports.diff_render", "render_terminal"),
     ("diff", "json"): _json,
     ("diff", "md"): _template("diff.md.j2", True, _diff_view),
     ("diff", "html"): _template("diff.html.j2", False, _diff_view),
