@@ -16,8 +16,12 @@ MAX_ERROR_TEXT = 200  # characters of a library's error message inside ours
 # sequences that recolour, clear or retitle the terminal; U+009B is the 8-bit CSI, legal in XML 1.0) and
 # invisible or reordering format characters (zero-width, bidi overrides: an issuer `okta.com\u202emoc.evil`
 # reads as another string, Unicode TR #36 §2.2 / CVE-2021-42574). They are shown as `\uXXXX` escapes instead.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
-                     "\ufeff\ufff9-\ufffb\ud800-\udfff]")
+_UNSAFE_BEYOND_C0 = ("\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+                     "\ud800-\udfff")
+_UNSAFE = re.compile(f"[\x00-\x1f{_UNSAFE_BEYOND_C0}]")
+# The same less line feed and tab, which multi-line text keeps (a JSON report has one per line: not matched, not
+# called back for).
+_UNSAFE_IN_BLOCK = re.compile(f"[\x00-\x08\x0b-\x1f{_UNSAFE_BEYOND_C0}]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -29,7 +33,7 @@ def printable(text: str) -> str:
 
     In JSON the escapes are valid string escapes: JSON itself already escapes C0 controls inside strings.
     """
-    return _UNSAFE.sub(lambda m: m.group(0) if m.group(0) in "\n\t" else _escape(m), text)
+    return _UNSAFE_IN_BLOCK.sub(_escape, text)
 
 
 def clip(value: object, limit: int = MAX_TEXT_EXCERPT) -> str:
