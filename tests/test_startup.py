@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 HEAVY = ("lxml", "signxml", "cryptography", "xmlsec", "ijson", "jinja2", "rich", "ssodiag.diag.evidence",
-         "ssodiag.diag.signature", "ssodiag.diag.redact", "ssodiag.reports.document")
+         "ssodiag.diag.signature", "ssodiag.diag.redact", "ssodiag.reports.document",
+         "ssodiag.diag.model")  # 34 dataclasses; the options' types come from ssodiag.diag.enums
 
 PROBE = """
 import sys
