@@ -243,8 +243,11 @@ def _is_sp_initiated_endpoint(url: str) -> bool:
         return False
 
 
-IDP_INITIATED_FIX = ("Add Atlan's IdP-initiated URL {url} as an ACS / Reply URL in the IdP app (keep the SP-initiated "
-                     "one too), or start the login from Atlan's login page.")
+# worded for any IdP: Google and Okta have a single ACS field, so "keep the SP-initiated one" holds only where there
+# are several (PingFederate, Entra)
+IDP_INITIATED_FIX = ("Make Atlan's IdP-initiated URL {url} the ACS / Reply URL the IdP app posts launches from its "
+                     "dashboard to (where the app lists several ACS URLs, keep the SP-initiated one too), or start the "
+                     "login from Atlan's login page.")
 
 
 @check(id="KC002", title="IdP-initiated login posted to the SP-initiated endpoint", severity=Severity.HIGH,

@@ -288,8 +288,9 @@ def active(ctx: DiagContext) -> list[ConnectorDeclaration]:
 
 
 def tailor(findings: Iterable[Finding], ctx: DiagContext) -> list[Finding]:
-    """Generic findings that failed or warned, with how to make their fix in the console of each connector in play;
-    a finding the vendor documents as harmless becomes a skip that says why."""
+    """Generic findings that failed or warned, led by how to make their fix in the console of each connector in play
+    (the vendor's console decides the concrete values, the generic advice follows); a finding the vendor documents as
+    harmless becomes a skip that says why."""
     decls = active(ctx)
     if not decls:
         return list(findings)
@@ -302,6 +303,6 @@ def tailor(findings: Iterable[Finding], ctx: DiagContext) -> list[Finding]:
             if harmless:
                 f = replace(f, status=Status.SKIP, message=f"Not blamed: {harmless[0]}. {f.message}")
             elif extra:
-                f = replace(f, remediation=" ".join([f.remediation, *extra]))
+                f = replace(f, remediation=" ".join([*extra, f.remediation]))
         tailored.append(f)
     return tailored

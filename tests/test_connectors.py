@@ -186,9 +186,34 @@ def test_google_dashboard_launch_to_sp_endpoint(tmp_path):
     finding = top(result)
     assert finding.check_id == "KC010" and failing(result)[1].check_id == "KC002"
     assert f"ACS URL = `{acs_idp}` and Start URL empty" in finding.remediation
-    # every step of the fix quotes the tenant's URL, the generic first one too, never a placeholder alias
-    assert finding.remediation.startswith(f"Add Atlan's IdP-initiated URL `{acs_idp}`")
+    # every step of the fix quotes the tenant's URL, the generic one too, never a placeholder alias
+    assert f"Atlan's IdP-initiated URL `{acs_idp}`" in finding.remediation
     assert "ALIAS" not in finding.remediation
+
+
+@pytest.mark.parametrize("alias,issuer,launch,vendor_step", [
+    # Google and Okta have one ACS field: the vendor's step sets it, nothing after says to keep a second one
+    ("google", "https://accounts.google.com/o/saml2?idpid=C01abc",
+     "https://accounts.google.com/o/saml2/initsso?idpid=C01abc&spid=1", "In Google Workspace: "),
+    ("okta", "http://www.okta.com/exk1", "https://acme.okta.com/home/acme_atlan_1/0oa1/aln1", "In Okta: "),
+    # PingFederate lists both ACS URLs and makes the IdP-initiated one the default
+    ("ping", "https://sso.acme.example:9031", "https://sso.acme.example:9031/idp/startSSO.ping?PartnerSpId=x",
+     "In PingFederate: "),
+])
+def test_dashboard_launch_answer_leads_with_the_vendor_fix(tmp_path, alias, issuer, launch, vendor_step):
+    idp = TestIdP(entity_id=issuer)
+    entity, acs, acs_idp = endpoints(alias)
+    response = idp.signed_response(in_response_to=None, destination=acs, recipient=acs, audiences=[entity])
+    har = HarBuilder(start=utc_now())
+    har.add("GET", launch, html=auto_submit_page(acs, response, ""))
+    har.add("POST", acs, status=400, body=post_body("SAMLResponse", response, ""))
+    result, _ = run(tmp_path, har, alias, idp)
+    assert result.answer.cause_check_id in ("KC010", "KC002")
+    steps = [step.text for step in result.answer.steps]
+    assert steps[0].startswith(vendor_step) and acs_idp in steps[0]
+    # the generic advice follows, and does not tell a one-field console to keep the SP-initiated URL
+    assert any(step.startswith("Make Atlan's IdP-initiated URL") for step in steps[1:])
+    assert not any("(keep the SP-initiated one too)" in step for step in steps)
 
 
 # --------------------------------------------------------------------------- PingFederate
