@@ -16,6 +16,7 @@ Issuers, entity IDs, endpoints, certificate fingerprints and group names are con
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -24,6 +25,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -118,6 +120,18 @@ def _word_edge(text: str, index: int) -> bool:
     return index < 0 or index >= len(text) or not text[index].isalnum()
 
 
+@functools.cache
+def _kept_page_text() -> re.Pattern[str]:
+    """What stays readable in an error page: the known error texts and HTTP status lines ("HTTP/1.1 404 Not Found",
+    "Internal Server Error"; RFC 9110 §15 reason phrases, as Python's http.HTTPStatus lists them). A one-word phrase
+    ("Found", "Gone") counts only after its code: alone it may be part of a person's name or greeting."""
+    phrases = sorted((s.phrase for s in HTTPStatus), key=len, reverse=True)
+    several_words = "|".join(re.escape(p) for p in phrases if " " in p)
+    any_phrase = "|".join(re.escape(p) for p in phrases)
+    status = rf"(?:HTTP/\d(?:\.\d)?\s+)?(?:\b[1-5]\d\d\s+(?:{any_phrase})|\b(?:{several_words}))\b"
+    return re.compile(known_error_text().pattern + "|" + status, re.IGNORECASE)
+
+
 class Redactor:
     """Replaces personal values with tokens keyed by a per-report secret (tokens cannot be looked up offline), and
     counts what it replaced for the receipt."""
@@ -174,7 +188,7 @@ class Redactor:
         if not text:
             return
         start = 0
-        for match in [*known_error_text().finditer(text), None]:
+        for match in [*_kept_page_text().finditer(text), None]:
             end = match.start() if match else len(text)
             segment = text[start:end].strip(" \t\r\n.,:;!?()[]\"'" + _CLIPPED)
             if len(segment) >= _MIN_ANYWHERE:

@@ -173,6 +173,19 @@ def test_error_page_text_keeps_the_known_error_and_hides_the_rest():
     assert "Invalid requester" in out and "Quisenberry" not in out and "<page-" in out
 
 
+def test_error_page_status_line_stays_readable_and_names_around_it_do_not():
+    r = Redactor()
+    r.remember_page("404 Not Found")
+    r.remember_page("Hello Zoe Quisenberry. HTTP/1.1 500 Internal Server Error")
+    r.remember_page("Found Zoe")  # a one-word reason phrase without its code is page text like any other
+    # a check's title quoting the same status is not rewritten because a page said it
+    assert r.text("PingFederate launch URL has `&` where `?` belongs (404 Not Found)") == \
+        "PingFederate launch URL has `&` where `?` belongs (404 Not Found)"
+    out = r.text("Hello Zoe Quisenberry. HTTP/1.1 500 Internal Server Error")
+    assert "Internal Server Error" in out and "Quisenberry" not in out
+    assert "Zoe" not in r.text("Found Zoe")
+
+
 # --------------------------------------------------------------------------- writing files safely
 
 
