@@ -22,7 +22,7 @@ import typer
 
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.output import fail, write_file
-from ssodiag.diag.ticket import Ticket, find_tickets, ticket_result
+from ssodiag.diag.ticket import CONFIG_FIX, Ticket, find_tickets, ticket_result, unanalysed_result
 from ssodiag.diag.text import clip
 
 if TYPE_CHECKING:
@@ -50,8 +50,9 @@ def run_ticket(ticket: Ticket, options: ReportOptions) -> dict[str, Any]:
     """Analyse one ticket, write its reports, and return its index row. Never raises for bad input."""
     try:
         result = ticket_result(ticket)
-    except InputError as exc:
-        return error_row(ticket.name, str(exc))
+    except InputError as exc:  # a bad configuration: its own report says which and why, its row is an error
+        row = write_reports(unanalysed_result(ticket, exc), ticket, options)
+        return error_row(ticket.name, str(exc), reports=row["reports"], bad_files=row["bad_files"])
     except Exception as exc:  # noqa: BLE001 - a bug on one ticket must not lose the queue
         return error_row(ticket.name, f"internal error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
     return write_reports(result, ticket, options)
@@ -110,12 +111,13 @@ def summary_row(name: str, doc: dict[str, Any], reports: dict[str, str]) -> dict
     }
 
 
-def error_row(name: str, error: str) -> dict[str, Any]:
-    """The index row of a ticket that could not be analysed (its configuration is bad): no report, the reason."""
+def error_row(name: str, error: str, *, reports: dict[str, str] | None = None,
+              bad_files: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The index row of a ticket that could not be analysed (its configuration is bad), with the reason and the
+    report that names the bad configuration."""
     return {"ticket": name, "connector": "", "verdict": "error", "severity": "", "check_id": "",
-            "cause": clip(error, MAX_FIX_CHARS), "fix": "Correct the ticket's ssodiag.toml (keys as the options of "
-            "`ssodiag analyze`, paths relative to its folder).", "counts": {}, "bad_files": [], "error": error,
-            "reports": {}}
+            "cause": clip(error, MAX_FIX_CHARS), "fix": CONFIG_FIX, "counts": {}, "bad_files": bad_files or [],
+            "error": error, "reports": reports or {}}
 
 
 def sort_key(row: dict[str, Any]) -> tuple:

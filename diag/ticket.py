@@ -194,6 +194,31 @@ def ticket_result(ticket: Ticket, *, now=None) -> RunResult:
     return analyze(evidence, expect, now=now)
 
 
+CONFIG_FIX = ("Correct the ticket's ssodiag.toml (keys as the options of `ssodiag analyze`, paths relative to its "
+              "folder).")
+
+
+def unanalysed_result(ticket: Ticket, error: InputError) -> RunResult:
+    """The result of a ticket whose configuration is bad: its evidence is not analysed (the configuration says how
+    to judge it), the configuration is the input that could not be read, and the verdict is incomplete."""
+    from ssodiag.diag.model import Answer, Evidence, Expectations, FixStep, LoadedInput, Verdict, VerdictStatus
+    from ssodiag.diag.runner import analyze
+
+    source, reason = ticket.folder.name, str(error)
+    for config in ticket.configs:  # named by its place in the ticket, as evidence files are, not by a local path
+        if reason.startswith(f"{config}: "):
+            source = config.relative_to(ticket.folder).as_posix() if config.is_relative_to(ticket.folder) \
+                else config.name
+            reason = reason.removeprefix(f"{config}: ")
+    inputs = (LoadedInput(source, None, error=reason),)
+    result = analyze(Evidence(inputs=inputs), Expectations())
+    verdict = Verdict(VerdictStatus.INCOMPLETE, f"Not analysed: the ticket's configuration could not be read "
+                                                f"({source}: {reason}); its {len(ticket.files)} file(s) were not read.")
+    answer = Answer(verdict.summary, (FixStep(CONFIG_FIX, (("Error", reason),)),),
+                    ("Run the batch again: the ticket is analysed.",), basis="verdict")
+    return replace(result, verdict=verdict, answer=answer, judged_at=None)  # nothing was judged: no instant
+
+
 def analyze_ticket(ticket: Ticket, *, now=None) -> dict[str, Any]:
     """The report document of one ticket (unredacted)."""
     from ssodiag.reports.document import build_document

@@ -68,9 +68,16 @@ def test_every_ticket_gets_a_report_and_a_row_sorted_by_severity(queue, tmp_path
     assert "notes.txt" in (out / "T-101_okta.html").read_text()
     # a broken configuration is that ticket's error, not the queue's
     assert by_name["T-103"]["verdict"] == "error" and "`alias` must be a string" in by_name["T-103"]["error"]
-    assert by_name["T-103"]["reports"] == {}
+    # ... and it has a report too, naming the bad configuration and why in its inputs (and in the index)
+    assert by_name["T-103"]["reports"] == {"json": "T-103.json", "html": "T-103.html"}
+    assert by_name["T-103"]["bad_files"] == [{"source": "ssodiag.toml", "error": "`alias` must be a string"}]
+    bad_config = json.loads((out / "T-103.json").read_text())
+    assert bad_config["verdict"]["status"] == "incomplete" and bad_config["redacted"] is True
+    assert bad_config["inputs"] == [{"source": "ssodiag.toml", "kind": None, "detail": "",
+                                     "error": "`alias` must be a string"}]
+    assert "`alias` must be a string" in (out / "T-103.html").read_text()
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["index.html", "index.csv", "index.json"] + [f"{t}.{f}" for t in ("T-101_okta", "T-102", "T-104.har")
+        ["index.html", "index.csv", "index.json"] + [f"{t}.{f}" for t in ("T-101_okta", "T-102", "T-103", "T-104.har")
                                                       for f in ("json", "html")])
     # reports are redacted like any written report
     assert report["redacted"] is True and "jane.doe" not in (out / "T-101_okta.html").read_text()
@@ -109,7 +116,7 @@ def test_one_worker_or_two_give_identical_output(queue, tmp_path):
         out = tmp_path / f"out{workers}"
         assert batch(str(queue), "-o", str(out), "-j", workers, "--no-redact").exit_code == 0
         outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
-    assert outputs[0].keys() == outputs[1].keys() and len(outputs[0]) == 3 + 3 * 3
+    assert outputs[0].keys() == outputs[1].keys() and len(outputs[0]) == 3 + 4 * 3
     for name in outputs[0]:
         assert outputs[0][name] == outputs[1][name], name
 
