@@ -10,17 +10,21 @@ work on this network.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import shutil
 import urllib.parse
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from tests.idp import TestIdP
 from tests.realidp import IdpUser, ServiceProvider, SimpleSamlIdp, redirect_binding_url
+from tests.standins import StandInServer
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Playwright, Request, Route
+    from playwright.sync_api import Browser, BrowserContext, Playwright, Request, Route
+
+    from tests.standins import StandIns
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags that keep Chromium from calling home (no network here) and let it run as root in a container.
@@ -70,25 +74,87 @@ class HarRecorder:
         self.out_dir = out_dir
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+        self._stand_ins = StandInServer()
 
     def __enter__(self) -> HarRecorder:
         from playwright.sync_api import sync_playwright
 
+        self._stand_ins.__enter__()
         self._playwright = sync_playwright().start()
         try:
+            # Every host name but 127.0.0.1 (the real IdPs) resolves to the stand-ins' server: no request can
+            # leave the machine, and scripted hosts answer at their real https URLs.
             self._browser = self._playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                executable_path=CHROMIUM, headless=True,
+                args=[*CHROMIUM_ARGS, f"--host-resolver-rules={self._stand_ins.resolver_rules}"],
             )
         except BaseException:
-            self._playwright.stop()
+            self.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._browser is not None:
             self._browser.close()
+            self._browser = None
         if self._playwright is not None:
             self._playwright.stop()
+            self._playwright = None
+        self._stand_ins.__exit__(None, None, None)
+
+    # ---- any scripted login
+
+    def record(self, name: str, start_url: str, stand_ins: StandIns, user: IdpUser | None,
+               preserve_log: bool = True) -> Path:
+        """Open ``start_url``, log in at the IdP's form when ``user`` is given, and save the HAR as NAME.har.
+
+        Every host of ``stand_ins`` is answered by its script. Without ``preserve_log`` the capture is what
+        DevTools keeps when "Preserve log" is off: the login runs unrecorded, and only the last page, reloaded
+        in the same browser session (cookies kept), is in the HAR.
+        """
+        if self._browser is None:
+            raise RuntimeError("use HarRecorder as a context manager")
+        har_path = self.out_dir / f"{name}.har"
+        if preserve_log:
+            with self._context(stand_ins, record_har_path=str(har_path), record_har_content="embed") as context:
+                self._walk(context, start_url, user)
+            return har_path
+        with self._context(stand_ins) as context:
+            last_url = self._walk(context, start_url, user)
+            state = context.storage_state()
+        with self._context(stand_ins, record_har_path=str(har_path), record_har_content="embed",
+                           storage_state=state) as context:
+            self._walk(context, last_url, None)
+        return har_path
+
+    @contextlib.contextmanager
+    def _context(self, stand_ins: StandIns, **options: object) -> Iterator[BrowserContext]:
+        self._stand_ins.script = stand_ins
+        # The stand-ins' certificate is self-signed: a real one for tenant.atlan.com cannot exist here.
+        context = self._browser.new_context(ignore_https_errors=True, **options)
+        try:
+            yield context
+        finally:
+            context.close()  # the HAR is written on close
+            self._stand_ins.script = None
+
+    @staticmethod
+    def _walk(context: BrowserContext, start_url: str, user: IdpUser | None) -> str:
+        """Browse from ``start_url`` (logging in when ``user`` is given) until the network is idle; the last URL."""
+        page = context.new_page()
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+        page.goto(start_url)
+        if user is not None:
+            if page.locator('input[name="username"]').count() == 0:
+                raise RuntimeError(f"no login form at {page.url}: {page.content()[:1000]}")
+            page.fill('input[name="username"]', user.username)
+            page.fill('input[name="password"]', user.password)
+            # The IdP answers the login with an auto-submitting form that POSTs the SAMLResponse to the ACS.
+            with page.expect_request(lambda r: r.method == "POST" and "SAMLResponse=" in (r.post_data or "")):
+                page.press('input[name="password"]', "Enter")
+        # The HAR recorder fetches bodies asynchronously; closing before the network is idle loses them.
+        page.wait_for_load_state("networkidle")
+        return page.url
 
     # ---- the three recordings
 

@@ -89,7 +89,9 @@ class ServiceProvider:
 
     entity_id: str
     acs_urls: tuple[str, ...]
-    nameid_attribute: str = "email"  # NameID value = this attribute, format emailAddress (as Atlan expects)
+    nameid_attribute: str = "email"  # NameID value = this attribute
+    nameid_format: str = NAMEID_EMAIL  # emailAddress, as Atlan's IdP guides set it
+    released_attributes: tuple[str, ...] | None = None  # the attributes the IdP sends this SP; None = all the user has
 
 
 def atlan_sp(tenant: str = "https://tenant.atlan.com", alias: str = "okta") -> ServiceProvider:
@@ -118,6 +120,25 @@ def _php_file(name: str, value: object) -> str:
     return f"<?php\n${name} = {_php(value)};\n"
 
 
+def fetch(url: str) -> bytes:
+    """GET a page of a local server, bounded in time and size."""
+    with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as resp:
+        return resp.read(MAX_PAGE_BYTES)
+
+
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+
+
+def clock_offset_env(offset_s: int) -> dict[str, str]:
+    """Environment that runs a server with its clock ``offset_s`` seconds off (libfaketime), as an IdP whose
+    clock is wrong; empty for a correct clock."""
+    if not offset_s:
+        return {}
+    if not LIBFAKETIME.is_file():
+        raise RuntimeError(f"{LIBFAKETIME} is missing (apt-get install libfaketime)")
+    return {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": f"{offset_s:+d}", "FAKETIME_DONT_RESET": "1"}
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -140,6 +161,8 @@ class SimpleSamlIdp:
         signature_algorithm: str = "rsa-sha256",
         sign_response: bool = True,
         sign_assertion: bool = True,
+        assertion_lifetime_s: int = 300,
+        clock_offset_s: int = 0,
     ) -> None:
         if signature_algorithm not in SIGNATURE_ALGORITHMS:
             raise ValueError(f"signature_algorithm must be one of {sorted(SIGNATURE_ALGORITHMS)}")
@@ -153,6 +176,8 @@ class SimpleSamlIdp:
         self.signature_algorithm = signature_algorithm
         self.sign_response = sign_response
         self.sign_assertion = sign_assertion
+        self.assertion_lifetime_s = assertion_lifetime_s
+        self.clock_offset_s = clock_offset_s  # the IdP's clock error (libfaketime), e.g. -1200: 20 minutes slow
         self.port = 0
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -181,8 +206,7 @@ class SimpleSamlIdp:
         return f"{self.sso_url}?{urllib.parse.urlencode(query)}"
 
     def metadata_xml(self) -> bytes:
-        with urllib.request.urlopen(self.metadata_url, timeout=HTTP_TIMEOUT_S) as resp:
-            return resp.read(MAX_PAGE_BYTES)
+        return fetch(self.metadata_url)
 
     # ---- life cycle
 
@@ -213,7 +237,7 @@ class SimpleSamlIdp:
             self._dir = None
 
     def _start_server(self, root: Path) -> None:
-        env = {**os.environ, "SIMPLESAMLPHP_CONFIG_DIR": str(root / "config")}
+        env = {**os.environ, "SIMPLESAMLPHP_CONFIG_DIR": str(root / "config"), **clock_offset_env(self.clock_offset_s)}
         with open(root / "php-server.log", "wb") as log:  # a file, not a pipe: a full pipe blocks the server
             self._proc = subprocess.Popen(
                 ["php", "-d", f"session.save_path={root / 'sessions'}", "-S", f"127.0.0.1:{self.port}",
@@ -283,7 +307,8 @@ class SimpleSamlIdp:
                 "signature.algorithm": SIGNATURE_ALGORITHMS[self.signature_algorithm],
                 "saml20.sign.response": self.sign_response,
                 "saml20.sign.assertion": self.sign_assertion,
-                "NameIDFormat": NAMEID_EMAIL,  # published in metadata, as Okta/PingFederate apps for Atlan do
+                "assertion.lifetime": self.assertion_lifetime_s,
+                "NameIDFormat": sorted({sp.nameid_format for sp in self.service_providers}),
             }
         }
         sps = {
@@ -292,8 +317,11 @@ class SimpleSamlIdp:
                     {"Binding": BINDING_POST, "Location": url, "index": i, "isDefault": i == 0}
                     for i, url in enumerate(sp.acs_urls)
                 ],
-                "NameIDFormat": NAMEID_EMAIL,
+                "NameIDFormat": sp.nameid_format,
                 "simplesaml.nameidattribute": sp.nameid_attribute,
+                # core:AttributeLimit drops every attribute the SP's "attributes" list does not name
+                **({"attributes": list(sp.released_attributes), "authproc": {50: {"class": "core:AttributeLimit"}}}
+                   if sp.released_attributes is not None else {}),
             }
             for sp in self.service_providers
         }
@@ -315,7 +343,7 @@ def redirect_binding_url(endpoint: str, authn_request: bytes, relay_state: str |
     query = {"SAMLRequest": base64.b64encode(deflated).decode()}
     if relay_state:
         query["RelayState"] = relay_state
-    return f"{endpoint}?{urllib.parse.urlencode(query)}"
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{urllib.parse.urlencode(query)}"  # Google's has ?idpid=
 
 
 # --------------------------------------------------------------------------- pure-HTTP login
