@@ -1,9 +1,9 @@
 """Record real HARs of SAML logins: Debian's Chromium, driven by Playwright, against a real IdP.
 
-The Atlan side (Keycloak's SAML broker on https://tenant.atlan.com) is not running here, so
-``context.route`` stands in for it: it answers the SP-initiated start URL with a 302 to the IdP carrying a
-deflated AuthnRequest, and answers the ACS POST with a page (or with Keycloak's "Invalid requester" error).
-Everything the browser did is in the HAR, with bodies embedded, exactly as a support engineer would export it.
+The hosts that cannot run here (Atlan's Keycloak broker on https://tenant.atlan.com, the vendors' pages) are
+played by scripted stand-ins (tests.standins) on one local HTTPS server: Chromium's ``--host-resolver-rules``
+sends every host name except 127.0.0.1 (where the real IdPs run) to it. Everything the browser did is in the HAR,
+with bodies embedded, exactly as a support engineer would export it.
 
 Chromium comes from Debian (/usr/bin/chromium): ``playwright install`` downloads a browser build and cannot
 work on this network.
@@ -13,16 +13,14 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import shutil
-import urllib.parse
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from tests.idp import TestIdP
-from tests.realidp import IdpUser, ServiceProvider, SimpleSamlIdp, redirect_binding_url
+from tests.realidp import IdpUser
 from tests.standins import StandInServer
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Playwright, Request, Route
+    from playwright.sync_api import Browser, BrowserContext, Playwright
 
     from tests.standins import StandIns
 
@@ -39,19 +37,6 @@ CHROMIUM_ARGS = [
 ]
 STEP_TIMEOUT_MS = 15_000
 
-# What Keycloak's SAML broker shows when the Response's Issuer/Destination does not match a configured
-# IdP or client (Keycloak message key invalidRequesterMessage), as a 400 page.
-KEYCLOAK_INVALID_REQUESTER_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign in to Atlan</title></head>
-<body><div id="kc-content"><div id="kc-content-wrapper">
-<div class="alert alert-error"><span class="kc-feedback-text">Invalid requester</span></div>
-<p id="instruction1" class="instruction">We are sorry... Invalid requester</p>
-</div></div></body></html>"""
-LOGGED_IN_PAGE = "<!DOCTYPE html><html><head><title>Atlan</title></head><body>Welcome to Atlan</body></html>"
-# How the stand-in SP answers the ACS POST: (HTTP status, page).
-ACS_ACCEPTS = (200, LOGGED_IN_PAGE)
-ACS_INVALID_REQUESTER = (400, KEYCLOAK_INVALID_REQUESTER_PAGE)
-
 
 def chromium_missing() -> str | None:
     """Why a browser recording cannot run here, or None when it can."""
@@ -60,11 +45,6 @@ def chromium_missing() -> str | None:
     if shutil.which(CHROMIUM) is None:
         return f"{CHROMIUM} is not installed (apt-get install chromium)"
     return None
-
-
-def _origin(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 class HarRecorder:
@@ -155,91 +135,3 @@ class HarRecorder:
         # The HAR recorder fetches bodies asynchronously; closing before the network is idle loses them.
         page.wait_for_load_state("networkidle")
         return page.url
-
-    # ---- the three recordings
-
-    def record_idp_initiated(
-        self, idp: SimpleSamlIdp, sp: ServiceProvider, user: IdpUser, name: str = "idp-initiated"
-    ) -> Path:
-        """User starts at the IdP (an Okta tile); the Response goes to Atlan's ``/clients/`` ACS variant."""
-        acs_url = sp.acs_urls[-1]
-        return self._record(name, idp.idp_initiated_url(sp.entity_id, acs_url), user, acs_url, ACS_ACCEPTS)
-
-    def record_sp_initiated(
-        self, idp: SimpleSamlIdp, sp: ServiceProvider, user: IdpUser, request_id: str, name: str = "sp-initiated"
-    ) -> Path:
-        """User starts at Atlan, which redirects to the IdP with an AuthnRequest (HTTP-Redirect binding)."""
-        return self._sp_initiated(idp, sp, user, request_id, name, ACS_ACCEPTS)
-
-    def record_failed_login(
-        self, idp: SimpleSamlIdp, sp: ServiceProvider, user: IdpUser, request_id: str, name: str = "failed-login"
-    ) -> Path:
-        """SP-initiated login whose ACS POST Atlan's Keycloak refuses with 400 "Invalid requester"."""
-        return self._sp_initiated(idp, sp, user, request_id, name, ACS_INVALID_REQUESTER)
-
-    # ---- internals
-
-    def _sp_initiated(
-        self,
-        idp: SimpleSamlIdp,
-        sp: ServiceProvider,
-        user: IdpUser,
-        request_id: str,
-        name: str,
-        acs_answer: tuple[int, str],
-    ) -> Path:
-        acs_url = sp.acs_urls[0]
-        # Keycloak's broker starts a login at .../broker/{alias}/login; here it is any SP URL that is not the ACS.
-        start_url = acs_url.rsplit("/", 1)[0] + "/login?client_id=atlan-frontend"
-        # Only the AuthnRequest builder of TestIdP is used: an unsigned request, as Keycloak sends by default.
-        authn_request = TestIdP().authn_request(
-            id=request_id, issuer=sp.entity_id, acs_url=acs_url, destination=idp.sso_url
-        )
-        redirect = redirect_binding_url(idp.sso_url, authn_request, relay_state="kc-relay-state")
-        return self._record(name, start_url, user, acs_url, acs_answer, start_redirect=(start_url, redirect))
-
-    def _record(
-        self,
-        name: str,
-        start_url: str,
-        user: IdpUser,
-        acs_url: str,
-        acs_answer: tuple[int, str],
-        start_redirect: tuple[str, str] | None = None,
-    ) -> Path:
-        if self._browser is None:
-            raise RuntimeError("use HarRecorder as a context manager")
-        har_path = self.out_dir / f"{name}.har"
-        context = self._browser.new_context(record_har_path=str(har_path), record_har_content="embed")
-        try:
-            context.route(f"{_origin(acs_url)}/**", self._sp_handler(acs_url, acs_answer, start_redirect))
-            page = context.new_page()
-            page.set_default_timeout(STEP_TIMEOUT_MS)
-            page.goto(start_url)
-            page.fill('input[name="username"]', user.username)
-            page.fill('input[name="password"]', user.password)
-            # The IdP answers the login with an auto-submitting form that POSTs the SAMLResponse to the ACS.
-            with page.expect_response(lambda r: r.url == acs_url and r.request.method == "POST") as acs:
-                page.press('input[name="password"]', "Enter")
-            acs.value.finished()
-            # The HAR recorder fetches bodies asynchronously; closing before the network is idle loses them.
-            page.wait_for_load_state("networkidle")
-        finally:
-            context.close()  # the HAR is written on close
-        return har_path
-
-    @staticmethod
-    def _sp_handler(
-        acs_url: str, acs_answer: tuple[int, str], start_redirect: tuple[str, str] | None
-    ) -> Callable[[Route, Request], None]:
-        status, body = acs_answer
-
-        def handle(route: Route, request: Request) -> None:
-            if start_redirect and request.url == start_redirect[0]:
-                route.fulfill(status=302, headers={"Location": start_redirect[1]}, body="")
-            elif request.url == acs_url and request.method == "POST":
-                route.fulfill(status=status, content_type="text/html; charset=utf-8", body=body)
-            else:
-                route.fulfill(status=404, content_type="text/plain", body="not found")
-
-        return handle

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
 import json
 import os
 import secrets
@@ -27,15 +28,13 @@ from pathlib import Path
 from typing import Sequence
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from tests.idp import BINDING_POST, BINDING_REDIRECT, TestIdP
+from tests.idp import BINDING_POST
 from tests.realidp import (
     HTTP_TIMEOUT_S,
     SIGNATURE_ALGORITHMS,
     STARTUP_TIMEOUT_S,
-    IdpUser,
-    ServiceProvider,
+    LoopbackIdp,
     clock_offset_env,
-    fetch,
 )
 
 # The XML-DSig digest each signature method is paired with (what IdPs configured for that method write).
@@ -50,9 +49,7 @@ MAX_FORM_BYTES = 64 * 1024
 
 def pysaml2_missing() -> str | None:
     """Why the pysaml2 IdP cannot run here, or None when it can."""
-    try:
-        import saml2  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("saml2") is None:
         return "the pysaml2 Python package is not installed (pip install -e '.[test]')"
     if shutil.which("xmlsec1") is None:
         return "the xmlsec1 command is not installed (apt-get install xmlsec1)"
@@ -62,47 +59,14 @@ def pysaml2_missing() -> str | None:
 # --------------------------------------------------------------------------- the test side
 
 
-class Pysaml2Idp:
-    """Configure and serve pysaml2's IdP; use as a context manager (the child process stops on exit).
+class Pysaml2Idp(LoopbackIdp):
+    """Configure and serve pysaml2's IdP; use as a context manager (the child process stops on exit)."""
 
-    Same keyword arguments as ``tests.realidp.SimpleSamlIdp``.
-    """
-
-    def __init__(
-        self,
-        *,
-        idp_entity_id: str,
-        service_providers: Sequence[ServiceProvider],
-        users: Sequence[IdpUser],
-        signing_key: TestIdP | None = None,
-        signature_algorithm: str = "rsa-sha256",
-        sign_response: bool = True,
-        sign_assertion: bool = True,
-        assertion_lifetime_s: int = 300,
-        clock_offset_s: int = 0,
-        public_sso_urls: Sequence[str] = (),
-    ) -> None:
-        """``public_sso_urls``: where the IdP is published besides loopback (a vendor's host in front of it);
-        pysaml2 accepts an AuthnRequest only if its Destination is one of its SSO URLs."""
-        if signature_algorithm not in SIGNATURE_ALGORITHMS:
-            raise ValueError(f"signature_algorithm must be one of {sorted(SIGNATURE_ALGORITHMS)}")
-        self.idp_entity_id = idp_entity_id
-        self.service_providers = tuple(service_providers)
-        self.users = tuple(users)
-        self.signing_key = signing_key or TestIdP(entity_id=idp_entity_id, key_name="pysaml2")
-        self.signature_algorithm = signature_algorithm
-        self.sign_response = sign_response
-        self.sign_assertion = sign_assertion
-        self.assertion_lifetime_s = assertion_lifetime_s
-        self.clock_offset_s = clock_offset_s
+    def __init__(self, *, public_sso_urls: Sequence[str] = (), **settings) -> None:
+        """Settings: see LoopbackIdp. ``public_sso_urls``: where the IdP is published besides loopback (a vendor's
+        host in front of it); pysaml2 accepts an AuthnRequest only if its Destination is one of its SSO URLs."""
+        super().__init__(**settings)
         self.public_sso_urls = tuple(public_sso_urls)
-        self.port = 0
-        self._dir: tempfile.TemporaryDirectory[str] | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def sso_url(self) -> str:
@@ -119,9 +83,6 @@ class Pysaml2Idp:
         if relay_state:
             query["RelayState"] = relay_state
         return f"{self.base_url}/sso/unsolicited?{urllib.parse.urlencode(query)}"
-
-    def metadata_xml(self) -> bytes:
-        return fetch(self.metadata_url)
 
     def __enter__(self) -> Pysaml2Idp:
         missing = pysaml2_missing()
@@ -159,19 +120,6 @@ class Pysaml2Idp:
             self.__exit__(None, None, None)
             raise RuntimeError(f"the pysaml2 IdP did not start: {failure}")
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=5)
-            self._proc = None
-        if self._dir is not None:
-            self._dir.cleanup()
-            self._dir = None
 
     def _wait_until_ready(self, root: Path) -> str | None:
         """None once the metadata answers, else why not (bounded by STARTUP_TIMEOUT_S)."""

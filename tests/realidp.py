@@ -148,8 +148,9 @@ def _free_port() -> int:
 # --------------------------------------------------------------------------- the IdP
 
 
-class SimpleSamlIdp:
-    """Configure and serve SimpleSAMLphp as an IdP; use as a context manager (the server stops on exit)."""
+class LoopbackIdp:
+    """What both real IdPs (SimpleSAMLphp, pysaml2) share: their settings, their loopback URL, and stopping their
+    server process. Subclasses start the server in ``__enter__`` and name their endpoints."""
 
     def __init__(
         self,
@@ -166,13 +167,11 @@ class SimpleSamlIdp:
     ) -> None:
         if signature_algorithm not in SIGNATURE_ALGORITHMS:
             raise ValueError(f"signature_algorithm must be one of {sorted(SIGNATURE_ALGORITHMS)}")
-        if any(":" in u.username for u in users):
-            raise ValueError("exampleauth:UserPass keys users as 'user:password': a username cannot hold ':'")
         self.idp_entity_id = idp_entity_id
         self.service_providers = tuple(service_providers)
         self.users = tuple(users)
         # tests.idp.TestIdP holds a key generated at test time and its self-signed cert; only those are used.
-        self.signing_key = signing_key or TestIdP(entity_id=idp_entity_id, key_name="simplesamlphp")
+        self.signing_key = signing_key or TestIdP(entity_id=idp_entity_id, key_name=type(self).__name__)
         self.signature_algorithm = signature_algorithm
         self.sign_response = sign_response
         self.sign_assertion = sign_assertion
@@ -182,11 +181,45 @@ class SimpleSamlIdp:
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
 
-    # ---- URLs
-
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metadata_url(self) -> str:
+        raise NotImplementedError
+
+    def metadata_xml(self) -> bytes:
+        return fetch(self.metadata_url)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_server()
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+    def _stop_server(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout=5)
+        self._proc = None
+
+
+class SimpleSamlIdp(LoopbackIdp):
+    """Configure and serve SimpleSAMLphp as an IdP; use as a context manager (the server stops on exit)."""
+
+    def __init__(self, **settings) -> None:
+        """Settings: see LoopbackIdp."""
+        if any(":" in u.username for u in settings.get("users", ())):
+            raise ValueError("exampleauth:UserPass keys users as 'user:password': a username cannot hold ':'")
+        super().__init__(**settings)
+
+    # ---- URLs
 
     @property
     def sso_url(self) -> str:
@@ -204,9 +237,6 @@ class SimpleSamlIdp:
         if relay_state:
             query["RelayState"] = relay_state
         return f"{self.sso_url}?{urllib.parse.urlencode(query)}"
-
-    def metadata_xml(self) -> bytes:
-        return fetch(self.metadata_url)
 
     # ---- life cycle
 
@@ -230,12 +260,6 @@ class SimpleSamlIdp:
         self.__exit__(None, None, None)
         raise RuntimeError(f"SimpleSAMLphp did not start: {failures[-1]}")
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop_server()
-        if self._dir is not None:
-            self._dir.cleanup()
-            self._dir = None
-
     def _start_server(self, root: Path) -> None:
         env = {**os.environ, "SIMPLESAMLPHP_CONFIG_DIR": str(root / "config"), **clock_offset_env(self.clock_offset_s)}
         with open(root / "php-server.log", "wb") as log:  # a file, not a pipe: a full pipe blocks the server
@@ -244,17 +268,6 @@ class SimpleSamlIdp:
                  "-t", str(SIMPLESAMLPHP_WWW)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root,
             )
-
-    def _stop_server(self) -> None:
-        if self._proc is None:
-            return
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(timeout=5)
-        self._proc = None
 
     def _wait_until_ready(self, root: Path) -> str | None:
         """None once metadata.php answers, else why not (bounded by STARTUP_TIMEOUT_S)."""

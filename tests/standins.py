@@ -277,14 +277,14 @@ class StandIns:
 
     broker: AtlanBroker
     atlan_hosts: tuple[str, ...]
-    front: VendorFront
+    front: VendorFront | None = None  # None: the IdP is reached at its loopback URL
     real_sso_url: str = ""
     real_launch_url: str = ""
 
     def answer(self, method: str, url: str) -> Page:
         if _origin(url) in self.atlan_hosts:
             return self.broker.answer(method, url)
-        page = self.front.answer(url, self.real_sso_url, self.real_launch_url)
+        page = self.front.answer(url, self.real_sso_url, self.real_launch_url) if self.front else None
         return page or Page(404, _html("Not Found", "<h1>Not Found</h1>"))
 
 

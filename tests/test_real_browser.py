@@ -1,7 +1,7 @@
 """ssodiag on real HARs: Debian's Chromium logs in at a real IdP (SimpleSAMLphp) and Playwright records the HAR.
 
 One IdP and one browser for the module; three recordings: IdP-initiated, SP-initiated, and a login that
-Atlan's Keycloak refuses with "Invalid requester". The HAR checks first prove the recordings hold what a
+Atlan's Keycloak (a scripted stand-in, tests.standins) refuses with "Invalid requester". The HAR checks first prove the recordings hold what a
 support engineer's export would; the product is then run on them, in-process and through the CLI.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from ssodiag.diag.xmlparse import parse_xml
 from tests.browser import HarRecorder, chromium_missing
-from tests.idp import TestIdP, new_id
+from tests.idp import TestIdP
 from tests.realidp import (
     SIGNATURE_CHECKS,
     IdpUser,
@@ -27,6 +27,7 @@ from tests.realidp import (
     simplesamlphp_missing,
     skip_or_fail,
 )
+from tests.standins import LOGGED_IN, AcsAnswer, AtlanBroker, StandIns, keycloak_error
 
 OKTA_ISSUER = "http://www.okta.com/exk9xyz8wvuTSR7q6"
 ATLAN = "https://tenant.atlan.com"
@@ -56,19 +57,29 @@ def recordings(tmp_path_factory) -> Recordings:
         if missing:
             skip_or_fail(missing)
     out = tmp_path_factory.mktemp("hars")
-    sp_request_id, failed_request_id = new_id(), new_id()
     with SimpleSamlIdp(idp_entity_id=OKTA_ISSUER, service_providers=[SP], users=[BOB]) as idp, \
             HarRecorder(out) as recorder:
         metadata = out / "idp-metadata.xml"
         metadata.write_bytes(idp.metadata_xml())
         unrelated = out / "unrelated.pem"
         unrelated.write_text(TestIdP(key_name="unrelated-to-simplesamlphp").cert_pem)
+
+        def atlan(answer: AcsAnswer) -> StandIns:
+            broker = AtlanBroker(public_url=ATLAN, alias="okta", idp_sso_url=idp.sso_url, acs_answer=answer)
+            return StandIns(broker=broker, atlan_hosts=(ATLAN,))
+
+        accepting, refusing = atlan(LOGGED_IN), atlan(AcsAnswer(keycloak_error(400, "Invalid requester")))
+        # IdP-initiated: the user starts at the IdP (an Okta tile); the Response goes to the /clients/ ACS
+        idp_initiated = recorder.record("idp-initiated", idp.idp_initiated_url(SP.entity_id, SP.acs_urls[1]),
+                                        accepting, BOB)
+        sp_initiated = recorder.record("sp-initiated", accepting.broker.login_url(), accepting, BOB)
+        failed = recorder.record("failed-login", refusing.broker.login_url(), refusing, BOB)
         return Recordings(
-            idp_initiated=recorder.record_idp_initiated(idp, SP, BOB),
-            sp_initiated=recorder.record_sp_initiated(idp, SP, BOB, sp_request_id),
-            failed=recorder.record_failed_login(idp, SP, BOB, failed_request_id),
-            sp_request_id=sp_request_id,
-            failed_request_id=failed_request_id,
+            idp_initiated=idp_initiated,
+            sp_initiated=sp_initiated,
+            failed=failed,
+            sp_request_id=accepting.broker.request_ids[-1],
+            failed_request_id=refusing.broker.request_ids[-1],
             idp_metadata=metadata,
             unrelated_cert=unrelated,
         )
@@ -76,6 +87,12 @@ def recordings(tmp_path_factory) -> Recordings:
 
 def _entries(har: Path) -> list[dict]:
     return json.loads(har.read_text())["log"]["entries"]
+
+
+def _acs_post(har: Path) -> dict:
+    """The HAR entry of the SAMLResponse POST to Atlan's broker."""
+    (entry,) = [e for e in _entries(har) if e["request"]["method"] == "POST" and e["request"]["url"].startswith(ATLAN)]
+    return entry
 
 
 def _posted_response(entry: dict) -> bytes:
@@ -92,8 +109,7 @@ def _response_message(evidence):
 
 
 def test_idp_initiated_har_holds_the_posted_response(recordings):
-    acs = _entries(recordings.idp_initiated)[-1]
-    assert acs["request"]["method"] == "POST"
+    acs = _acs_post(recordings.idp_initiated)
     assert acs["request"]["url"] == SP.acs_urls[1]  # Atlan's /clients/atlan-saml variant
     response = parse_xml(_posted_response(acs))
     assert response.get("Destination") == SP.acs_urls[1]
@@ -105,14 +121,16 @@ def test_sp_initiated_har_starts_at_atlan_with_a_redirect_authn_request(recordin
     start = entries[0]
     assert start["request"]["url"].startswith(ATLAN) and start["response"]["status"] == 302
     assert "SAMLRequest=" in start["response"]["redirectURL"]
-    acs = entries[-1]
-    assert acs["request"]["url"] == SP.acs_urls[0] and acs["response"]["status"] == 200
+    acs = _acs_post(recordings.sp_initiated)
+    # Keycloak answers an accepted login with a redirect into Atlan
+    assert acs["request"]["url"] == SP.acs_urls[0] and acs["response"]["status"] == 302
+    assert entries[-1]["request"]["url"] == f"{ATLAN}/" and entries[-1]["response"]["status"] == 200
     assert parse_xml(_posted_response(acs)).get("InResponseTo") == recordings.sp_request_id
 
 
 def test_failed_har_holds_the_keycloak_error_page(recordings):
-    acs = _entries(recordings.failed)[-1]
-    assert acs["request"]["method"] == "POST" and acs["response"]["status"] == 400
+    acs = _acs_post(recordings.failed)
+    assert acs["response"]["status"] == 400
     assert "Invalid requester" in acs["response"]["content"]["text"]
 
 
