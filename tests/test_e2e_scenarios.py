@@ -27,7 +27,6 @@ from tests.pysaml2idp import pysaml2_missing
 from tests.realidp import LIBFAKETIME, analyze_json, simplesamlphp_missing, skip_or_fail
 from tests.scenarios import ATLAN, CONNECTORS, NO_IDP, Recording, record_all, recordings_planned, scenario
 
-CONNECTOR_MODULES = "needs connector module (issue 10)"
 BROKER_MODEL = "needs the Keycloak broker model (issue 9)"
 SP_ENTITY_ID = f"{ATLAN}/auth/realms/default"
 SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -50,39 +49,32 @@ class Diagnosis:
     pending: dict[str, str] = field(default_factory=dict)
 
 
-HEALTHY = {f"{c}-{i}-healthy": Diagnosis(c, pending={"connector": CONNECTOR_MODULES} if c == "defender" else {})
-           for c in CONNECTORS for i in ("sp", "idp")}
+HEALTHY = {f"{c}-{i}-healthy": Diagnosis(c) for c in CONNECTORS for i in ("sp", "idp")}
 _PING_LAUNCH = re.escape("https://sso.acme-ping.example/idp/startSSO.ping?PartnerSpId=")
 EXPECTED: dict[str, Diagnosis] = {
     **HEALTHY,
     "okta-first-login-conflict": Diagnosis(
         "okta", (r"already exists",), (r"Application username", r"permanent"), "Account already exists",
-        {"fix": CONNECTOR_MODULES, "atlan_page": BROKER_MODEL}),
+        {"atlan_page": BROKER_MODEL}),
     "okta-unassigned": Diagnosis(
-        "okta", (r"not assigned",), (r"Assignments",),
-        pending={"root_cause": CONNECTOR_MODULES, "fix": CONNECTOR_MODULES}),
+        "okta", (r"not assigned",), (r"Assignments",)),
     "google-dashboard-to-sp-acs": Diagnosis(
         "google", (r"IdP-initiated", r"SP-initiated"), (r"clients/atlan-saml", r"Start URL"),
-        "An internal server error has occurred", {"fix": CONNECTOR_MODULES, "atlan_page": BROKER_MODEL}),
+        "An internal server error has occurred", {"atlan_page": BROKER_MODEL}),
     "google-app-not-configured-for-user": Diagnosis(
-        "google", (r"app_not_configured_for_user",), (r"Entity ID", re.escape(SP_ENTITY_ID)),
-        pending={"root_cause": CONNECTOR_MODULES, "fix": CONNECTOR_MODULES}),
+        "google", (r"app_not_configured_for_user",), (r"Entity ID", re.escape(SP_ENTITY_ID))),
     "pingfederate-404": Diagnosis(
-        "pingfederate", (r"startSSO\.ping", r"404"), (_PING_LAUNCH,),
-        pending={"root_cause": CONNECTOR_MODULES, "fix": CONNECTOR_MODULES}),
+        "pingfederate", (r"startSSO\.ping", r"404"), (_PING_LAUNCH,)),
     "pingfederate-system-error": Diagnosis(
-        "pingfederate", (r"startSSO\.ping", r"System Error"), (_PING_LAUNCH,),
-        pending={"root_cause": CONNECTOR_MODULES, "fix": CONNECTOR_MODULES}),
+        "pingfederate", (r"startSSO\.ping", r"System Error"), (_PING_LAUNCH,)),
     "defender-destination-mismatch": Diagnosis(
         "defender", (r"\.mcas\.ms", r"Destination|ACS|AssertionConsumerServiceURL"),
         (r"onboard|bypass|Conditional Access App Control",), "Invalid Request",
-        {"connector": CONNECTOR_MODULES, "fix": CONNECTOR_MODULES, "atlan_page": BROKER_MODEL}),
+        {"atlan_page": BROKER_MODEL}),
     "entra-aadsts50011": Diagnosis(
-        "entra", (r"AADSTS50011",), (r"Reply URL", re.escape(f"{SP_ENTITY_ID}/broker/azure/endpoint")),
-        pending={"root_cause": CONNECTOR_MODULES, "fix": CONNECTOR_MODULES}),
+        "entra", (r"AADSTS50011",), (r"Reply URL", re.escape(f"{SP_ENTITY_ID}/broker/azure/endpoint"))),
     "entra-aadsts50105": Diagnosis(
-        "entra", (r"AADSTS50105",), (r"Users and groups",),
-        pending={"root_cause": CONNECTOR_MODULES, "fix": CONNECTOR_MODULES}),
+        "entra", (r"AADSTS50105",), (r"Users and groups",)),
     "rotated-certificate": Diagnosis(
         "okta", (r"^SIG004\b",), (r"certificate|metadata", r"upload"),
         "Invalid signature in response from identity provider.", {"atlan_page": BROKER_MODEL}),
@@ -94,7 +86,7 @@ EXPECTED: dict[str, Diagnosis] = {
         {"atlan_page": BROKER_MODEL}),
     "wrong-audience": Diagnosis(
         "okta", (r"audience",), (r"Audience URI", re.escape(SP_ENTITY_ID)), "Login timeout. Please sign in again.",
-        {"fix": CONNECTOR_MODULES, "atlan_page": BROKER_MODEL}),
+        {"atlan_page": BROKER_MODEL}),
     "missing-attributes": Diagnosis(
         "okta", (r"firstName", r"lastName"), (r"Attribute Statements", r"user\.firstName"),
         "Update Account Information", {"atlan_page": BROKER_MODEL}),
@@ -234,3 +226,17 @@ def test_report_leads_with_the_page_atlan_stops_at(reports, name, kind):
 
 def test_every_scenario_states_its_diagnosis():
     assert {name for name, _ in PLANNED} == set(EXPECTED)
+
+
+def test_record_scenarios_command_writes_the_recordings(tmp_path, capsys):
+    from tests.record_scenarios import main
+
+    if chromium_missing():
+        skip_or_fail(chromium_missing())
+    # a scenario that needs no IdP keeps this quick; the others share the code path the session fixture runs
+    assert main([str(tmp_path), "--only", "pingfederate-404"]) == 0
+    har = tmp_path / f"pingfederate-404.{NO_IDP}.har"
+    entries = json.loads(har.read_text())["log"]["entries"]
+    assert [(e["request"]["url"].split("&")[0], e["response"]["status"]) for e in entries] == [
+        ("https://sso.acme-ping.example/idp/startSSO.ping", 404)]
+    assert capsys.readouterr().out.split() == ["ssodiag", "analyze", str(har), "--atlan", ATLAN, "--alias", "ping"]
