@@ -27,7 +27,6 @@ from tests.pysaml2idp import pysaml2_missing
 from tests.realidp import LIBFAKETIME, analyze_json, simplesamlphp_missing, skip_or_fail
 from tests.scenarios import ATLAN, CONNECTORS, NO_IDP, Recording, record_all, recordings_planned, scenario
 
-BROKER_MODEL = "needs the Keycloak broker model (issue 9)"
 SP_ENTITY_ID = f"{ATLAN}/auth/realms/default"
 SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
 ID_PREFIX = {"simplesamlphp": "_", "pysaml2": "id-"}  # each implementation's own ID scheme
@@ -37,13 +36,15 @@ ID_PREFIX = {"simplesamlphp": "_", "pysaml2": "id-"}  # each implementation's ow
 class Diagnosis:
     """What the report must say. Patterns are case-insensitive regexes; every one in a tuple must match.
 
-    ``root_cause`` is matched against the first failing finding's "check_id title message", ``fix`` against its
-    remediation, ``atlan_page`` against the verdict (the broker's page at the top of the report). ``pending``
-    names, per aspect, the issue whose feature the assertion still waits for.
+    ``root_cause`` is matched against the first failing finding's "check_id title message" (for an Atlan login,
+    the step where Atlan's broker stops and why), and ``also_failing`` names the checks that must fail with it;
+    ``fix`` is matched against that finding's remediation, ``atlan_page`` against the verdict (the broker's page
+    at the top of the report). ``pending`` names, per aspect, the issue whose work the assertion still waits for.
     """
 
     connector: str | None
     root_cause: tuple[str, ...] = ()
+    also_failing: tuple[str, ...] = ()
     fix: tuple[str, ...] = ()
     atlan_page: str | None = None
     pending: dict[str, str] = field(default_factory=dict)
@@ -51,48 +52,48 @@ class Diagnosis:
 
 HEALTHY = {f"{c}-{i}-healthy": Diagnosis(c) for c in CONNECTORS for i in ("sp", "idp")}
 _PING_LAUNCH = re.escape("https://sso.acme-ping.example/idp/startSSO.ping?PartnerSpId=")
+_INVALID_SIGNATURE = "Invalid signature in response from identity provider."
+_LOGIN_TIMEOUT = "Login timeout. Please sign in again."
 EXPECTED: dict[str, Diagnosis] = {
     **HEALTHY,
     "okta-first-login-conflict": Diagnosis(
-        "okta", (r"already exists",), (r"Application username", r"permanent"), "Account already exists",
-        {"atlan_page": BROKER_MODEL}),
-    "okta-unassigned": Diagnosis(
-        "okta", (r"not assigned",), (r"Assignments",)),
+        "okta", (r"already exists",), fix=(r"Application username", r"permanent"),
+        atlan_page="Account already exists",
+        pending={"atlan_page": "the report leads with the Okta cause, not with Atlan's step (issue 9)"}),
+    "okta-unassigned": Diagnosis("okta", (r"not assigned",), fix=(r"Assignments",)),
     "google-dashboard-to-sp-acs": Diagnosis(
-        "google", (r"IdP-initiated", r"SP-initiated"), (r"clients/atlan-saml", r"Start URL"),
-        "An internal server error has occurred", {"atlan_page": BROKER_MODEL}),
+        "google", (r"\bstep 8\b", r"IdP-initiated", r"SP-initiated"), ("KC002",),
+        (r"clients/atlan-saml", r"Start URL"), "An internal server error has occurred"),
     "google-app-not-configured-for-user": Diagnosis(
-        "google", (r"app_not_configured_for_user",), (r"Entity ID", re.escape(SP_ENTITY_ID))),
-    "pingfederate-404": Diagnosis(
-        "pingfederate", (r"startSSO\.ping", r"404"), (_PING_LAUNCH,)),
+        "google", (r"app_not_configured_for_user",), fix=(r"Entity ID", re.escape(SP_ENTITY_ID))),
+    "pingfederate-404": Diagnosis("pingfederate", (r"startSSO\.ping", r"404"), fix=(_PING_LAUNCH,)),
     "pingfederate-system-error": Diagnosis(
-        "pingfederate", (r"startSSO\.ping", r"System Error"), (_PING_LAUNCH,)),
+        "pingfederate", (r"startSSO\.ping", r"System Error"), fix=(_PING_LAUNCH,)),
     "defender-destination-mismatch": Diagnosis(
-        "defender", (r"\.mcas\.ms", r"Destination|ACS|AssertionConsumerServiceURL"),
-        (r"onboard|bypass|Conditional Access App Control",), "Invalid Request",
-        {"atlan_page": BROKER_MODEL}),
+        "defender", (r"\bstep 6\b", r"\.mcas\.ms", r"Destination"), ("MDA001",),
+        (r"Conditional Access App Control", r"Bypass session"), "Invalid Request"),
     "entra-aadsts50011": Diagnosis(
-        "entra", (r"AADSTS50011",), (r"Reply URL", re.escape(f"{SP_ENTITY_ID}/broker/azure/endpoint"))),
-    "entra-aadsts50105": Diagnosis(
-        "entra", (r"AADSTS50105",), (r"Users and groups",)),
+        "entra", (r"AADSTS50011",), fix=(r"Reply URL", re.escape(f"{SP_ENTITY_ID}/broker/azure/endpoint"))),
+    "entra-aadsts50105": Diagnosis("entra", (r"AADSTS50105",), fix=(r"Users and groups",)),
     "rotated-certificate": Diagnosis(
-        "okta", (r"^SIG004\b",), (r"certificate|metadata", r"upload"),
-        "Invalid signature in response from identity provider.", {"atlan_page": BROKER_MODEL}),
+        "okta", (r"\bstep 7\b", r"certificate|\bcert\b"), ("SIG004",), (r"certificate|metadata", r"upload"),
+        _INVALID_SIGNATURE),
     "sha1-signature": Diagnosis(
-        "pingfederate", (r"^SIG006\b",), (r"SHA-?256", r"PingFederate"),
-        "Invalid signature in response from identity provider.", {"atlan_page": BROKER_MODEL}),
+        "pingfederate", (r"\bstep 7\b", r"SHA-?1\b"), ("SIG006",), (r"SHA-?256", r"PingFederate"),
+        _INVALID_SIGNATURE,
+        {"fix": "the broker step's fix drops the PingFederate console path SIG006 gives (issues 9/10)"}),
     "expired-assertion": Diagnosis(
-        "okta", (r"NotOnOrAfter|expired",), (r"clock",), "Login timeout. Please sign in again.",
-        {"atlan_page": BROKER_MODEL}),
+        "okta", (r"\bstep 19\b", r"expired"), ("SAML007",), (r"clock",), _LOGIN_TIMEOUT),
     "wrong-audience": Diagnosis(
-        "okta", (r"audience",), (r"Audience URI", re.escape(SP_ENTITY_ID)), "Login timeout. Please sign in again.",
-        {"atlan_page": BROKER_MODEL}),
+        "okta", (r"\bstep 19\b", r"audience"), ("SAML012",), (r"Audience URI", re.escape(SP_ENTITY_ID)),
+        _LOGIN_TIMEOUT),
     "missing-attributes": Diagnosis(
-        "okta", (r"firstName", r"lastName"), (r"Attribute Statements", r"user\.firstName"),
-        "Update Account Information", {"atlan_page": BROKER_MODEL}),
+        "okta", (r"\bstep 21\b", r"firstName", r"lastName"), ("ATTR001",),
+        (r"Attribute Statements", r"user\.firstName"), "Update Account Information"),
     # Only Atlan's last page is in the capture: nothing names the IdP, and the SAML POST must be asked for.
     "no-preserve-log": Diagnosis(
-        None, (r"already exists",), (r"Preserve log",), pending={"fix": BROKER_MODEL}),
+        None, (r"already exists",), fix=(r"Preserve log",),
+        pending={"fix": "no finding asks for a capture with the SAML POST (issue 9: the evidence to look at next)"}),
 }
 PLANNED = recordings_planned()
 
@@ -208,8 +209,11 @@ def test_healthy_login_has_no_failing_finding(reports, name, kind):
 
 @pytest.mark.parametrize(("name", "kind"), _params("root_cause"))
 def test_top_root_cause(reports, name, kind):
-    top = _top_failure(reports[(name, kind)])
+    report = reports[(name, kind)]
+    top = _top_failure(report)
     assert _all_match(EXPECTED[name].root_cause, f"{top['check_id']} {top['title']} {top['message']}"), top
+    failing = {f["check_id"] for f in _failing(report)}
+    assert set(EXPECTED[name].also_failing) <= failing, failing
 
 
 @pytest.mark.parametrize(("name", "kind"), _params("fix"))
