@@ -86,9 +86,10 @@ def acs_url_finding(spec: CheckSpec, label: str, url: str, acs_urls: tuple[str, 
 
 
 def issue_instant_finding(ctx: DiagContext, spec: CheckSpec, msg: SamlMessage, name: str, instant: datetime | None,
-                          raw: str | None, locator: str) -> Finding:
+                          raw: str | None, locator: str, pasted_warning: bool = False) -> Finding:
     """Judge one IssueInstant (SAML core §1.3.3; ``raw`` as written) against the evaluation instant, the clock skew
-    and staleness."""
+    and staleness. ``pasted_warning``: this is a Response's own IssueInstant, the instant pasted evidence (no --at,
+    no capture time) is judged at, and the place to warn once that the login time is unknown."""
     at, ref = ctx.instant_for(msg), reference_name(ctx, msg)
     where = dict(source=msg.source, locator=locator)
     if instant is None:
@@ -96,6 +97,15 @@ def issue_instant_finding(ctx: DiagContext, spec: CheckSpec, msg: SamlMessage, n
             return spec.skip(f"{name} has an IssueInstant {quoted(raw)} that is not an xs:dateTime.", seen=raw, **where)
         return spec.fail(f"{name} has no IssueInstant, which SAML core requires.", seen="(none)", **where)
     seen = format_instant(instant)
+    if ctx.login_time_unknown and pasted_warning:
+        # pasted evidence: the time checks were judged at this very instant, so only "issued after now" is knowable
+        if as_utc(instant) > as_utc(ctx.now) + skew_of(ctx):
+            return spec.fail(f"{name} was issued {before_or_after(instant, ctx.now)} now "
+                             f"({format_instant(ctx.now)}), beyond the {ctx.clock_skew} s clock skew: the issuer's "
+                             f"clock runs ahead.", seen=seen, **where)
+        return spec.warn(f"The login time is unknown (no --at, no capture time): the time conditions of {name} were "
+                         f"judged at its own IssueInstant `{seen}` ({before_or_after(instant, ctx.now)} now). Pass "
+                         f"--at with the time of the failed login to judge them then.", seen=seen, **where)
     if as_utc(instant) > as_utc(at) + skew_of(ctx):
         return spec.fail(f"{name} was issued {before_or_after(instant, at)} {ref}, beyond the "
                          f"{ctx.clock_skew} s clock skew: the issuer's clock runs ahead.", seen=seen, **where)

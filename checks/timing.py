@@ -44,11 +44,11 @@ def issue_instant_sane(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     message, or an IdP clock far behind. Unparsable values are skipped, not guessed.
     """
     for msg in ctx.responses:
-        parts = [("Response", response_name(msg), msg.issue_instant, msg.issue_instant_text)]
-        parts += [(assertion_locator(i), f"Assertion {quoted(a.id)}", a.issue_instant, a.issue_instant_text)
-                  for i, a in enumerate(msg.assertions)]
-        for locator, name, instant, raw in parts:
-            yield issue_instant_finding(ctx, spec, msg, name, instant, raw, f"{locator}/@IssueInstant")
+        yield issue_instant_finding(ctx, spec, msg, response_name(msg), msg.issue_instant, msg.issue_instant_text,
+                                    "Response/@IssueInstant", pasted_warning=bool(msg.assertions))
+        for i, a in enumerate(msg.assertions):
+            yield issue_instant_finding(ctx, spec, msg, f"Assertion {quoted(a.id)}", a.issue_instant,
+                                        a.issue_instant_text, f"{assertion_locator(i)}/@IssueInstant")
 
 
 @check(id="SAML007", title="Assertion is outside its NotBefore / NotOnOrAfter window", severity=Severity.HIGH,

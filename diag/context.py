@@ -76,14 +76,31 @@ class DiagContext:
         times = times or [t for f in self.evidence.flows for h in f.hops if (t := capture_instant(h.time))]
         return max(times) if times else None
 
+    @property
+    def login_time_unknown(self) -> bool:
+        """No --at and no capture time: the evidence was pasted, so when the login happened is not known."""
+        return not self.expect.at and self.captured_at is None
+
+    @cached_property
+    def issued_at(self) -> datetime | None:
+        """The latest IssueInstant among the messages: the best estimate of the login time of pasted evidence."""
+        times = [m.issue_instant for m in self.evidence.messages if m.issue_instant]
+        return max(times) if times else None
+
     def instant_for(self, message: SamlMessage | None = None) -> datetime:
         """When to evaluate time conditions: ``--at``, else the capture time of the message, else the capture time
-        of the evidence (metadata and certificates are judged as they stood at the failed login), else now."""
+        of the evidence (metadata and certificates are judged as they stood at the failed login). A pasted message
+        has no capture time: it is judged at its own IssueInstant (a message pasted days later did not "expire"),
+        and the time checks warn that the login time is unknown. Now only when nothing carries a time."""
         if self.expect.at:
             return self.expect.at
         if message is not None and message.captured_at:
             return message.captured_at
-        return self.captured_at or self.now
+        if self.captured_at:
+            return self.captured_at
+        if message is not None and message.issue_instant:
+            return message.issue_instant
+        return self.issued_at or self.now
 
     # ----------------------------------------------------------------- expectations
     @property

@@ -1,7 +1,8 @@
 """Human wording for instants and time differences in findings: "expired 3 h 12 min before the capture".
 
 Support engineers compare a SAML time condition against one reference instant (``DiagContext.instant_for``):
-``--at``, else the HAR timestamp of the message (or of the capture), else the current time. Findings name which one was used, because
+``--at``, else the HAR timestamp of the message (or of the capture), else the message's own IssueInstant (pasted
+evidence: the login time is unknown), else the current time. Findings name which one was used, because
 "expired" means something else for a message pasted days after the failed login.
 """
 from __future__ import annotations
@@ -55,5 +56,7 @@ def reference_name(ctx: DiagContext, message: SamlMessage | None = None) -> str:
     captured = message.captured_at if message is not None and message.captured_at else ctx.captured_at
     if captured:
         return f"the capture ({format_instant(captured)})"
-    # no capture time: "now" is only right for a live login; time checks' remediations point at --at
+    issued = message.issue_instant if message is not None and message.issue_instant else ctx.issued_at
+    if issued:  # pasted evidence: SAML004 warns that the login time is unknown and points at --at
+        return f"its IssueInstant ({format_instant(issued)}; login time unknown)"
     return f"now ({format_instant(ctx.now)})"

@@ -149,8 +149,10 @@ def test_implausible_har_timestamp_is_not_the_judgement_instant(tmp_path, idp, s
     doc = json.loads(har.bytes())
     doc["log"]["entries"][0]["startedDateTime"] = started
     result = analyze_json(tmp_path, idp, {"t.har": json.dumps(doc).encode()})
-    assert result["messages"][0]["captured_at"] is None  # judged at now instead
-    assert result["verdict"]["status"] == "pass", [f for f in result["findings"] if f["status"] != "pass"][:2]
+    assert result["messages"][0]["captured_at"] is None  # judged at the Response's own IssueInstant instead
+    not_passed = [f for f in result["findings"] if f["status"] not in ("pass", "skip")]
+    assert [(f["check_id"], f["status"]) for f in not_passed] == [("SAML004", "warn")], not_passed
+    assert "--at" in not_passed[0]["message"]
 
 
 def test_a_clean_authn_request_alone_is_not_a_pass(tmp_path, idp):
@@ -419,3 +421,30 @@ def test_redaction_finds_a_clipped_value_and_spares_look_alike_configuration():
     assert "7f3a" not in message and message.endswith("…")
     assert url == config  # shares 23 leading characters with a remembered value, and is not that value
     assert short.startswith("<nameid-") and short.endswith(">fghijklmnopZZ")
+
+
+def _days_old_response(idp: TestIdP) -> tuple[bytes, dt.datetime]:
+    issued = utc_now() - dt.timedelta(days=3)
+    window = dict(not_before=issued - dt.timedelta(minutes=5), not_on_or_after=issued + dt.timedelta(minutes=5),
+                  sc_not_on_or_after=issued + dt.timedelta(minutes=5))
+    return atlan_response(idp, issue_instant=issued, **window), issued
+
+
+def test_a_response_pasted_days_later_is_judged_at_its_issue_instant(tmp_path, idp):
+    """Pasted alone (no HAR time, no --at), a healthy Response "expired 3 days before now": the login time is
+    unknown, so the window is judged at its IssueInstant and one warning asks for --at."""
+    response, _ = _days_old_response(idp)
+    result = analyze_json(tmp_path, idp, {"response.xml": response})
+    time_checks = ("SAML004", "SAML007", "SAML009", "SAML019")
+    assert not failing(result) & set(time_checks)
+    warnings = [f for f in result["findings"] if f["status"] == "warn"]
+    assert [f["check_id"] for f in warnings] == ["SAML004"] and "--at" in warnings[0]["message"]
+    assert "login time unknown" in next(f["message"] for f in result["findings"] if f["check_id"] == "SAML007")
+
+
+def test_a_pasted_response_with_at_past_its_window_fails(tmp_path, idp):
+    response, issued = _days_old_response(idp)
+    at = (issued + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = analyze_json(tmp_path, idp, {"response.xml": response}, "--at", at)
+    assert "SAML007" in failing(result)
+    assert not [f for f in result["findings"] if "login time is unknown" in f["message"]]
