@@ -42,7 +42,7 @@ def short_status(code: str | None) -> str:
 
 def sp_entity_note(ctx: DiagContext) -> str:
     """Say so when the SP entity ID is Keycloak's default derived from --atlan: Atlan's guides never print it."""
-    if ctx.expect.sp_entity_id:
+    if ctx.expect.sp_entity_id or ctx.sp_metadata_entity_id:
         return ""
     return (" (this SP entity ID was derived from --atlan/--alias as Keycloak's default realm URL, which Atlan does "
             "not document; pass --sp-entity-id with the value from Atlan's SSO page if it differs)")

@@ -26,7 +26,12 @@ ATLAN_PING = ("https://docs.atlan.com/product/integrations/identity-management/s
 
 
 def metadata_documents(ctx: DiagContext) -> tuple[Metadata, ...]:
-    return ctx.expect.idp_metadata + ctx.evidence.metadata
+    """--idp-metadata, and the evidence's metadata other than SP metadata (Atlan's own export, given as evidence, is
+    read as the SP's configuration: ``DiagContext.sp_entities``)."""
+    sp_config = set(map(id, ctx.sp_entities))
+    evidence = tuple(d for d in ctx.evidence.metadata
+                     if not d.entities or any(id(e) not in sp_config for e in d.entities))
+    return ctx.expect.idp_metadata + evidence
 
 
 def idp_roles(ctx: DiagContext) -> Iterator[tuple[Metadata, EntityMetadata, RoleDescriptor]]:
@@ -78,11 +83,12 @@ def metadata_has_idp_role(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding
     if not docs:
         yield spec.skip(f"Not evaluated: no metadata was given ({Need.IDP_METADATA.hint}).")
         return
+    sp_config = set(map(id, ctx.sp_entities))
     for doc in docs:
         if not doc.entities:
             yield spec.fail("The metadata holds no EntityDescriptor.", source=doc.source, locator="EntityDescriptor",
                             seen="(none)")
-        for entity in doc.entities:
+        for entity in (e for e in doc.entities if id(e) not in sp_config):
             where = dict(source=doc.source, locator="EntityDescriptor/IDPSSODescriptor")
             roles = ", ".join(r.role for r in entity.roles) or "none"
             if entity.role("idp") is not None:

@@ -110,11 +110,27 @@ class DiagContext:
         return tuple(e for d in docs for e in d.entities if e.role("idp"))
 
     @property
+    def sp_entities(self) -> tuple[EntityMetadata, ...]:
+        """SP entities (an SPSSODescriptor and no IdP role) from --sp-metadata and from metadata given as evidence:
+        Atlan's own metadata export says which entity ID and ACS URLs it expects. Configuration of the SP only: it
+        never supplies IdP trust and is not judged as IdP metadata."""
+        docs = self.expect.sp_metadata + self.evidence.metadata
+        return tuple(e for d in docs for e in d.entities if e.role("sp") and not e.role("idp"))
+
+    @property
+    def sp_metadata_entity_id(self) -> str | None:
+        """The SP entity ID the SP metadata names, when it names exactly one."""
+        ids = {e.entity_id for e in self.sp_entities if e.entity_id}
+        return ids.pop() if len(ids) == 1 else None
+
+    @property
     def sp_entity_id(self) -> str | None:
         if self.expect.sp_entity_id:
             return self.expect.sp_entity_id
         if self.expect.keycloak_idp is not None and self.expect.keycloak_idp.sp_entity_id:
             return self.expect.keycloak_idp.sp_entity_id
+        if self.sp_metadata_entity_id:
+            return self.sp_metadata_entity_id
         if self.expect.atlan_url and self.expect.atlan_alias:
             return atlan_endpoints(self.expect.atlan_url, self.expect.atlan_alias)[0]
         return None
@@ -122,6 +138,8 @@ class DiagContext:
     @property
     def acs_urls(self) -> tuple[str, ...]:
         urls = list(self.expect.acs_urls)
+        urls += [ep.location for e in self.sp_entities for ep in e.role("sp").acs_services
+                 if ep.location and ep.location not in urls]
         if self.expect.atlan_url and self.expect.atlan_alias:
             urls += [u for u in atlan_endpoints(self.expect.atlan_url, self.expect.atlan_alias)[1] if u not in urls]
         return tuple(urls)

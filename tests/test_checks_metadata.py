@@ -90,10 +90,29 @@ def test_sso_over_artifact_binding_only_fails():
 
 def test_sp_metadata_given_as_idp_metadata_is_named():
     doc = parse_metadata(SP_METADATA, "sp.xml")
-    ctx = context(metadata=[doc], idp_entity_id=None)
+    ctx = context(idp_metadata=(doc,), idp_entity_id=None)
     (finding,) = run("MD002", ctx)
     assert finding.status is Status.FAIL and "an SP (SPSSODescriptor)" in finding.message
     assert "`https://sp.test`" in finding.message
+
+
+def test_sp_metadata_given_as_evidence_is_the_sps_configuration_not_idp_metadata():
+    """Atlan's own metadata export attached to the ticket: its entity ID and ACS URL are what the SP expects; it is
+    not IdP metadata (no MD002) and supplies no IdP trust."""
+    sp_doc = parse_metadata(SP_METADATA, "atlan-sp.xml")
+    idp = TestIdP()
+    response = message(idp.signed_response(audiences=["https://sp.test"], destination="https://sp.test/acs",
+                                           recipient="https://sp.test/acs"))
+    ctx = context(response, metadata=[sp_doc], sp_entity_id=None, acs_urls=(), at=None)
+    assert ctx.sp_entity_id == "https://sp.test" and ctx.acs_urls == ("https://sp.test/acs",)
+    assert not ctx.trusted_certificates and not ctx.idp_entities
+    (md002,) = run("MD002", ctx)
+    assert md002.status is Status.SKIP
+    for check_id in ("SAML012", "SAML013", "SAML010"):
+        assert {f.status for f in run(check_id, ctx)} == {Status.PASS}, check_id
+    elsewhere = message(idp.signed_response(audiences=["https://other.test"]))
+    other = context(elsewhere, metadata=[sp_doc], sp_entity_id=None, acs_urls=(), at=None)
+    assert Status.FAIL in {f.status for f in run("SAML012", other)}
 
 
 def test_idp_role_check_skips_without_any_metadata():
