@@ -300,8 +300,9 @@ EXAMPLES: dict[str, tuple[Case | Quiet, Case]] = {
     "REQ009": (GOOD_REQUEST, request(is_passive=True)),
     # MD: the IdP metadata Atlan holds
     "MD001": (GOOD_METADATA, metadata(valid_until=NOW - timedelta(days=3))),
-    "MD002": (GOOD_METADATA, Case((("sp-metadata.xml", TestIdP().metadata().replace(
-        b"IDPSSODescriptor", b"SPSSODescriptor")),), options(idp_entity_id=None))),
+    # the SP's metadata uploaded where the IdP's belongs (given as evidence it is the SP's configuration instead)
+    "MD002": (GOOD_METADATA, Case((), options(idp_entity_id=None, idp_metadata=(parse_metadata(
+        TestIdP().metadata().replace(b"IDPSSODescriptor", b"SPSSODescriptor"), "--idp-metadata sp.xml"),)))),
     "MD003": (GOOD_METADATA, metadata(signing_certs=[])),
     "MD004": (GOOD_METADATA, metadata(TestIdP(key_name="md-expired", cert_valid_from=NOW - timedelta(days=400),
                                               cert_valid_to=NOW - timedelta(days=10)))),
