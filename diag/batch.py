@@ -211,9 +211,7 @@ def default_workers() -> int:
 
 
 def batch_command(
-    folder: Annotated[Path, typer.Argument(help="Folder of tickets: one sub-folder per ticket (a file directly in it "
-                                           "is a ticket of its own); each may hold an ssodiag.toml.",
-                                           show_default=False)],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", hidden=True, show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Folder for the reports and the index (created).",
                                          show_default=False)],
     formats: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="Report formats, comma-separated: html, md, json.")]
@@ -223,7 +221,16 @@ def batch_command(
     redact: Annotated[bool, typer.Option("--redact/--no-redact", help="Redact personal values in the reports.")]
     = True,
 ) -> None:
-    """Analyse a queue of tickets in parallel: one report per ticket and an index sorted by severity."""
+    """Analyse a queue of tickets in parallel: one report per ticket and an index sorted by severity.
+
+    FOLDER: a folder of tickets, one sub-folder per ticket (a file directly in it is a ticket of its own); each may
+    hold an ssodiag.toml with the ticket's options.
+
+    \b
+    Examples:
+      ssodiag batch tickets/ -o reports/
+      ssodiag batch tickets/ -o reports/ -f html -j 2
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

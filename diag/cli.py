@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+import typer.core
 
 from ssodiag.diag import __version__
 from ssodiag.diag.batch import batch_command
@@ -28,6 +29,13 @@ from ssodiag.diag.text import clip, printable
 if TYPE_CHECKING:
     from ssodiag.diag.model import Expectations, RunResult
 
+class PlainUsage(typer.core.TyperCommand):
+    """A usage line as users read one: ``FOLDER``, not typer's ``{FOLDER}`` for a required argument."""
+
+    def collect_usage_pieces(self, ctx):
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
+
+
 app = typer.Typer(
     name="ssodiag",
     help="Diagnose a failed SAML single sign-on login from the evidence you have (HAR, SAML message, metadata).",
@@ -39,8 +47,8 @@ app = typer.Typer(
 checks_app = typer.Typer(help="The check catalogue.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(checks_app, name="checks")
 app.add_typer(groupsync_app, name="groupsync")
-app.command("batch")(batch_command)
-app.command("diff")(diff_command)
+app.command("batch", cls=PlainUsage)(batch_command)
+app.command("diff", cls=PlainUsage)(diff_command)
 
 AT_RANGE = (1990, 2199)  # --at outside this is a typo, and would overflow the time arithmetic of the checks
 MAX_CLOCK_SKEW = 86_400
@@ -387,11 +395,9 @@ def _explain_input(what: str) -> str:
     return page_text(data[:MAX_EXPLAIN_CHARS].decode("utf-8", errors="replace"))
 
 
-@app.command()
+@app.command(cls=PlainUsage)
 def explain(
-    text: Annotated[str, typer.Argument(help="An error page text, an error code (AADSTS50105, E0000004, "
-                                             "app_not_configured_for_user, …) or a pasted message; a FILE holding "
-                                             "one (HTML or text); or - for stdin.", show_default=False)],
+    text: Annotated[str, typer.Argument(metavar="TEXT", hidden=True, show_default=False)],
     atlan: Annotated[Optional[str], typer.Option("--atlan", metavar="URL", help="Your Atlan URL (with --alias): the fix names your values.")] = None,
     alias: Annotated[Optional[str], typer.Option("--alias", metavar="ALIAS", help="The IdP alias shown on Atlan's SSO page.")] = None,
     connector: Annotated[Optional[Connector], typer.Option("--connector", metavar="VENDOR", help="Read the text as this vendor's only.")] = None,
@@ -399,7 +405,16 @@ def explain(
 ) -> None:
     """Say what an error text or code means, its likely causes and the fix, with no SAML message needed.
 
-    Exit 0 when something was recognised, 1 when nothing was, 2 for bad input."""
+    TEXT: an error page text, an error code (AADSTS50105, E0000004, app_not_configured_for_user, ...) or a pasted
+    message; a file holding one (HTML or text); or - for stdin. Exit 0 when something was recognised, 1 when
+    nothing was, 2 for bad input.
+
+    \b
+    Examples:
+      ssodiag explain AADSTS50105
+      ssodiag explain error-page.html --atlan https://acme.atlan.com --alias okta
+      pbpaste | ssodiag explain - -f json
+    """
     import json
 
     from ssodiag.diag.connectors import tenant

@@ -269,9 +269,8 @@ def diff_sides(good: Ticket, bad: Ticket, *, redact: bool) -> dict[str, Any]:
 
 
 def diff_command(
-    good: Annotated[Path, typer.Argument(help="The login that works: a HAR, a SAML Response, or a ticket folder.",
-                                         show_default=False)],
-    bad: Annotated[Path, typer.Argument(help="The login that fails, in any of the same forms.", show_default=False)],
+    good: Annotated[Path, typer.Argument(metavar="GOOD", hidden=True, show_default=False)],
+    bad: Annotated[Path, typer.Argument(metavar="BAD", hidden=True, show_default=False)],
     config: Annotated[Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="An ssodiag.toml with the options for both "
                                                    "(the keys of `ssodiag analyze`'s options).")] = None,
     fmt: Annotated[Optional[Format], typer.Option("--format", "-f", metavar="FORMAT", help="Report format (default: the -o file's "
@@ -282,7 +281,15 @@ def diff_command(
                                                    "on, except the terminal format shown on a terminal).",
                                                    show_default=False)] = None,
 ) -> None:
-    """Compare a login that works with one that fails: what differs that matters, most likely cause first."""
+    """Compare a login that works with one that fails: what differs that matters, most likely cause first.
+
+    GOOD: the login that works, BAD: the login that fails; each a HAR, a SAML Response, or a ticket folder.
+
+    \b
+    Examples:
+      ssodiag diff works.har fails.har
+      ssodiag diff good-response.xml bad-response.xml -c ssodiag.toml -o diff.html
+    """
     from ssodiag.reports.render import render
 
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import zlib
@@ -265,3 +266,34 @@ def test_usage_errors_from_the_real_command_are_one_line(args, needle):
     assert p.returncode == 2 and p.stdout == ""
     [line] = p.stderr.strip().splitlines()
     assert line.startswith("ssodiag: error:") and needle in line and "--help" in line
+
+
+def _leaf_commands(group, path=()):
+    """Every runnable command of the CLI, as its argument path (``("checks", "list")``)."""
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _leaf_commands(command, (*path, name))
+        else:
+            yield (*path, name)
+
+
+def _all_commands():
+    import typer.main
+    return sorted(_leaf_commands(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize("command", _all_commands(), ids=" ".join)
+def test_every_commands_help_reads_as_a_cli_and_shows_examples(command):
+    """No Python-ish metavar (`<path>`, `{folder}`, `<list[Path]>`, `<bool>`): users read FILE, FOLDER, URL; and
+    2-3 runnable examples of this very command."""
+    r = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
+    assert r.exit_code == 0, r.output
+    assert not re.search(r"<[A-Za-z][\w\[\], ]*>|\{[A-Za-z_]+\}", r.output), r.output
+    assert "Examples:" in r.output, r.output
+    examples = [e.strip() for e in r.output.split("Examples:", 1)[1].split("\n\n", 1)[0].strip().splitlines()]
+    invocation = re.compile(rf"(.*\| )?ssodiag {' '.join(command)}( |$)")
+    assert 2 <= len(examples) <= 3 and all(invocation.match(e) for e in examples), examples
+
+
+def test_the_command_list_covers_the_commands_users_run():
+    assert {("analyze",), ("batch",), ("diff",), ("explain",), ("groupsync", "simulate")} <= set(_all_commands())
