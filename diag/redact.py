@@ -58,6 +58,7 @@ _HOME_RE = re.compile(r"(?i)(/Users/|/home/|[A-Z]:\\Users\\)[^/\\\s`'\"]+")
 # pass per string, whatever the number of values: a capture of 500 logins holds tens of thousands of attribute
 # values, and testing each against each string never finished), then compared in full.
 _KEY_CHARS = 16
+_FIND_CHARS = 4  # the regex finds where a key may start by this many characters
 _MIN_COOKIE_SECRET = 8  # a cookie value at least this long is treated as a session secret
 _MIN_ANYWHERE = 3  # the shortest page text remembered, and the shortest clipped value recognised
 # Shorter values (`Li`, `Doe`, `Jane`) are replaced only as a whole word: inside another word they are an accident
@@ -212,20 +213,27 @@ class Redactor:
         if not self._by_key:
             return text
         if self._finder is None:
-            self._finder = re.compile(_trie_pattern(self._by_key))
+            # only the first _FIND_CHARS characters of each key go into the regex: a trie of 100,000 whole keys
+            # takes the regex compiler longer than all the rewriting; the keys themselves are looked up below
+            self._finder = re.compile("(?=" + _trie_pattern({key[:_FIND_CHARS] for key in self._by_key}) + ")")
         folded = _fold(text)
         out: list[str] = []
-        done = 0
+        done = resume = 0
         for match in self._finder.finditer(folded):
             start = match.start()
-            if start < done:
+            if start < resume:
                 continue
-            end, value = self._known_at(folded, start, len(match.group(0)))
+            key_length = next((n for n in range(min(_KEY_CHARS, len(folded) - start), 1, -1)
+                               if folded[start:start + n] in self._by_key), 0)
+            if not key_length:
+                continue
+            end, value = self._known_at(folded, start, key_length)
+            resume = start + key_length  # the longest key found here is passed over whole, matched or not
             if value is not None:
                 replacement, kind = self._values[value]
                 self._count(kind, value)
                 out += [text[done:start], replacement]
-                done = end
+                done, resume = end, max(end, resume)
         return "".join(out) + text[done:]
 
     def _known_at(self, folded: str, start: int, key_length: int) -> tuple[int, str | None]:
