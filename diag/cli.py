@@ -239,7 +239,7 @@ def analyze(
     acs_url: Annotated[list[str], typer.Option("--acs-url", metavar="URL", help="Expected ACS URL (repeatable).")] = [],
     sp_key: Annotated[Optional[Path], typer.Option("--sp-key", metavar="FILE", help="SP private key (PEM) to decrypt encrypted assertions.")] = None,
     sp_cert: Annotated[list[Path], typer.Option("--sp-cert", metavar="FILE", help="SP signing certificate, to verify signed AuthnRequests (repeatable).")] = [],
-    sp_metadata: Annotated[list[Path], typer.Option("--sp-metadata", metavar="FILE", help="SP (Atlan) metadata XML: its signing certificate verifies signed AuthnRequests.")] = [],
+    sp_metadata: Annotated[list[Path], typer.Option("--sp-metadata", metavar="FILE", help="SP (Atlan) metadata XML: the expected SP entity ID and ACS URLs; its signing certificate verifies signed AuthnRequests.")] = [],
     request_id: Annotated[Optional[str], typer.Option("--request-id", metavar="ID", help="ID of the AuthnRequest the Response should answer.")] = None,
     at: Annotated[Optional[str], typer.Option("--at", metavar="TIME", help="Evaluate time conditions at this ISO 8601 time (default: the capture's time, else now).")] = None,
     clock_skew: Annotated[Optional[int], typer.Option("--clock-skew", metavar="SECONDS", help="Allowed clock skew in seconds (default: 0 for an Atlan login, Keycloak's default; 300 when judging strictly).", show_default=False)] = None,
