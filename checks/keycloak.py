@@ -14,10 +14,11 @@ from urllib.parse import urlsplit
 
 from ssodiag.diag.broker import (
     CLIENT_NOT_FOUND, INTERNAL_ERROR, INVALID_REQUEST, INVALID_REQUESTER, INVALID_RESPONSE, INVALID_SIGNATURE,
-    LOGIN_TIMEOUT, UNEXPECTED_IDP_ERROR, UPDATE_PROFILE, sentence_pattern,
+    LOGIN_TIMEOUT, UNEXPECTED_IDP_ERROR, UPDATE_PROFILE, after_accepted_response, sentence_pattern,
 )
 from ssodiag.diag.context import ATLAN_IDP_INITIATED_SUFFIX, DiagContext
-from ssodiag.diag.model import Finding, Severity
+from ssodiag.diag.har import RECAPTURE_WITH_POST, short_url
+from ssodiag.diag.model import Finding, MessageKind, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import clip
 from ssodiag.diag.text import quoted
@@ -226,6 +227,30 @@ def keycloak_error_page(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
                 remediation=f"Look at: {row.look_at}", source=page.source, seen=clip(page.text, 200))
     if not recognised:
         yield spec.skip("No Keycloak error sentence recognised in the captured pages; nothing to explain.")
+
+
+@check(id="KC003", title="The capture lacks the SAML POST that led to Atlan's page", severity=Severity.HIGH,
+       requires={Need.FLOW}, docs=KEYCLOAK_MESSAGES,
+       remediation=f"{RECAPTURE_WITH_POST}, so that it holds the IdP's SAML Response (ssodiag redacts what it writes).")
+def capture_lacks_saml_post(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
+    """A capture that reaches Keycloak's first-broker-login (or post-broker-login) page went to the IdP and came back
+    with a Response the broker accepted; when that Response is not in the capture, the Network panel was cleared on
+    a navigation ("Preserve log" off), and the login cannot be judged without a new capture."""
+    if any(m.kind is MessageKind.RESPONSE for m in ctx.evidence.messages):
+        yield spec.passed("The capture holds the SAML Response.")
+        return
+    hops = [(flow, hop) for flow in ctx.evidence.flows for hop in flow.hops if after_accepted_response(hop.url)]
+    if not hops:
+        yield spec.skip("The capture holds no Keycloak page that only follows an accepted SAML Response.")
+        return
+    flow, hop = hops[0]
+    said = [row.pattern.search(p.text).group(0) for p in ctx.evidence.error_pages for row in classify(p.text)]
+    shown = f", which says {quoted(clip(said[0], 120))}" if said else ""
+    yield spec.fail(f"Entry {hop.index} is Atlan's page {quoted(short_url(hop.url))}{shown}: Keycloak shows it only "
+                    "after its broker accepted the IdP's SAML Response, but the capture holds no SAML Response "
+                    "(recorded without \"Preserve log\", the Network panel dropped the POST to Atlan), so the "
+                    "assertion behind the page cannot be checked.", source=flow.source, locator=f"entry {hop.index}",
+                    seen=hop.url[:200])
 
 
 # Keycloak's broker endpoint for SP-initiated logins, `/auth/realms/{realm}/broker/{alias}/endpoint` (SAMLEndpoint.java

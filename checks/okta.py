@@ -127,7 +127,7 @@ OKTA = declare(ConnectorDeclaration(
     ),
     mapping_row=_MAPPING,
     # first-broker-login (Keycloak's user lookup and review-profile step) is where these pages come from
-    broker_steps=MappingProxyType({"OKTA003": 21, "OKTA004": 21}),
+    broker_steps=MappingProxyType({"OKTA003": 22, "OKTA004": 21}),
     login_paths=re.compile(r"/app/[^/]+/[^/]+/sso/saml\b|/sso/saml\b", re.I),
     console=MappingProxyType({
         "app": APP,

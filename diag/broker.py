@@ -55,6 +55,8 @@ _PATHS = {
     "UserAttributeMapper.java": "services/src/main/java/org/keycloak/broker/saml/mappers/UserAttributeMapper.java",
     "IdpReviewProfileAuthenticator.java": "services/src/main/java/org/keycloak/authentication/authenticators/broker/"
                                           "IdpReviewProfileAuthenticator.java",
+    "IdpCreateUserIfUniqueAuthenticator.java": "services/src/main/java/org/keycloak/authentication/authenticators/"
+                                               "broker/IdpCreateUserIfUniqueAuthenticator.java",
     "messages_en.properties": "themes/src/main/resources/theme/base/login/messages/messages_en.properties",
     "KeycloakErrorHandler.java": "services/src/main/java/org/keycloak/services/error/KeycloakErrorHandler.java",
 }
@@ -118,6 +120,7 @@ INTERNAL_ERROR = _page("internalServerError", "An internal server error has occu
 UNEXPECTED_IDP_ERROR = _page("identityProviderUnexpectedErrorMessage",
                              "Unexpected error when authenticating with identity provider", 200, "login.ftl")  # 337
 UPDATE_PROFILE = _page("loginIdpReviewProfileTitle", "Update Account Information", 200, "login-update-profile.ftl")
+ACCOUNT_EXISTS = _page("confirmLinkIdpTitle", "Account already exists", 200, "login-idp-link-confirm.ftl")
 SESSION_PAGES = _page("(session check)", "Page has expired / Your login attempt timed out. Login will start from the "
                       "beginning. / Cookie not found. Please make sure cookies are enabled in your browser.")
 
@@ -126,6 +129,7 @@ PAGE_STEPS: dict[Page, tuple[int, ...]] = {
     HTTPS_REQUIRED: (1,), INVALID_RESPONSE: (4,), INVALID_REQUEST: (5, 6, 8), INVALID_SIGNATURE: (7,),
     CLIENT_NOT_FOUND: (8,), INVALID_REQUESTER: (11, 13, 14, 15, 17, 18), LOGIN_TIMEOUT: (19,),
     INTERNAL_ERROR: (7, 8, 12, 16, 18), UNEXPECTED_IDP_ERROR: (9, 10), UPDATE_PROFILE: (21,),
+    ACCOUNT_EXISTS: (22,),
 }
 
 # Atlan's IdP-initiated client: its "IdP-initiated SSO URL name" is `atlan-saml` (Atlan's SSO guides give
@@ -239,6 +243,20 @@ def _broker_match(url: str | None) -> re.Match[str] | None:
     except ValueError:
         return None
     return _BROKER_PATH.search(path)
+
+
+# Keycloak's pages of the first broker login and of post-login flows: the browser reaches them only after the broker
+# endpoint accepted a Response (IdentityBrokerService.authenticated redirects there).
+_AFTER_ACCEPTED_RESPONSE = re.compile(r"/realms/[^/]+/login-actions/(?:first-broker-login|post-broker-login|"
+                                      r"after-first-broker-login)/?$")
+
+
+def after_accepted_response(url: str | None) -> bool:
+    """Whether ``url`` is a Keycloak page reached only after its broker accepted an IdP's Response."""
+    try:
+        return bool(url and _AFTER_ACCEPTED_RESPONSE.search(urlsplit(url.strip()).path))
+    except ValueError:
+        return False
 
 
 def is_broker_url(url: str | None) -> bool:
@@ -948,6 +966,17 @@ def attribute_values(assertion: Assertion, name: str) -> list[str]:
 
 STEPS.sort(key=lambda s: s.number)
 
+# Once the Response is accepted, the first broker login looks up Atlan's users: that step depends on Atlan's user
+# store, which no evidence holds, so only the captured page decides it (and a healthy capture never shows it).
+EXISTING_USER_STEP = StepResult(
+    22, "First login: no existing Atlan user with this email or username", Outcome.FAIL,
+    "The Response passed every SAML step of Atlan's broker, but at this identity's first login an Atlan user with the same email or "
+    "username already exists and is not linked to it (a user created or invited before SSO, or a NameID that "
+    "changed: usernames are permanent).", ACCOUNT_EXISTS, "federated_identity_account_exists",
+    "Make the IdP send the existing Atlan user's username as the NameID, or have the old Atlan user removed so the "
+    "SSO login creates it again; usernames in Atlan are permanent.",
+    "IdpCreateUserIfUniqueAuthenticator.java")
+
 
 # --------------------------------------------------------------------------- the prediction
 
@@ -967,6 +996,9 @@ def predict(login: Login, config: BrokerConfig, pages: tuple[str, ...] = ()) -> 
             steps[index] = replace(result, outcome=Outcome.FAIL,
                                    because=f"{result.because} The captured page shows it happened.")
             break
+    else:
+        if EXISTING_USER_STEP.page in seen:
+            steps.append(EXISTING_USER_STEP)
     return Prediction(login.message.source, tuple(steps), config)
 
 

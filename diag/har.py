@@ -51,6 +51,9 @@ MAX_DECODED_BYTES = 32 * 1024 * 1024
 
 # Endpoints that start or carry a login, kept as hops even without SAML parameters: SimpleSAMLphp's SSO service,
 # Keycloak's broker and SAML protocol endpoints, and each declared vendor's login paths (diag.connectors).
+# How to record a capture that keeps the SAML POST (Chrome clears the Network panel on every navigation otherwise)
+RECAPTURE_WITH_POST = ("Capture again: Developer tools → Network → tick \"Preserve log\", sign in, then Export HAR "
+                       "with the content (Chrome: \"Export HAR (with sensitive data)…\")")
 LOGIN_PATH = r"/saml2/idp/SSOService\.php|/broker/[^/]+/endpoint|/protocol/saml\b"
 
 

@@ -46,10 +46,11 @@ BROKER_STEPS: dict[str, tuple[int, ...]] = {
     "SAML012": (19,), "SAML013": (6,), "SAML014": (5,), "SAML015": (13, 17), "SAML016": (13, 17), "SAML017": (18,),
     "SIG001": (7, 15), "SIG002": (7,), "SIG004": (7,), "SIG008": (7,),
 }
-# Checks that explain a broker step in more detail than the step itself (the attribute to rename; a vendor console's
-# fields, declared by each connector module's broker_steps), beside the generic checks of BROKER_STEPS: the
-# headline's fix is taken from the first of them that fails.
-STEP_DETAIL: dict[int, tuple[str, ...]] = {8: ("KC002",), 21: ("ATTR001", "ATTR002")}
+# Checks that explain a broker step in more detail than the step itself (SHA-1, whose fix a connector tailors to its
+# console's signing-algorithm field; the attribute to rename; a vendor console's fields, declared by each connector
+# module's broker_steps), beside the generic checks of BROKER_STEPS: the headline's fix is taken from the first of
+# them that fails.
+STEP_DETAIL: dict[int, tuple[str, ...]] = {7: ("SIG006",), 8: ("KC002",), 21: ("ATTR001", "ATTR002")}
 # For a step with several rules, the one a generic check corresponds to (broker.StepResult.aspects).
 ASPECT = {"SAML007": "time", "SAML012": "audience"}
 

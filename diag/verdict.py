@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from ssodiag.diag.broker import BROKER_STOP_CHECK
+from ssodiag.diag.har import RECAPTURE_WITH_POST
 from ssodiag.diag.model import (
     Finding, Flow, FlowHop, LoadedInput, MessageKind, SamlMessage, SignatureVerdict, Status, Verdict, VerdictStatus,
 )
@@ -29,9 +30,8 @@ def judge_run(findings: Sequence[Finding], messages: Sequence[SamlMessage],
         return Verdict(VerdictStatus.INCONCLUSIVE,
                        f"The capture's POST to the ACS URL (entry {lost.index}: {lost.url[:120]}) has no body, so the "
                        "IdP's SAML Response was lost from the HAR (browsers drop some request bodies from an export). "
-                       "Capture again: Developer tools → Network → tick \"Preserve log\", sign in, then export with "
-                       "the content (Chrome: \"Export HAR (with sensitive data)…\"), or use Firefox or the "
-                       "SAML-tracer add-on, which keep POST bodies; ssodiag redacts what it writes.")
+                       f"{RECAPTURE_WITH_POST}, or use Firefox or the SAML-tracer add-on, which keep POST bodies; "
+                       "ssodiag redacts what it writes.")
     unread = [i for i in inputs if i.error]
     if unread and verdict.status is VerdictStatus.PASS:
         return Verdict(VerdictStatus.INCOMPLETE,

@@ -6,9 +6,7 @@ configured in each vendor's shape; scripted stand-ins play Atlan's Keycloak brok
 runs once on each recording, as a user would run it on the HAR attached to a ticket.
 
 Each scenario states the diagnosis a support engineer needs: the connector, the top root cause (the first failing
-finding) and its fix, and for Atlan's error pages the page the broker stops at. Where today's engine cannot produce
-that yet, the test is a strict xfail naming the issue that brings it: it fails loudly once the feature lands, and
-the marker must then go.
+finding) and its fix, and for Atlan's error pages the page the broker stops at.
 """
 from __future__ import annotations
 
@@ -17,7 +15,7 @@ import json
 import re
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from lxml import etree
@@ -39,7 +37,7 @@ class Diagnosis:
     ``root_cause`` is matched against the first failing finding's "check_id title message" (for an Atlan login,
     the step where Atlan's broker stops and why), and ``also_failing`` names the checks that must fail with it;
     ``fix`` is matched against that finding's remediation, ``atlan_page`` against the verdict (the broker's page
-    at the top of the report). ``pending`` names, per aspect, the issue whose work the assertion still waits for.
+    at the top of the report).
     """
 
     connector: str | None
@@ -47,7 +45,6 @@ class Diagnosis:
     also_failing: tuple[str, ...] = ()
     fix: tuple[str, ...] = ()
     atlan_page: str | None = None
-    pending: dict[str, str] = field(default_factory=dict)
 
 
 HEALTHY = {f"{c}-{i}-healthy": Diagnosis(c) for c in CONNECTORS for i in ("sp", "idp")}
@@ -58,8 +55,7 @@ EXPECTED: dict[str, Diagnosis] = {
     **HEALTHY,
     "okta-first-login-conflict": Diagnosis(
         "okta", (r"already exists",), fix=(r"Application username", r"permanent"),
-        atlan_page="Account already exists",
-        pending={"atlan_page": "the report leads with the Okta cause, not with Atlan's step (issue 9)"}),
+        atlan_page="Account already exists"),
     "okta-unassigned": Diagnosis("okta", (r"not assigned",), fix=(r"Assignments",)),
     "google-dashboard-to-sp-acs": Diagnosis(
         "google", (r"\bstep 8\b", r"IdP-initiated", r"SP-initiated"), ("KC002",),
@@ -80,8 +76,7 @@ EXPECTED: dict[str, Diagnosis] = {
         _INVALID_SIGNATURE),
     "sha1-signature": Diagnosis(
         "pingfederate", (r"\bstep 7\b", r"SHA-?1\b"), ("SIG006",), (r"SHA-?256", r"PingFederate"),
-        _INVALID_SIGNATURE,
-        {"fix": "the broker step's fix drops the PingFederate console path SIG006 gives (issues 9/10)"}),
+        _INVALID_SIGNATURE),
     "expired-assertion": Diagnosis(
         "okta", (r"\bstep 19\b", r"expired"), ("SAML007",), (r"clock",), _LOGIN_TIMEOUT),
     "wrong-audience": Diagnosis(
@@ -92,23 +87,20 @@ EXPECTED: dict[str, Diagnosis] = {
         (r"Attribute Statements", r"user\.firstName"), "Update Account Information"),
     # Only Atlan's last page is in the capture: nothing names the IdP, and the SAML POST must be asked for.
     "no-preserve-log": Diagnosis(
-        None, (r"already exists",), fix=(r"Preserve log",),
-        pending={"fix": "no finding asks for a capture with the SAML POST (issue 9: the evidence to look at next)"}),
+        None, (r"already exists",), fix=(r"Preserve log",)),
 }
 PLANNED = recordings_planned()
 
 
 def _params(aspect: str, only: set[str] | None = None) -> list:
-    """One pytest param per recording whose scenario states ``aspect``; strict xfail where it is pending."""
+    """One pytest param per recording whose scenario states ``aspect``."""
     params = []
     for name, kind in PLANNED:
         expected = EXPECTED[name]
         stated = getattr(expected, aspect) if aspect in ("root_cause", "fix", "atlan_page") else True
         if (only is not None and name not in only) or not stated:
             continue
-        reason = expected.pending.get(aspect)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        params.append(pytest.param(name, kind, id=f"{name}[{kind}]", marks=marks))
+        params.append(pytest.param(name, kind, id=f"{name}[{kind}]"))
     return params
 
 
