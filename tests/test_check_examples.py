@@ -317,6 +317,11 @@ EXAMPLES: dict[str, tuple[Case | Quiet, Case]] = {
               with_options(response(in_response_to=None, destination=f"{ATLAN}/auth/realms/default/broker/okta/"
                                                                                   f"endpoint"),
                            atlan_url=ATLAN, atlan_alias="okta", sp_entity_id=None, acs_urls=())),
+    # Atlan's first-broker-login page follows an accepted Response; without "Preserve log" the POST is lost
+    "KC003": (atlan_login(), har(lambda capture: capture.add(
+        "GET", f"{ATLAN_SP}/login-actions/first-broker-login?client_id=atlan-frontend&tab_id=t1&code=c1",
+        html="<html><body><p>User with email alice@example.test already exists. How do you want to continue?</p>"
+             "</body></html>"), "okta", None)),
     "KC010": (atlan_login(), atlan_login(audiences=["https://other.example"])),
     "KC011": (atlan_login(), atlan_login(destination=ATLAN_ACS + "/", audiences=["https://other.example"])),
     # SHA-1: refused by Keycloak on Java 17+, accepted on Java 11; Atlan's runtime is not public
