@@ -550,6 +550,13 @@ def _document_signature(step: _Step, login: Login, config: BrokerConfig) -> Step
         return _result(step, Outcome.UNDECIDED, "No certificate is known to verify the signature with: give "
                        "--keycloak-idp (the tenant's settings) or --idp-metadata / --idp-cert.")
     verdict = report.verdict
+    sha1 = lambda lead: _result(
+        step, Outcome.UNDECIDED, f"{lead} SHA-1 ({', '.join(weak)}): rejected if "
+        "Atlan's Keycloak runs on Java 17 or later (its secure-validation policy forbids SHA-1), accepted on Java 11; "
+        "the runtime is not public.", INVALID_SIGNATURE, "invalid_signature",
+        "Switch the IdP's signature and digest algorithms to SHA-256.")
+    if msg.sanitized and weak:  # whether it verifies is unknown, the algorithm is still read
+        return sha1("The signature (not checked: a sanitized capture) is made with")
     if verdict is SignatureVerdict.VALID:
         signer = report.signing_certificate
         if signer is not None and signer.sha256 not in {c.sha256 for c in keys}:
@@ -557,10 +564,7 @@ def _document_signature(step: _Step, login: Login, config: BrokerConfig) -> Step
                         f"the login instant (expired, not yet valid, or not among {origin}).",
                         "Upload the IdP's current signing certificate in Atlan's SSO settings.")
         if weak:
-            return _result(step, Outcome.UNDECIDED, f"The signature verifies, but with SHA-1 ({', '.join(weak)}): "
-                           "rejected if Atlan's Keycloak runs on Java 17 or later (its secure-validation policy "
-                           "forbids SHA-1), accepted on Java 11; the runtime is not public.", INVALID_SIGNATURE,
-                           "invalid_signature", "Switch the IdP's signature and digest algorithms to SHA-256.")
+            return sha1("The signature verifies, but with")
         return _result(step, Outcome.PASS, f"Every signature in the document verifies with {origin}.")
     if verdict is SignatureVerdict.UNTRUSTED:
         return fail(f"The signature is made with a key that none of {origin} holds: the IdP signs with another "

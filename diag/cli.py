@@ -21,8 +21,8 @@ from ssodiag.diag.reconcile import check_atlan_url, reconcile_alias
 from ssodiag.diag.groupsync_cli import groupsync_app
 from ssodiag.diag.enums import Connector, Severity, Status, VerdictStatus
 from ssodiag.diag.output import (
-    Format, check_output_path, choose_format, deliver, error_line, fail, note, redaction_notice, use_color,
-    wants_redaction,
+    Format, check_output_path, choose_format, deliver, error_line, fail, note, redaction_notice, to_stdout,
+    use_color, wants_redaction, write_file,
 )
 from ssodiag.diag.text import clip, printable
 
@@ -323,6 +323,55 @@ def demo(
         fail(f"cannot create {output}: {exc.strerror or exc}")
     try:
         run_demo(output)
+    except InputError as exc:
+        fail(str(exc))
+
+
+@app.command(cls=PlainUsage)
+def sanitize(
+    evidence: Annotated[Path, typer.Argument(metavar="INPUT", show_default=False, help="The HAR to sanitize.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Write the sanitized HAR here (never onto INPUT).", show_default=False)],
+    redaction_key: Annotated[Optional[Path], typer.Option("--redaction-key", metavar="FILE", help="Also write the map from the tokens back to the real values to this file (never into the output).")] = None,
+) -> None:
+    """Write a copy of a HAR that is safe to attach to a ticket and still diagnoses the same.
+
+    INPUT: a HAR. Cookies, Authorization headers, tokens, passwords and unrelated response bodies are removed; SAML
+    messages are kept with personal values replaced by the reports' tokens (their signatures no longer verify, and
+    analyze reports them as not-checked: sanitized).
+
+    \b
+    Examples:
+      ssodiag sanitize login.har -o safe.har
+      ssodiag sanitize login.har -o safe.har --redaction-key key.json
+    """
+    from ssodiag.diag.evidence import load_evidence
+    from ssodiag.diag.files import open_file
+    from ssodiag.diag.limits import MAX_CAPTURE_BYTES
+    from ssodiag.diag.model import Expectations
+    from ssodiag.diag.redact import receipt_line, redactor_for, write_key_map
+    from ssodiag.diag.runner import analyze as run_analysis
+    from ssodiag.diag.sanitize import keep_relay_state_shape, sanitize_har
+
+    path = str(evidence)
+    try:
+        if to_stdout(output):
+            raise InputError("-o: give a file name (the sanitized HAR is written to a file, never to stdout)")
+        check_outputs(output, redaction_key, [path])
+        with open_file(path, max_bytes=MAX_CAPTURE_BYTES) as fh:
+            data = fh.read()
+        ev = load_evidence([path])  # the personal values are read from the diagnosis of the real capture
+        bad = next((i.error for i in ev.inputs if i.error), None)
+        if bad:
+            raise InputError(bad)
+        redactor = redactor_for(run_analysis(ev, Expectations()), local_paths=[path])
+        keep_relay_state_shape(redactor, [m.relay_state for m in ev.messages])
+        text = sanitize_har(data, redactor, path)
+        write_file(output, text)
+        note(f"sanitized HAR written to {output}")
+        if redaction_key is not None:
+            write_key_map(redactor, redaction_key)
+            note(f"redaction key written to {redaction_key} (keep it private: it holds the real values)")
+        note(receipt_line(redactor.receipt()))
     except InputError as exc:
         fail(str(exc))
 

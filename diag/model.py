@@ -204,6 +204,7 @@ class SamlMessage:
     relay_state: str | None = None
     redirect_signature: RedirectSignature | None = None
     captured_at: datetime | None = None  # the HAR entry's timestamp, when the message came from a HAR
+    sanitized: bool = False  # re-encoded by `ssodiag sanitize` with personal values replaced: signatures cannot hold
     # AuthnRequest fields
     acs_url: str | None = None
     protocol_binding: str | None = None

@@ -164,13 +164,16 @@ class Redactor:
         self.rename(value, f"{self.token(match.group(1), 'email')}@{match.group(2)}" if match
                     else self.token(value, kind), "email" if match else kind)
 
-    def rename(self, value: str, replacement: str, kind: str) -> None:
-        """Replace ``value`` (in any letter case) with ``replacement`` wherever it appears."""
+    def rename(self, value: str, replacement: str, kind: str, *, override: bool = False) -> None:
+        """Replace ``value`` (in any letter case) with ``replacement`` wherever it appears; ``override`` replaces
+        a replacement chosen before."""
         folded = _fold(value)
-        if folded in self._values or folded in self._kept:
+        known = folded in self._values
+        if (known and not override) or folded in self._kept:
             return
         self._values[folded] = (replacement, kind)
-        if len(folded) > 1:  # one letter is only ever replaced where it is the whole string
+        self._done.clear()
+        if len(folded) > 1 and not known:  # one letter is only ever replaced where it is the whole string
             candidates = self._by_key.setdefault(folded[:_KEY_CHARS], [])
             candidates.append(folded)
             candidates.sort(key=len, reverse=True)

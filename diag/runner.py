@@ -55,8 +55,20 @@ def prepare(evidence: Evidence, expect: Expectations, ctx_for_trust: DiagContext
         certs, fingerprints = sp_trust if signer == "SP" else idp_trust
         report = verify_message(message, certs, fingerprints, signer=signer)
         verifications += len(report.signed_elements)
+        if message.sanitized:
+            report = sanitized_report(report)
         messages.append(replace(message, signature=report))
     return replace(evidence, messages=tuple(messages))
+
+
+def sanitized_report(report: SignatureReport) -> SignatureReport:
+    """A message of a sanitized capture had its personal values replaced after the IdP signed it: what is signed
+    and with which algorithms stays readable, whether it verifies (or is wrapped) cannot be known."""
+    return SignatureReport(verdict=SignatureVerdict.NOT_CHECKED, signed_elements=report.signed_elements,
+                           algorithm=report.algorithm, digest_algorithm=report.digest_algorithm,
+                           embedded_certificates=report.embedded_certificates,
+                           reason="not-checked: sanitized (`ssodiag sanitize` replaced personal values after the IdP "
+                                  "signed; analyze the original capture to verify the signature)")
 
 
 def select_connectors(expect: Expectations, detections: tuple[Detection, ...]) -> set[Connector]:
