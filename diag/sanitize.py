@@ -35,9 +35,10 @@ SAML_KEYS = ("SAMLRequest", "SAMLResponse")
 _SECRET_HEADERS = {"cookie", "set-cookie", "authorization", "proxy-authorization"}
 _DSIG = "http://www.w3.org/2000/09/xmldsig#"
 # The value of a hidden SAML field in an auto-post page (either attribute order).
-_FORM_FIELD = re.compile(r"""(<input\b[^>]*?\bname\s*=\s*["']?(SAMLRequest|SAMLResponse)\b[^>]*?\bvalue\s*=\s*)(["'])(.*?)\3"""
-                         r"""|(<input\b[^>]*?\bvalue\s*=\s*)(["'])(.*?)\6([^>]*?\bname\s*=\s*["']?(?:SAMLRequest|SAMLResponse)\b)""",
-                         re.IGNORECASE | re.DOTALL)
+_FORM_FIELD = re.compile(
+    r"""(<input\b[^>]*?\bname\s*=\s*["']?(SAMLRequest|SAMLResponse)\b[^>]*?\bvalue\s*=\s*)(["'])(.*?)\3"""
+    r"""|(<input\b[^>]*?\bvalue\s*=\s*)(["'])(.*?)\6([^>]*?\bname\s*=\s*["']?(?:SAMLRequest|SAMLResponse)\b)""",
+    re.IGNORECASE | re.DOTALL)
 
 
 def keep_relay_state_shape(redactor: Redactor, relay_states: Iterable[str | None]) -> None:
