@@ -329,7 +329,7 @@ def demo(
 
 @app.command(cls=PlainUsage)
 def sanitize(
-    evidence: Annotated[Path, typer.Argument(metavar="INPUT", show_default=False)],
+    evidence: Annotated[Path, typer.Argument(metavar="INPUT", hidden=True, show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Write the sanitized HAR here (never onto INPUT).", show_default=False)],
     redaction_key: Annotated[Optional[Path], typer.Option("--redaction-key", metavar="FILE", help="Also write the map from the tokens back to the real values to this file (never into the output).")] = None,
 ) -> None:
