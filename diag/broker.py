@@ -607,7 +607,7 @@ def _redirect_signature(step: _Step, login: Login, config: BrokerConfig) -> Step
                    f"{login.message.signature.reason}.")
 
 
-_STATE_PART = re.compile(r"[A-Za-z0-9_-]+")  # a session code and a tab ID are URL-safe base64 / UUID text
+STATE_PART = re.compile(r"[A-Za-z0-9_-]+")  # a session code and a tab ID are URL-safe base64 / UUID text
 
 
 @_step(8, "Login session (RelayState / IdP-initiated client)",
@@ -642,7 +642,7 @@ def _session(step: _Step, login: Login, config: BrokerConfig) -> StepResult:
                        "IdP's RelayState.", INVALID_REQUEST, "IDENTITY_PROVIDER_LOGIN_ERROR / invalidRequestMessage",
                        idp_initiated_fix)
     code, tab = relay.split(".")[:2]
-    if not (_STATE_PART.fullmatch(code) and _STATE_PART.fullmatch(tab)):
+    if not (STATE_PART.fullmatch(code) and STATE_PART.fullmatch(tab)):
         return _result(step, Outcome.FAIL, f"The RelayState {quoted(relay)} splits into three parts but is not "
                        "Keycloak's `code.tabId.clientId` (an IdP's own RelayState); the session checks find no "
                        "login for it.", SESSION_PAGES, "(session code check)", idp_initiated_fix)

@@ -532,7 +532,7 @@ def _har_exchange(index: int, entry: Any, budget: PageScanBudget) -> Exchange | 
     failed = status is not None and status >= 400
     # A sign-in form shows its error from a failed API call (Okta's widget: a 401 JSON with "E0000004"), so a
     # failed JSON answer is read too; it counts only if it holds a known error text (_error_page).
-    page = _har_body(content) if is_document or (failed and "json" in mime) else None
+    page = har_body(content) if is_document or (failed and "json" in mime) else None
     page_form = saml_form(page) if page else None
     if page is not None and not failed and not (budget.allows(page, index)
                                                 and find_known_error(page, MAX_RAW_SEARCH_CHARS)):
@@ -579,7 +579,7 @@ def _har_form(post: dict) -> SamlParams | None:
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _har_body(content: dict) -> str | None:
+def har_body(content: dict) -> str | None:
     """The body as text; None when it is missing or binary (an image, or a compression we cannot undo)."""
     text = content.get("text")
     if not isinstance(text, str) or not text:

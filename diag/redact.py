@@ -84,7 +84,7 @@ def _fold(text: str) -> str:
     return folded if len(folded) == len(text) else "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
-def _is_secret_key(key: str) -> bool:
+def is_secret_key(key: str) -> bool:
     key = key.lower()
     return key in _SECRET_KEYS or any(part in key for part in _SECRET_KEY_PARTS)
 
@@ -271,7 +271,7 @@ class Redactor:
         if query:
             pairs = []
             for k, v in parse_qsl(query, keep_blank_values=True):
-                if _is_secret_key(k) and v:
+                if is_secret_key(k) and v:
                     self._count("secret", v)
                     v = SECRET
                 else:

@@ -20,11 +20,11 @@ from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit, ur
 
 from lxml import etree
 
-from ssodiag.diag.broker import _STATE_PART
+from ssodiag.diag.broker import STATE_PART
 from ssodiag.diag.decode import LAYER_INFLATE, decode_saml_value
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.har import _har_body, find_known_error, load_json, status_code
-from ssodiag.diag.redact import SECRET, Redactor, _is_secret_key
+from ssodiag.diag.har import har_body, find_known_error, load_json, status_code
+from ssodiag.diag.redact import SECRET, Redactor, is_secret_key
 from ssodiag.diag.xmlparse import parse_xml
 
 MARKER = {"sanitized": True}
@@ -47,7 +47,7 @@ def keep_relay_state_shape(redactor: Redactor, relay_states: Iterable[str | None
     same on every hop; the client ID is configuration and stays. Another RelayState keeps the reports' token."""
     for relay in relay_states:
         parts = (relay or "").split(".")
-        if len(parts) >= 3 and all(_STATE_PART.fullmatch(p) for p in parts[:2]):
+        if len(parts) >= 3 and all(STATE_PART.fullmatch(p) for p in parts[:2]):
             tokens = [redactor.token(p, "relaystate").strip("<>") for p in parts[:2]]
             redactor.rename(relay, ".".join([*tokens, *parts[2:]]), "relaystate", override=True)
 
@@ -83,7 +83,7 @@ class Sanitizer:
                 value = self.saml_value(value)
             elif key in ("RelayState", "SigAlg", "Signature"):
                 value = self.r.text(value)  # RelayState is a remembered personal value: the same token both ways
-            elif _is_secret_key(key) and value:
+            elif is_secret_key(key) and value:
                 value = SECRET
             else:
                 value = self.r.text(value)
@@ -147,7 +147,7 @@ class Sanitizer:
 
     def _json(self, node: Any) -> Any:
         if isinstance(node, dict):
-            return {k: SECRET if _is_secret_key(k) and isinstance(v, str) and v else self._json(v)
+            return {k: SECRET if is_secret_key(k) and isinstance(v, str) and v else self._json(v)
                     for k, v in node.items()}
         if isinstance(node, list):
             return [self._json(v) for v in node]
@@ -155,7 +155,7 @@ class Sanitizer:
 
     def content(self, content: dict, status: int | None) -> dict:
         out = {k: v for k, v in content.items() if k not in ("text", "encoding")}
-        body = _har_body(content)
+        body = har_body(content)
         if body is None:
             return out
         if _FORM_FIELD.search(body) or (status is not None and status >= 400) or find_known_error(body):
