@@ -3,7 +3,7 @@
 Atlan's Keycloak broker takes the IdP's entity ID, SSO URL and signing certificate from this file (Atlan's SSO
 guides: "upload the IdP metadata XML"), so a stale or wrong file breaks every login: an expired certificate gives
 `Invalid signature in response from identity provider.`, a wrong entityID gives `Invalid requester`
-(docs/keycloak-broker.md). The health rules follow SAML metadata §2 and the checks samlguy and python3-saml's
+(docs/atlan-broker-steps.md). The health rules follow SAML metadata §2 and the checks samlguy and python3-saml's
 settings lint run.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The runner has already run the trust engine (``diag.signature.verify_message``, after ``diag.decrypt`` when
 ``--sp-key`` is given), so every check here reads ``message.signature`` and judges one problem. Keycloak shows all
 of these as one page, "Invalid signature in response from identity provider." (its login theme's
-``identityProviderInvalidSignatureMessage``, see docs/keycloak-broker.md); these checks say which cause it is.
+``identityProviderInvalidSignatureMessage``, see docs/atlan-broker-steps.md); these checks say which cause it is.
 Protocol-level rules live in ``checks.status``, ``checks.structure``, ``checks.timing``,
 ``checks.audience_destination`` and ``checks.identity``.
 """

@@ -1,6 +1,6 @@
 """Sources are public: nothing the repository holds or the tool shows names a document outside the repository.
 
-A rule cites the SAML specification, a vendor page or a Keycloak source file and line (docs/keycloak-broker.md,
+A rule cites the SAML specification, a vendor page or a Keycloak source file and line (docs/atlan-broker-steps.md,
 docs/atlan-sso.md); the name of a private note ("<note> §3.1") is a dead end for a maintainer and a user alike.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ssodiag.diag.registry import load_builtin_checks
 ROOT = Path(__file__).resolve().parent.parent
 # Built from pieces so that this file does not name them itself.
 PRIVATE_DOCUMENTS = re.compile("|".join([
-    "sso" + "-facts", "saml" + "-validation", r"(?<!docs/)keycloak" + "-broker", "STYLE" + r"\.md",
+    "sso" + "-facts", "saml" + "-validation", "keycloak" + "-broker", "STYLE" + r"\.md",
     "recipes" + r"\.md", r"\bshared" + "/",
 ]), re.IGNORECASE)
 NOT_SOURCE = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".benchmarks", "build", "dist"}
@@ -36,7 +36,7 @@ def repository_files() -> list[Path]:
 def test_the_pattern_finds_what_it_must_and_spares_the_repository_docs():
     assert private_citations("rule X (sso" + "-facts §3.1), see keycloak" + "-broker.md") == [
         "keycloak" + "-broker", "sso" + "-facts"]
-    assert private_citations("details in docs/keycloak" + "-broker.md and docs/atlan-sso.md") == []
+    assert private_citations("details in docs/atlan-broker-steps.md and docs/atlan-sso.md") == []
 
 
 def test_no_file_in_the_repository_names_a_private_document():
