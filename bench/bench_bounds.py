@@ -10,10 +10,8 @@ size over time at the size) shows the cost is linear: about 2, where a quadratic
 from __future__ import annotations
 
 import base64
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,18 +32,10 @@ from tests.hostile import (  # noqa: E402
     many_messages_har, redirect_bomb_har, remembered_values, ten_thousand_entry_har, too_many_messages_har,
 )
 from tests.idp import TestIdP  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 ATLAN_ARGS = ("--atlan", "https://acme.atlan.com", "--alias", "okta")
 REPEAT = 3
-
-
-def median_seconds(func: Callable[[], object], repeat: int = REPEAT) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def refused(value: str) -> None:
@@ -126,13 +116,13 @@ def main() -> int:
     over = 0
     with tempfile.TemporaryDirectory() as tmp:
         for what, budget, run in scenarios(Path(tmp)):
-            seconds = median_seconds(run)
+            seconds = median_seconds(run, REPEAT)
             over += seconds > budget
             print(f"| {what} | {seconds:.3f} | {budget:.1f} | {'ok' if seconds <= budget else 'OVER BUDGET'} |")
     print("\n| Growth at twice the size | Factor (linear: about 2) |\n|---|---:|")
     for what, run, size in (("redact: dotted value, 1 MB to 2 MB", redact_dotted, 500_000),
                             ("redact: remembered values, 15,000 to 30,000", redact_remembered, 15_000)):
-        growth = median_seconds(lambda: run(2 * size)) / median_seconds(lambda: run(size))
+        growth = median_seconds(lambda: run(2 * size), REPEAT) / median_seconds(lambda: run(size), REPEAT)
         print(f"| {what} | {growth:.2f} |")
     return 1 if over else 0
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import base64
 import json
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -31,16 +29,7 @@ from ssodiag.diag.model import Evidence, Expectations  # noqa: E402
 from ssodiag.diag.runner import analyze  # noqa: E402
 from ssodiag.diag.saml import parse_message  # noqa: E402
 from tests.idp import ACS_URL, IDP_ENTITY_ID, SP_ENTITY_ID, TestIdP  # noqa: E402
-
-
-def median_seconds(func, repeat: int) -> float:
-    func()  # warm-up
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+from timing import median_seconds  # noqa: E402
 
 
 def make_har(entries: int, saml_response_b64: str) -> bytes:
@@ -109,7 +98,7 @@ def main() -> None:
             assert len(content.messages) == 1
 
         repeat = 15 if entries <= 200 else 5
-        t_json, t_har, t_ours = (median_seconds(f, repeat) for f in (load_json, load_haralyzer, load_ssodiag))
+        t_json, t_har, t_ours = (median_seconds(f, repeat, warm_up=True) for f in (load_json, load_haralyzer, load_ssodiag))
         size_mb = len(har) / 1e6
         rows.append((f"HAR, {entries} entries ({size_mb:.1f} MB)", "json.load", t_ours, t_json))
         rows.append((f"HAR, {entries} entries ({size_mb:.1f} MB)", "haralyzer HarParser", t_ours, t_har))
@@ -129,7 +118,7 @@ def main() -> None:
         assert response.is_valid({"https": "on", "http_host": "sp.example.test", "script_name": "/acs"},
                                  raise_exceptions=True)
 
-    t_ours, t_oracle = median_seconds(ours_full, 50), median_seconds(oracle, 50)
+    t_ours, t_oracle = median_seconds(ours_full, 50, warm_up=True), median_seconds(oracle, 50, warm_up=True)
     rows.append(("Signed Response (5 KB): parse + verify + all checks", "python3-saml strict is_valid", t_ours, t_oracle))
 
     print("| workload | baseline | ssodiag (ms) | baseline (ms) | ratio ssodiag/baseline |")
