@@ -2,12 +2,15 @@
 HAR entries are skipped by name, and the entry bound is one clear line."""
 from __future__ import annotations
 
+import io
 import json
 import resource
 import subprocess
 import sys
 
+from ssodiag.diag.capture_stream import _LoneSurrogatesReplaced
 from ssodiag.diag.evidence import load_evidence
+from ssodiag.diag.har import replace_lone_surrogates
 from ssodiag.diag.limits import MAX_FILE_BYTES, MAX_HAR_ENTRIES
 from tests.harbuild import HarBuilder, post_body, write_session_har
 from tests.idp import ACS_URL, TestIdP
@@ -65,3 +68,27 @@ def test_a_har_cut_short_is_one_line(tmp_path):
     (tmp_path / "cut.har").write_bytes(har.bytes()[:-40])
     [loaded] = load_evidence([str(tmp_path / "cut.har")]).inputs
     assert loaded.error is not None and "invalid JSON after" in loaded.error and "\n" not in loaded.error
+
+
+class _Chunks(io.BytesIO):
+    """A file that returns at most ``size`` bytes per read, as a pipe or a slow disk may."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        super().__init__(data)
+        self.size = size
+
+    def read(self, n: int = -1) -> bytes:
+        return super().read(self.size if n < 0 else min(n, self.size))
+
+
+def test_lone_surrogates_are_replaced_wherever_a_read_cuts_the_stream():
+    """The streamed reader hands most chunks on untouched; wherever a read ends (inside an escape, between the two
+    halves of a pair, inside an escaped backslash) the bytes must come out as load_json's rewrite of the whole."""
+    text = (b'["a\\ud83d\\ude00b", "\\udc00", "\\ud800x", "\\ud800\\ud800\\udc00", "\\\\ud800", "plain",'
+            b' "\\uD83D\\uDE00\\uDBFF", "\\u00e9\\ud7ff\\ue000", "end\\udfff"]')
+    whole = replace_lone_surrogates(text)
+    assert whole != text  # the sample holds lone halves to rewrite
+    for size in range(1, 40):
+        reader = _LoneSurrogatesReplaced(_Chunks(text, size))
+        out = b"".join(iter(lambda: reader.read(size), b""))
+        assert out == whole, size
