@@ -1,4 +1,5 @@
-"""Read a HAR incrementally from its file: one entry at a time, so memory follows the largest entry, not the file.
+"""Read a capture (HAR, SAML-tracer export) incrementally from its file: one entry at a time, so memory follows the
+largest entry, not the file.
 
 A HAR recorded with "Preserve log" over a whole session is easily 100 MB, almost all of it bodies of scripts and
 images that say nothing about the login. ``json.load`` holds all of it (and several times its size as Python
@@ -16,24 +17,30 @@ from ssodiag.diag.har import SURROGATE_ESCAPE, replace_lone_surrogates
 from ssodiag.diag.limits import MAX_HAR_ENTRIES
 
 HAR_ENTRIES = "log.entries.item"
+TRACER_REQUESTS = "requests.item"
 ESCAPE_PAIR_BYTES = len(rb"\ud83d\ude00")
 # The first 4 bytes of any surrogate escape (\ud800-\udfff): a chunk without them, whose last 3 bytes hold no
 # backslash, neither holds one nor ends inside one.
 SURROGATE_START = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-def first_key(fh: BinaryIO) -> str | None:
-    """The first key of the top-level JSON object in ``fh`` (read from its current position), else None."""
+def capture_key(fh: BinaryIO) -> str | None:
+    """The first key of the top-level JSON object in ``fh`` whose value is an object or an array (``log`` for a
+    HAR, ``requests`` for a SAML-tracer export), read from its current position; None for anything else. Keys of
+    plain values before it (an export's ``timestamp``) are passed over."""
     import ijson  # imported where used, like every capture-only dependency
 
     start = fh.tell()
+    key = None
     try:
-        for prefix, event, value in ijson.parse(fh):
+        for prefix, event, value in ijson.parse(_LoneSurrogatesReplaced(fh)):
             if prefix == "" and event == "map_key":
-                return value
-            if event != "start_map":
-                return None
-    except ijson.JSONError:
+                key = value
+            elif prefix and event in ("start_map", "start_array"):
+                return key
+            elif prefix == "" and event != "start_map":
+                return None  # not an object, or its end
+    except (ijson.JSONError, UnicodeDecodeError):
         return None
     finally:
         fh.seek(start)
@@ -77,16 +84,41 @@ class _LoneSurrogatesReplaced:
 
 def har_entries(fh: BinaryIO, source: str) -> Iterator[Any]:
     """Each item of ``log.entries``, parsed one at a time; at most MAX_HAR_ENTRIES, then a one-line error."""
+    return _items(fh, HAR_ENTRIES, source, "HAR", "entries",
+                  "save a capture of the login alone (clear the Network panel, then sign in)")
+
+
+def tracer_requests(fh: BinaryIO, source: str) -> Iterator[Any]:
+    """Each item of a SAML-tracer export's ``requests``, parsed one at a time; at most MAX_HAR_ENTRIES."""
+    return _items(fh, TRACER_REQUESTS, source, "SAML-tracer export", "requests",
+                  "export the login alone (clear SAML-tracer's list, then sign in)")
+
+
+def tracer_timestamp(fh: BinaryIO, start: int) -> Any:
+    """The export's own ``timestamp`` (a number or a string, wherever it stands: often after every request), else
+    None. ``fh`` is read again from ``start``: a second pass, made only when some request carries no time."""
+    import ijson
+
+    fh.seek(start)
+    try:
+        for prefix, event, value in ijson.parse(_LoneSurrogatesReplaced(fh), use_float=True):
+            if prefix == "timestamp":
+                return value if event in ("number", "string") else None  # never builds a hostile container
+    except (ijson.JSONError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _items(fh: BinaryIO, prefix: str, source: str, label: str, noun: str, advice: str) -> Iterator[Any]:
     import ijson
 
     count = 0
     try:
-        for entry in ijson.items(_LoneSurrogatesReplaced(fh), HAR_ENTRIES, use_float=True):
+        for item in ijson.items(_LoneSurrogatesReplaced(fh), prefix, use_float=True):
             count += 1
             if count > MAX_HAR_ENTRIES:
-                raise InputError(f"HAR has more than {MAX_HAR_ENTRIES} entries; save a capture of the login "
-                                 "alone (clear the Network panel, then sign in)", source)
-            yield entry
+                raise InputError(f"{label} has more than {MAX_HAR_ENTRIES} {noun}; {advice}", source)
+            yield item
     except ijson.JSONError as exc:
-        raise InputError(f"invalid JSON after {count} HAR entries: {' '.join(str(exc).split())[:200]}",
+        raise InputError(f"invalid JSON after {count} {label} {noun}: {' '.join(str(exc).split())[:200]}",
                          source) from None

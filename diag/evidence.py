@@ -7,8 +7,10 @@ value, and finally plain text showing a known error message. A file that cannot 
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import BinaryIO
@@ -16,7 +18,7 @@ from typing import BinaryIO
 from ssodiag.diag.certs import is_certificate_bytes, load_certificates
 from ssodiag.diag.decode import decode_saml_value, looks_like_xml, parse_saml_params
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.capture_stream import first_key, har_entries
+from ssodiag.diag.capture_stream import capture_key, har_entries, tracer_requests, tracer_timestamp
 from ssodiag.diag.files import open_file
 from ssodiag.diag.har import (
     MAX_COOKIES, MAX_URLS, HarContent, error_excerpt, find_known_error, load_json, page_text, read_har, saml_form,
@@ -32,6 +34,7 @@ from ssodiag.diag.xmlparse import local_name, parse_xml
 
 NOT_RECOGNISED = "not recognised as SAML, HAR, SAML-tracer, metadata or certificate"
 STDIN = "-"
+STDIN_IN_MEMORY_BYTES = 8 * 1024 * 1024  # standard input beyond this is spooled to an unnamed temporary file
 MAX_CERT_FILE_BYTES = 1024 * 1024  # a PEM chain is a few KB; a bigger file is not sniffed as certificates
 _UTF8_BOM = b"\xef\xbb\xbf"
 _HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body|title|meta|div|span|p|h[1-6])[\s>/]", re.IGNORECASE)
@@ -81,7 +84,7 @@ def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None,
             name = f"argument {number} ({'URL' if '://' in path else 'pasted value'})"
         try:
             if path == STDIN:
-                result = _detect_and_parse(_read_stdin(stdin), name)
+                result = _read_stdin(stdin)
             elif pasted:
                 result = _detect_and_parse(path.encode("utf-8", "surrogateescape"), name)
             else:
@@ -112,28 +115,45 @@ def is_pasted_value(argument: str) -> bool:
 
 
 def _load_file(path: str) -> _Parsed:
-    """A HAR is read from the file one entry at a time (its size is bounded by MAX_CAPTURE_BYTES only); anything
-    else is read whole, up to MAX_FILE_BYTES, then detected."""
     with open_file(path, max_bytes=MAX_CAPTURE_BYTES) as fh:
-        head = fh.read(4096)
-        body_start = len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0
-        fh.seek(body_start)
-        if head[body_start:].lstrip()[:1] == b"{" and first_key(fh) == "log":
-            return _from_capture(read_har(har_entries(fh, path), path), InputKind.HAR, "HAR")
-        fh.seek(0)
-        data = fh.read(MAX_FILE_BYTES + 1)
+        return _load_stream(fh, path)
+
+
+def _load_stream(fh: BinaryIO, source: str) -> _Parsed:
+    """A HAR or a SAML-tracer export is read from ``fh`` one entry at a time (its size is bounded by
+    MAX_CAPTURE_BYTES only); anything else is read whole, up to MAX_FILE_BYTES, then detected."""
+    head = fh.read(4096)
+    body_start = len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0
+    fh.seek(body_start)
+    key = capture_key(fh) if head[body_start:].lstrip()[:1] == b"{" else None
+    if key == "log":
+        return _from_capture(read_har(har_entries(fh, source), source), InputKind.HAR, "HAR")
+    if key == "requests":
+        content = read_saml_tracer(tracer_requests(fh, source), source,
+                                   timestamp=functools.partial(tracer_timestamp, fh, body_start))
+        return _from_capture(content, InputKind.SAML_TRACER, "SAML-tracer export")
+    fh.seek(0)
+    data = fh.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"file is over the {MAX_FILE_BYTES}-byte limit for anything but a HAR", path)
-    return _detect_and_parse(data, path)
+        raise InputError(f"is over the {MAX_FILE_BYTES}-byte limit for anything but a HAR or a SAML-tracer export",
+                         source)
+    return _detect_and_parse(data, source)
 
 
-def _read_stdin(stdin: BinaryIO | None) -> bytes:
+def _read_stdin(stdin: BinaryIO | None) -> _Parsed:
+    """Standard input, copied to an anonymous temporary file (in memory while small) and then read as a file is:
+    a pipe cannot be read twice, and detection looks at the start before the reader streams the whole."""
     if stdin is None:
         raise InputError("no standard input to read", "stdin")
-    data = stdin.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"input is over the {MAX_FILE_BYTES}-byte limit", "stdin")
-    return data
+    with tempfile.SpooledTemporaryFile(max_size=STDIN_IN_MEMORY_BYTES) as spool:
+        copied = 0
+        while chunk := stdin.read(1024 * 1024):
+            copied += len(chunk)
+            if copied > MAX_CAPTURE_BYTES:
+                raise InputError(f"input is over the {MAX_CAPTURE_BYTES}-byte limit", "stdin")
+            spool.write(chunk)
+        spool.seek(0)
+        return _load_stream(spool, "stdin")
 
 
 def _input_error(message: str, source: str, path: str | None = None) -> str:

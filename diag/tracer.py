@@ -11,6 +11,8 @@ for a request whose encoded value is missing (an export made with values filtere
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -24,23 +26,33 @@ from ssodiag.diag.limits import MAX_HAR_ENTRIES, MAX_XML_BYTES
 from ssodiag.diag.saml import parse_instant
 
 
-def read_saml_tracer(data: dict, source: str) -> HarContent:
-    """Read a parsed SAML-tracer export into messages, flow, error pages and URLs."""
-    requests = data.get("requests") if isinstance(data, dict) else None
-    if not isinstance(requests, list):
-        raise InputError("not a SAML-tracer export: no requests list", source)
-    if len(requests) > MAX_HAR_ENTRIES:
-        raise InputError(f"SAML-tracer export has {len(requests)} requests, over the {MAX_HAR_ENTRIES} limit", source)
-    # Older exports carry no per-request time; the export time is the closest bound on when the login happened.
-    export_time = _instant(data.get("timestamp"))
+def read_saml_tracer(data: dict | Iterable[Any], source: str,
+                     timestamp: Callable[[], Any] | None = None) -> HarContent:
+    """Read a SAML-tracer export into messages, flow, error pages and URLs: from the parsed export, or its
+    ``requests`` one at a time (:func:`ssodiag.diag.capture_stream.tracer_requests`) with ``timestamp`` giving the
+    export's own time, asked for only when a request carries none."""
+    if isinstance(data, dict):
+        requests = data.get("requests")
+        if not isinstance(requests, list):
+            raise InputError("not a SAML-tracer export: no requests list", source)
+        if len(requests) > MAX_HAR_ENTRIES:
+            raise InputError(f"SAML-tracer export has {len(requests)} requests, over the {MAX_HAR_ENTRIES} limit",
+                             source)
+        timestamp = functools.partial(data.get, "timestamp")
+    else:
+        requests = data
     exchanges = []
     skipped = []
     for index, item in enumerate(requests, start=1):  # numbered from 1, as in the add-on's list
-        exchange = _exchange(index, item, export_time)
+        exchange = _exchange(index, item)
         if exchange is None:
             skipped.append(f"request {index} (no url)")
         else:
             exchanges.append(exchange)
+    # Older exports carry no per-request time; the export time is the closest bound on when the login happened.
+    export_time = _instant(timestamp()) if timestamp and any(ex.time is None for ex in exchanges) else None
+    if export_time is not None:
+        exchanges = [replace(ex, time=export_time) if ex.time is None else ex for ex in exchanges]
     return replace(content_from_exchanges(exchanges, source), skipped=tuple(skipped))
 
 
@@ -54,7 +66,7 @@ def _instant(value: Any) -> datetime | None:
     return parse_instant(value) if isinstance(value, str) else None
 
 
-def _exchange(index: int, item: Any, export_time: datetime | None) -> Exchange | None:
+def _exchange(index: int, item: Any) -> Exchange | None:
     if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not item["url"]:
         return None
     url = item["url"]
@@ -67,7 +79,7 @@ def _exchange(index: int, item: Any, export_time: datetime | None) -> Exchange |
     if decoded is not None and len(decoded) > MAX_XML_BYTES:
         decoded = None
     return Exchange(
-        index=index, time=_instant(item.get("timestamp")) or export_time, method=method.upper()[:16], url=url,
+        index=index, time=_instant(item.get("timestamp")), method=method.upper()[:16], url=url,
         status=status, location=location, form=_form(item.get("post")), is_document=accept.startswith("text/html"),
         decoded_xml=decoded,
     )

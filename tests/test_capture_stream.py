@@ -1,7 +1,9 @@
-"""HARs are read one entry at a time: a customer-sized capture loads within a memory bound, entries that are not
-HAR entries are skipped by name, and the entry bound is one clear line."""
+"""Captures are read one entry at a time: a customer-sized HAR or SAML-tracer export loads within a memory bound,
+entries that are not HAR entries are skipped by name, the entry bound is one clear line, standard input is read
+like a file, and no SAML carrier is lost to the streamed reading."""
 from __future__ import annotations
 
+import base64
 import io
 import json
 import resource
@@ -9,10 +11,17 @@ import subprocess
 import sys
 
 from ssodiag.diag.capture_stream import _LoneSurrogatesReplaced
+import pytest
+
+from ssodiag.diag import evidence as evidence_module
 from ssodiag.diag.evidence import load_evidence
-from ssodiag.diag.har import replace_lone_surrogates
+from ssodiag.diag.har import read_har, replace_lone_surrogates
 from ssodiag.diag.limits import MAX_FILE_BYTES, MAX_HAR_ENTRIES
-from tests.harbuild import HarBuilder, post_body, write_session_har
+from ssodiag.diag.model import InputKind, MessageKind
+from ssodiag.diag.tracer import read_saml_tracer
+from tests.harbuild import (
+    START, HarBuilder, auto_submit_page, post_body, redirect_query, tracer_request, write_session_har,
+)
 from tests.idp import ACS_URL, TestIdP
 
 IDP = TestIdP()
@@ -92,3 +101,148 @@ def test_lone_surrogates_are_replaced_wherever_a_read_cuts_the_stream():
         reader = _LoneSurrogatesReplaced(_Chunks(text, size))
         out = b"".join(iter(lambda: reader.read(size), b""))
         assert out == whole, size
+
+
+# --------------------------------------------------------------------------- no carrier lost
+
+IDP_SSO = "https://idp.example.test/sso"
+KEYCLOAK_PAGE = "<html><body><span class='kc-feedback-text'>Invalid requester</span></body></html>"
+
+
+def _every_carrier(shape: str) -> HarBuilder:
+    """A capture with a SAML message in each place a browser records one, and an error page of each kind, every
+    one of them among script entries whose bodies hold escapes (pairs, a lone half) that cut the reader's chunks."""
+    filler = "var s = '\u00e9\U0001f600\ud800';" * 4000  # 100 KB of script, with a lone surrogate half
+    har = HarBuilder(shape=shape)
+
+    def scripts():
+        for _ in range(3):
+            har.add("GET", "https://cdn.example.test/app.js", resource_type="script")
+            har.entries[-1]["response"]["content"]["text"] = filler
+
+    carriers = [
+        # a Redirect-binding AuthnRequest in a request URL, fetched as no document
+        lambda: har.add("GET", f"{IDP_SSO}?{redirect_query('SAMLRequest', IDP.authn_request(id='_in-url'))}",
+                        resource_type="other"),
+        # a POST-binding Response in a form body (Chrome: postData.text and params; Firefox: params only)
+        lambda: har.add("POST", ACS_URL, body=post_body("SAMLResponse", IDP.signed_response(response_id="_in-body"),
+                                                        "relay"), status=200, html="<html><body>ok</body></html>"),
+        # a Redirect AuthnRequest only in a Location header (Firefox: no redirectURL), its request not captured
+        lambda: har.add("GET", "https://sp.example.test/login", status=302,
+                        location=f"{IDP_SSO}?{redirect_query('SAMLRequest', IDP.authn_request(id='_in-location'))}"),
+        # an auto-submitting form in the IdP's page (Firefox: base64 body), its POST not captured
+        lambda: har.add("POST", "https://idp.example.test/login", body="username=alice",
+                        html=auto_submit_page(ACS_URL, IDP.signed_response(response_id="_in-page"), "relay")),
+        # error pages: a failed document, a 200 page showing a known error, a failed JSON answer holding one
+        lambda: har.add("GET", "https://sp.example.test/failed", status=400, html=KEYCLOAK_PAGE),
+        lambda: har.add("GET", "https://sp.example.test/shown", html=KEYCLOAK_PAGE),
+        lambda: har.add("GET", "https://sp.example.test/api", status=401, resource_type="xhr",
+                        html='{"error": "Invalid requester"}'),
+    ]
+    for add in carriers:
+        scripts()
+        add()
+    har.entries[-1]["response"]["content"]["mimeType"] = "application/json"
+    scripts()
+    return har
+
+
+@pytest.mark.parametrize("shape", ["chrome", "firefox"])
+def test_every_saml_carrier_and_error_page_is_found_by_the_streamed_reader(tmp_path, shape):
+    har = _every_carrier(shape)
+    (tmp_path / "session.har").write_bytes(har.bytes())
+    streamed = load_evidence([str(tmp_path / "session.har")])
+    assert streamed.inputs[0].error is None
+    ids = sorted(m.id for m in streamed.messages)
+    assert ids == ["_in-body", "_in-location", "_in-page", "_in-url"]
+    assert sorted(p.status for p in streamed.error_pages) == [200, 400, 401]
+    assert all("Invalid requester" in p.text for p in streamed.error_pages)
+    # the same capture parsed whole means exactly the same
+    whole = read_har(har.har(), str(tmp_path / "session.har"))
+    assert [(m.raw_xml, m.binding, m.source) for m in streamed.messages] == [
+        (m.raw_xml, m.binding, m.source) for m in whole.messages]
+    assert streamed.error_pages == whole.error_pages and streamed.flows[0].hops == whole.flow.hops
+
+
+# --------------------------------------------------------------------------- SAML-tracer exports
+
+
+def _tracer_export(timestamp_first: bool) -> tuple[dict, bytes]:
+    """An SP-initiated login as the add-on exports it: no per-request times, the export's own after them (or
+    before)."""
+    request_xml = IDP.authn_request(id="_req-9")
+    response_xml = IDP.signed_response(in_response_to="_req-9", response_id="_resp-9")
+    query = redirect_query("SAMLRequest", request_xml, "rs")
+    requests = [
+        tracer_request("GET", "https://sp.example.test/login", status=302, location=f"{IDP_SSO}?{query}"),
+        tracer_request("GET", f"{IDP_SSO}?{query}", saml=request_xml),
+        tracer_request("POST", ACS_URL, status=400, post={"SAMLResponse": base64.b64encode(response_xml).decode(),
+                                                           "RelayState": "rs"}, saml=response_xml),
+        "not a request",
+    ]
+    stamp = int(START.timestamp() * 1000)
+    export = {"timestamp": stamp, "requests": requests} if timestamp_first else {"requests": requests,
+                                                                                 "timestamp": stamp}
+    return export, json.dumps(export).encode()
+
+
+@pytest.mark.parametrize("timestamp_first", [False, True])
+def test_a_streamed_saml_tracer_export_means_what_the_parsed_one_means(tmp_path, timestamp_first):
+    export, data = _tracer_export(timestamp_first)
+    (tmp_path / "trace.json").write_bytes(data)
+    evidence = load_evidence([str(tmp_path / "trace.json")])
+    [loaded] = evidence.inputs
+    assert loaded.kind is InputKind.SAML_TRACER and "skipped 1 entry" in loaded.detail
+    whole = read_saml_tracer(export, str(tmp_path / "trace.json"))
+    assert [m.kind for m in evidence.messages] == [MessageKind.AUTHN_REQUEST, MessageKind.RESPONSE]
+    assert [(m.raw_xml, m.captured_at) for m in evidence.messages] == [
+        (m.raw_xml, m.captured_at) for m in whole.messages]
+    assert evidence.messages[1].captured_at == START.replace(microsecond=250000)  # the export's time, read after
+    assert evidence.error_pages == whole.error_pages and evidence.flows[0].hops == whole.flow.hops
+
+
+def test_a_saml_tracer_export_larger_than_the_whole_file_limit_loads_within_the_memory_bound(tmp_path):
+    """Form fields of uploads make an export big; it is read one request at a time, like a HAR."""
+    login = tracer_request("POST", ACS_URL, post={"SAMLResponse": base64.b64encode(IDP.signed_response()).decode()})
+    upload = json.dumps(tracer_request("POST", "https://app.example.test/upload", post={"file": "x" * 1_000_000}))
+    path = tmp_path / "trace.json"
+    with open(path, "wb") as out:
+        out.write(b'{"requests": [' + json.dumps(login).encode())
+        while out.tell() < MAX_FILE_BYTES + 16 * 1024 * 1024:
+            out.write(b",\n" + upload.encode())
+        out.write(b'], "timestamp": 1764322200000}')
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done = subprocess.run([sys.executable, "-m", "ssodiag", "analyze", str(path), "--format", "json", "--fail-on",
+                           "never"], capture_output=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert [m["kind"] for m in json.loads(done.stdout)["messages"]] == ["Response"]
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert peak_kib * 1024 < MEMORY_BOUND_BYTES or before * 1024 >= MEMORY_BOUND_BYTES  # ru_maxrss: KiB on Linux
+
+
+def test_saml_tracer_bounds_are_one_line(tmp_path):
+    request = json.dumps({"url": "https://a.example/", "method": "GET"}).encode()
+    (tmp_path / "flood.json").write_bytes(b'{"requests": [' + b",".join([request] * (MAX_HAR_ENTRIES + 1)) + b"]}")
+    _, data = _tracer_export(timestamp_first=False)
+    (tmp_path / "cut.json").write_bytes(data[:len(data) // 2])
+    flood, cut = load_evidence([str(tmp_path / "flood.json"), str(tmp_path / "cut.json")]).inputs
+    assert f"SAML-tracer export has more than {MAX_HAR_ENTRIES} requests" in flood.error
+    assert "invalid JSON after 2 SAML-tracer export requests" in cut.error
+    assert "\n" not in flood.error + cut.error
+
+
+# --------------------------------------------------------------------------- standard input
+
+
+def test_stdin_is_read_as_a_file_is(monkeypatch):
+    """A capture on standard input is streamed like a file (spooled to an unnamed temporary file once it is over
+    the in-memory size); over the capture bound it is one line."""
+    monkeypatch.setattr(evidence_module, "STDIN_IN_MEMORY_BYTES", 1024)  # the HAR below goes to disk
+    har = _every_carrier("chrome")
+    _, tracer = _tracer_export(timestamp_first=False)
+    for data, kind, messages in ((har.bytes(), InputKind.HAR, 4), (tracer, InputKind.SAML_TRACER, 2)):
+        evidence = load_evidence(["-"], stdin=io.BytesIO(data))
+        assert evidence.inputs[0].kind is kind and len(evidence.messages) == messages
+    monkeypatch.setattr(evidence_module, "MAX_CAPTURE_BYTES", 4096)
+    [loaded] = load_evidence(["-"], stdin=io.BytesIO(har.bytes())).inputs
+    assert loaded.error == "stdin: input is over the 4096-byte limit"
