@@ -557,13 +557,16 @@ def is_sanitized(node: Any) -> bool:
 
 def _har_cookies(url: str, *lists: Any) -> tuple[Cookie, ...]:
     """The cookies of a HAR entry (request.cookies and response.cookies, HAR 1.2 §cookies), bounded."""
-    host = (urlsplit(url).hostname or "")[:253]
     found = []
+    host = None  # of the URL, for cookies without a domain; most requests have no cookies, so split only then
     for cookies in lists:
         for item in cookies[:100] if isinstance(cookies, list) else ():
             name = _string(_object(item).get("name"))[:100]
             if name:
-                found.append(Cookie(name=name, host=_string(_object(item).get("domain")).lstrip(".")[:253] or host,
+                domain = _string(_object(item).get("domain")).lstrip(".")[:253]
+                if not domain and host is None:
+                    host = (urlsplit(url).hostname or "")[:253]
+                found.append(Cookie(name=name, host=domain or host,
                                     value=_string(_object(item).get("value"))[:MAX_COOKIE_VALUE]))
     return tuple(found)
 
