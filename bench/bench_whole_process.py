@@ -6,7 +6,9 @@ Run from the repo root:  python bench/bench_whole_process.py   (needs the `test`
 - `ssodiag analyze` of 200 signed Responses (one process, every check) against python3-saml's strict
   `is_valid` of the same 200 files (one process);
 - `ssodiag analyze` of a 100 MB HAR (a "Preserve log" session: one login among script bodies) against a process
-  that only runs `json.load` on the same file.
+  that only runs `json.load` on the same file, and the same HAR's reading taken apart inside this process (CPU
+  seconds of `json.load`, of ijson's C parser alone, with the lone-surrogate rewrite, and of `read_har`), so that
+  what the whole process adds is visible.
 
 Each figure is the median of REPEAT runs after one unmeasured run; time is wall-clock and CPU (user + system) of the
 child, peak RSS is the kernel's figure for the child, started from a small interpreter so that this process's memory
@@ -16,11 +18,13 @@ PYTHONDONTWRITEBYTECODE set recompiles every ssodiag module at each start (0.1-0
 """
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.harbuild import HarBuilder, post_body, write_session_har  # noqa: E402
 from tests.idp import ACS_URL, TestIdP  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 REPEAT = 5
 RESPONSES = 200
@@ -89,6 +94,37 @@ def session_har(path: Path, idp: TestIdP) -> None:
     write_session_har(path, har.entries[0], HAR_BYTES, body_chars=20_000, headers=20)
 
 
+def har_reading_parts(path: Path) -> None:
+    """The HAR's reading taken apart in this process: the parse, the rewrite of lone surrogates, the entries."""
+    import ijson
+
+    from ssodiag.diag.capture_stream import HAR_ENTRIES, har_entries
+    from ssodiag.diag.har import read_har
+
+    def parse_only():
+        with open(path, "rb") as fh:
+            for _ in ijson.items(fh, HAR_ENTRIES, use_float=True):
+                pass
+
+    def streamed():
+        with open(path, "rb") as fh:
+            for _ in har_entries(fh, str(path)):
+                pass
+
+    def read():
+        with open(path, "rb") as fh:
+            read_har(har_entries(fh, str(path)), str(path))
+
+    def load():
+        with open(path, "rb") as fh:
+            json.load(fh)
+
+    cpu = [median_seconds(f, REPEAT, clock=time.process_time) for f in (load, parse_only, streamed, read)]
+    print("\n| in this process (CPU s) | json.load | ijson items | + lone-surrogate rewrite | read_har (all) |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| HAR of {path.stat().st_size / 1e6:.0f} MB | " + " | ".join(f"{s:.3f}" for s in cpu) + " |", flush=True)
+
+
 def row(what: str, ours: tuple[float, float, float], theirs: tuple[float, float, float], peer: str) -> str:
     return (f"| {what} | {peer} | {ours[0]:.2f} | {theirs[0]:.2f} | {ours[0] / theirs[0]:.2f} | {ours[1]:.2f} | "
             f"{theirs[1]:.2f} | {ours[1] / theirs[1]:.2f} | {ours[2]:.0f} | {theirs[2]:.0f} |")
@@ -120,6 +156,7 @@ def main() -> int:
                                   "--fail-on", "never", "--no-redact"])
         theirs = measure([sys.executable, "-c", JSON_LOAD, str(har)])
         print(row(f"HAR of {har.stat().st_size / 1e6:.0f} MB", ours, theirs, "`json.load`"), flush=True)
+        har_reading_parts(har)
     return 0
 
 
