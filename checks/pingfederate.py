@@ -154,7 +154,7 @@ def _launch_check(ctx: DiagContext, spec: CheckSpec, broken, good: str, bad: str
         yield spec.skip("The capture holds no PingFederate startSSO.ping launch URL.")
         return
     for launch in launches:
-        where = dict(source="a request in the capture", locator="startSSO.ping URL", seen=launch.url[:300],
+        where = dict(source="a URL in the evidence", locator="startSSO.ping URL", seen=launch.url[:300],
                      expected=correct_launch_url(ctx, launch.base))
         problem = broken(launch)
         if problem:
@@ -165,7 +165,7 @@ def _launch_check(ctx: DiagContext, spec: CheckSpec, broken, good: str, bad: str
 
 
 @check(id="PING001", title="PingFederate launch URL has `&` where `?` belongs (404 Not Found)",
-       severity=Severity.HIGH, connector=Connector.PINGFEDERATE, requires={Need.FLOW}, docs=PF_URL_ERRORS,
+       severity=Severity.HIGH, connector=Connector.PINGFEDERATE, requires={Need.URL}, docs=PF_URL_ERRORS,
        remediation="Start the query of `…/idp/startSSO.ping` with `?`, not `&`.")
 def ampersand_for_question_mark(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """PingFederate answers `…/idp/startSSO.ping&PartnerSpId=…` with 404 Not Found: without a `?` the whole string
@@ -177,7 +177,7 @@ def ampersand_for_question_mark(ctx: DiagContext, spec: CheckSpec) -> Iterator[F
 
 
 @check(id="PING002", title="PingFederate launch URL has a second `?` (System Error)", severity=Severity.HIGH,
-       connector=Connector.PINGFEDERATE, requires={Need.FLOW}, docs=PF_URL_ERRORS,
+       connector=Connector.PINGFEDERATE, requires={Need.URL}, docs=PF_URL_ERRORS,
        remediation="Separate the parameters of the launch URL with `&`; only the first separator is `?`.")
 def second_question_mark(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """`…/idp/startSSO.ping?PartnerSpId=sp1?TargetResource=…` gives PingFederate's "System Error": every
@@ -201,7 +201,7 @@ def _miscased(launch: Launch) -> str | None:
 
 
 @check(id="PING003", title="PingFederate launch parameter is mis-cased (PartnerSpId / TargetResource)",
-       severity=Severity.HIGH, connector=Connector.PINGFEDERATE, requires={Need.FLOW}, docs=PF_IDP_ENDPOINTS,
+       severity=Severity.HIGH, connector=Connector.PINGFEDERATE, requires={Need.URL}, docs=PF_IDP_ENDPOINTS,
        remediation="Write the parameters exactly `PartnerSpId` and `TargetResource`.")
 def miscased_parameters(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """startSSO.ping reads `PartnerSpId` (or `PARTNER`) and `TargetResource` (or `TARGET`); "Parameters are
@@ -219,7 +219,7 @@ def _unencoded_target(launch: Launch) -> str | None:
 
 
 @check(id="PING004", title="PingFederate TargetResource is not URL-encoded", severity=Severity.MEDIUM,
-       connector=Connector.PINGFEDERATE, requires={Need.FLOW}, docs=PF_URL_ERRORS,
+       connector=Connector.PINGFEDERATE, requires={Need.URL}, docs=PF_URL_ERRORS,
        remediation="URL-encode the TargetResource value (`https%3A%2F%2F…`).")
 def unencoded_target(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """"Query values with restricted characters must be URL-encoded" ("Resolving URL-related errors"): an
@@ -229,7 +229,7 @@ def unencoded_target(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 
 
 @check(id="PING005", title="PingFederate endpoint path is not one PingFederate has (404)", severity=Severity.HIGH,
-       connector=Connector.PINGFEDERATE, requires={Need.FLOW}, docs=PF_IDP_ENDPOINTS,
+       connector=Connector.PINGFEDERATE, requires={Need.URL}, docs=PF_IDP_ENDPOINTS,
        remediation="Use PingFederate's built-in endpoint: `/idp/startSSO.ping` to launch Atlan, `/idp/SSO.saml2` as "
                    "the SSO URL in Atlan; check the base URL and port.")
 def unknown_endpoint(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
@@ -241,7 +241,7 @@ def unknown_endpoint(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
         if not parts.path.lower().startswith("/idp/") or "&" in parts.path:
             continue  # `startSSO.ping&…` is PING001's
         judged = True
-        where = dict(source="a request in the capture", locator="URL path", seen=parts.path[:200])
+        where = dict(source="a URL in the evidence", locator="URL path", seen=parts.path[:200])
         if parts.path in KNOWN_PATHS:
             yield spec.passed(f"{quoted(parts.path)} is a PingFederate endpoint.", **where)
             continue
@@ -254,7 +254,7 @@ def unknown_endpoint(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 
 
 @check(id="PING006", title="PingFederate PartnerSpId is not Atlan's SP entity ID", severity=Severity.HIGH,
-       connector=Connector.PINGFEDERATE, requires={Need.FLOW, Need.SP_ENTITY_ID}, docs=PF_IDP_ENDPOINTS,
+       connector=Connector.PINGFEDERATE, requires={Need.URL, Need.SP_ENTITY_ID}, docs=PF_IDP_ENDPOINTS,
        remediation="Set PartnerSpId in the launch URL to the SP connection's Partner's Entity ID, which is Atlan's "
                    "'Audience URI (SP Entity ID)'.")
 def partner_is_atlan(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
@@ -268,7 +268,7 @@ def partner_is_atlan(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
                 continue
             judged = True
             value = unquote(raw)
-            where = dict(source="a request in the capture", locator=f"startSSO.ping {name}", seen=value,
+            where = dict(source="a URL in the evidence", locator=f"startSSO.ping {name}", seen=value,
                          expected=sp)
             if value == sp:
                 yield spec.passed(f"{name} is Atlan's SP entity ID {quoted(sp)}.", **where)

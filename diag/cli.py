@@ -19,7 +19,7 @@ from ssodiag.diag.diff import diff_command
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.reconcile import check_atlan_url, reconcile_alias
 from ssodiag.diag.groupsync_cli import groupsync_app
-from ssodiag.diag.enums import Connector, Severity, Status, VerdictStatus
+from ssodiag.diag.enums import Connector, InputKind, Severity, Status, VerdictStatus
 from ssodiag.diag.output import (
     Format, check_output_path, choose_format, deliver, error_line, fail, note, redaction_notice, to_stdout,
     use_color, wants_redaction, write_file,
@@ -403,7 +403,10 @@ def decode(evidence: EvidenceArg = []) -> None:
     if not ev.messages:
         if not any(i.error is None for i in ev.inputs):
             raise typer.Exit(2)
-        fail("no SAML message found in the input")
+        url = next((i for i in ev.inputs if i.kind is InputKind.URL), None)
+        fail("no SAML message found in the input" + (f": {url.source} has no SAMLRequest or SAMLResponse parameter; "
+                                                      "`ssodiag analyze` judges the URL itself (e.g. an IdP's launch "
+                                                      "link)" if url else ""))
     for index, m in enumerate(ev.messages):
         layers = ", ".join(m.encoding_layers) or "none (raw XML)"
         typer.echo(f"# message {index}: {m.kind.value} from {clip(m.source, 500)}")

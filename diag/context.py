@@ -193,6 +193,7 @@ class DiagContext:
             Need.AUTHN_REQUEST: bool(self.authn_requests),
             Need.MESSAGE: bool(ev.messages),
             Need.FLOW: bool(ev.flows),
+            Need.URL: bool(ev.urls),
             Need.IDP_METADATA: bool(self.idp_entities),
             Need.IDP_TRUST: bool(self.trusted_certificates or self.expect.idp_fingerprints),
             Need.IDP_ENTITY_ID: bool(self.idp_entity_id),

@@ -37,7 +37,7 @@ def _values(evidence: Evidence) -> Iterator[tuple[SignalKind, str, str]]:
                 for ep in r.sso_services:
                     yield SignalKind.URL, ep.location, f"SSO endpoint in {doc.source}"
     for url in evidence.urls:
-        yield SignalKind.URL, url, "a request in the capture"
+        yield SignalKind.URL, url, "a URL in the evidence"
         if "?" in url:
             for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)[:100]:
                 yield SignalKind.PARAM, name, f"a query parameter of `{clip(url, 100)}`"

@@ -50,6 +50,7 @@ class InputKind(str, enum.Enum):
     METADATA = "metadata"
     CERTIFICATE = "certificate"
     ERROR_PAGE = "error-page"
+    URL = "url"  # a URL without a SAML message (a launch link such as PingFederate's startSSO.ping)
 
 
 class MessageKind(str, enum.Enum):

@@ -46,6 +46,9 @@ _SAML_PARAM_NAME = re.compile(r"S\s*A\s*M\s*L\s*R\s*e\s*(?:q\s*u\s*e\s*s\s*t|s\s
 # Quotes a value picks up when copied out of JSON, a shell command or code; base64 and URLs never hold them.
 _PASTE_QUOTES = "\"'`"
 # Several messages pasted into one text file, one after another, separated by a blank line.
+# A URL alone (a launch link the user opened, e.g. PingFederate's startSSO.ping): no SAML message, but its host and
+# parameters name the IdP and are judged as a launch URL.
+_BARE_URL = re.compile(r"https?://[^\s\"'<>`]+", re.IGNORECASE)
 _BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 MAX_DOCUMENTS_PER_TEXT = 50
 MIN_PASTED_VALUE = 100  # shorter arguments are file names, even when shaped like base64
@@ -107,7 +110,7 @@ def is_pasted_value(argument: str) -> bool:
     if len(argument) > MAX_ARGUMENT_VALUE or os.path.lexists(argument):  # lexists is False for an over-long name
         return False
     text = argument.strip().strip(_PASTE_QUOTES).strip()
-    if _SAML_PARAM_NAME.search(text) and ("=" in text):
+    if _SAML_PARAM_NAME.search(text) and ("=" in text) or _BARE_URL.fullmatch(text):
         return True
     if text.startswith("<") and text.endswith(">"):
         return True
@@ -268,6 +271,8 @@ def _detect_one(data: bytes, source: str) -> _Parsed:
     # the run is looked for at the start only: prose of any length is turned away without a scan of all of it
     if _ENCODED_RUN.search(stripped, 0, 4096) and _ENCODED_TEXT.fullmatch(stripped):
         return _from_value(stripped, source)
+    if _BARE_URL.fullmatch(stripped):
+        return _from_url(stripped, source)
     if find_known_error(text):
         return _from_page(text, source)
     raise InputError(NOT_RECOGNISED, source)
@@ -333,6 +338,13 @@ def _from_value(value: str, source: str, **message_fields) -> _Parsed:
     message = parse_message(xml, source=source, binding=binding, encoding_layers=layers, root=root, **message_fields)
     return _Parsed(InputKind.SAML_MESSAGE, f"SAML {message.kind.value} ({', '.join(layers) or 'raw XML'})",
                    messages=(message,))
+
+
+def _from_url(url: str, source: str) -> _Parsed:
+    """A URL that carries no SAML message: what the browser was sent to, for the checks that judge URLs (the IdP it
+    names, a launch link's parameters)."""
+    return _Parsed(InputKind.URL, f"URL without a SAML message, judged as the address the user opened: "
+                                  f"{url[:200]}{'…' if len(url) > 200 else ''}", urls=(url,))
 
 
 def _from_page(text: str, source: str) -> _Parsed:

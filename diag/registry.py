@@ -37,6 +37,7 @@ class Need(str, enum.Enum):
     AUTHN_REQUEST = ("authn-request", "give the AuthnRequest (a HAR of an SP-initiated login or the SAMLRequest value)")
     MESSAGE = ("message", "give a SAML message, a HAR or a SAML-tracer export")
     FLOW = ("flow", "give a HAR or SAML-tracer export of the login")
+    URL = ("url", "give the URL the user opened (e.g. the IdP's launch link), or a HAR of the login")
     IDP_METADATA = ("idp-metadata", "pass --idp-metadata FILE (or give the IdP metadata as evidence)")
     IDP_TRUST = ("idp-trust", "pass --idp-cert, --idp-fingerprint or --idp-metadata")
     IDP_ENTITY_ID = ("idp-entity-id", "pass --idp-entity-id or --idp-metadata")

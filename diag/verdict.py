@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from ssodiag.diag.broker import BROKER_STOP_CHECK
 from ssodiag.diag.har import RECAPTURE_WITH_POST
 from ssodiag.diag.model import (
-    Finding, Flow, FlowHop, LoadedInput, MessageKind, SamlMessage, SignatureVerdict, Status, Verdict, VerdictStatus,
+    Finding, Flow, FlowHop, InputKind, LoadedInput, MessageKind, SamlMessage, SignatureVerdict, Status, Verdict, VerdictStatus,
 )
 
 _VERIFIED_OR_UNSIGNED = (SignatureVerdict.VALID, SignatureVerdict.ABSENT)
@@ -32,6 +32,11 @@ def judge_run(findings: Sequence[Finding], messages: Sequence[SamlMessage],
                        "IdP's SAML Response was lost from the HAR (browsers drop some request bodies from an export). "
                        f"{RECAPTURE_WITH_POST}, or use Firefox or the SAML-tracer add-on, which keep POST bodies; "
                        "ssodiag redacts what it writes.")
+    if not messages and verdict.status is VerdictStatus.INCONCLUSIVE and any(i.kind is InputKind.URL for i in inputs):
+        return Verdict(VerdictStatus.INCONCLUSIVE,
+                       "No problem found in the URL given, but a URL carries no SAML message, so the IdP's answer was "
+                       "not judged: open the URL with the browser's network log recording ('Preserve log') and give "
+                       "the HAR, or give the SAMLResponse value.")
     unread = [i for i in inputs if i.error]
     if unread and verdict.status is VerdictStatus.PASS:
         return Verdict(VerdictStatus.INCOMPLETE,

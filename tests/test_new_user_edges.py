@@ -55,6 +55,33 @@ def test_a_file_of_that_name_wins_over_a_pasted_value(idp, tmp_path, monkeypatch
     assert doc["inputs"][0]["source"] == name
 
 
+PING_LAUNCH = "https://sso.example.com/idp/startSSO.ping?PartnerSpId=" + SP.replace(":", "%3A").replace("/", "%2F")
+
+
+def test_a_bare_launch_url_is_evidence_not_a_missing_file(tmp_path, monkeypatch):
+    # a PingFederate IdP-initiated launch link, pasted as is: no SAML message, but the URL itself is judged
+    monkeypatch.chdir(tmp_path)
+    args = ("--atlan", ATLAN, "--alias", "ping", "-f", "json", "--no-redact", "--fail-on", "never")
+    doc = json.loads(invoke("analyze", PING_LAUNCH, *args).stdout)
+    assert doc["inputs"][0]["source"] == "argument 1 (URL)" and doc["inputs"][0]["kind"] == "url"
+    assert "pingfederate" in [c["connector"] for c in doc["detections"]]
+    status = {f["check_id"]: f["status"] for f in doc["findings"]}
+    assert status["PING001"] == status["PING006"] == "pass"
+    assert doc["verdict"]["status"] == "inconclusive" and "URL carries no SAML message" in doc["verdict"]["summary"]
+    # the classic 404 launch link (`&` where `?` belongs, PartnerSpId of another SP) is the verdict, with the URL to use
+    broken = invoke("analyze", "https://sso.example.com/idp/startSSO.ping&PartnerSpId=https://other.example/sp",
+                    *args)
+    doc = json.loads(broken.stdout)
+    assert doc["verdict"]["status"] == "fail" and doc["verdict"]["top_check_id"] == "PING001"
+    assert PING_LAUNCH in doc["answer"]["steps"][0]["text"]
+    assert {f["check_id"] for f in doc["findings"] if f["status"] == "fail"} >= {"PING001", "PING006"}
+    (tmp_path / "link.txt").write_text(f"  {PING_LAUNCH}\n")  # the same link saved in a text file
+    assert json.loads(invoke("analyze", "link.txt", *args).stdout)["inputs"][0]["kind"] == "url"
+    decoded = invoke("decode", PING_LAUNCH)
+    assert decoded.exit_code == 2 and "no SAMLRequest or SAMLResponse" in decoded.stderr
+    assert "ssodiag analyze" in decoded.stderr and "no such file" not in decoded.stderr
+
+
 @pytest.mark.parametrize("atlan", ["acme", "acme.atlan.com", "ftp://acme.atlan.com"])
 def test_atlan_must_be_a_url(idp, tmp_path, atlan):
     (tmp_path / "r.xml").write_bytes(idp.signed_response())
