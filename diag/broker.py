@@ -64,9 +64,11 @@ _PATHS = {
 
 @lru_cache(maxsize=256)
 def source_url(cite: str) -> str:
-    """``SAMLEndpoint.java:633-639`` -> a link to those lines of the fork (first file of a ``;`` list)."""
+    """``SAMLEndpoint.java:633-639`` -> a link to those lines of the fork (first file of a ``;`` list, first range
+    of a ``,`` list: an anchor holds one range)."""
     first = cite.split(";")[0].strip()
     name, _, lines = first.partition(":")
+    lines = lines.split(",")[0].strip()
     path = _PATHS.get(name, name)
     start, _, end = lines.partition("-")
     anchor = f"#L{start}" + (f"-L{end}" if end else "") if start else ""

@@ -5,12 +5,13 @@ them for real, the broker model (diag/broker.py) judges them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 
 import pytest
 
 from ssodiag.diag.broker import (
-    AttributeMapper, BrokerConfig, Login, Outcome, assumed_config, brokered_profile, predict,
+    STEPS, AttributeMapper, BrokerConfig, Login, Outcome, assumed_config, brokered_profile, predict, source_url,
 )
 from ssodiag.diag.certs import load_certificates
 from ssodiag.diag.saml import parse_message
@@ -271,3 +272,11 @@ def test_attr001_accepts_friendly_names_and_an_email_nameid(tmp_path, idp):
     result = analyze(Evidence(messages=(parse_message(bare, source="r.xml"),)), Expectations())
     [finding] = [f for f in result.findings if f.check_id == "ATTR001"]
     assert finding.status.value == "fail" and "`email`" in finding.message and "`firstName`" in finding.message
+
+
+def test_every_step_links_to_one_range_of_the_fork():
+    # a cite such as `SAMLEndpoint.java:413-418, 587-611` once became an anchor with a comma and a space: a broken link
+    for step in STEPS:
+        url = source_url(step.cite)
+        assert re.fullmatch(r"https://github\.com/atlanhq/keycloak-identity/blob/[\w.]+/[\w/.-]+\.java(#L\d+(-L\d+)?)?",
+                            url), (step.number, url)
