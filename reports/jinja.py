@@ -46,6 +46,15 @@ def md_escape(value: object, limit: int = 300) -> str:
                    for index, part in enumerate(parts))
 
 
+def md_value(value: object, limit: int = 300) -> str:
+    """An evidence value in Markdown, as ``html_value`` shows it: one code span, or, when the text quoting it marks
+    its values with backticks, that text with those values as code spans (a code span would show the backticks)."""
+    if value is None:
+        return "—"
+    text = str(value)
+    return md_escape(text, limit) if "`" in text else md_code(text, limit)
+
+
 def html_code_spans(value: object, limit: int = 1000) -> Markup:
     """Clipped, escaped text whose `backticked` values (how findings quote evidence) render as <code>."""
     escaped = str(escape(clip(value, limit)))
@@ -76,6 +85,7 @@ def environment(markdown: bool) -> jinja2.Environment:
     env.filters["code"] = html_code_spans
     env.filters["value"] = html_value
     env.filters["mdcode"] = md_code
+    env.filters["mdvalue"] = md_value
     env.globals.update(STATUS_LABEL=STATUS_LABEL, SEVERITY_ORDER=SEVERITY_ORDER, problems=problems,
                        groupsync_view=plan_view, judgement_line=judgement_line)
     return env
