@@ -123,8 +123,9 @@ def step_checks(number: int) -> frozenset[str]:
 
 
 def headline_fix(findings: list[Finding], predictions: tuple[Prediction, ...]) -> list[Finding]:
-    """The fix of "Atlan stops at step N" from the most specific failing finding about that step: ``findings`` are
-    sorted, so a connector's finding (it names the vendor console's fields and the tenant's values) comes first."""
+    """The fix of "Atlan stops at step N", with its expected and seen values, from the most specific failing finding
+    about that step: ``findings`` are sorted, so a connector's finding (it names the vendor console's fields and the
+    tenant's values) comes first."""
     by_source = {p.source: p for p in predictions}
     first_failing: dict[str, int] = {}  # check id -> position of its first failing finding (one pass, not one per stop)
     for position, f in enumerate(findings):
@@ -137,6 +138,8 @@ def headline_fix(findings: list[Finding], predictions: tuple[Prediction, ...]) -
             positions = [first_failing[c] for c in step_checks(prediction.stop.number) if c in first_failing]
             if positions:
                 detail = findings[min(positions)]
-                finding = replace(finding, remediation=f"{detail.remediation} (see {detail.check_id})")
+                # the fix's exact values are the cause's (the certificate to upload, the URL to enter), not the page
+                values = dict(expected=detail.expected, seen=detail.seen) if detail.expected or detail.seen else {}
+                finding = replace(finding, remediation=f"{detail.remediation} (see {detail.check_id})", **values)
         result.append(finding)
     return result

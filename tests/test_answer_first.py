@@ -48,6 +48,11 @@ def test_the_answer_rests_on_the_top_failure(results, name):
     assert any(top.check_id in line for line in answer.check_after)
     if top.expected is not None:
         assert ("Expected", top.expected) in answer.steps[0].values
+    if top.check_id == BROKER_STOP_CHECK:  # the exact values are the cause's, not "every broker step passes"
+        cause = re.search(r"\(see (\w+)\)$", top.remediation).group(1)
+        detail = next(f for f in result.findings if f.check_id == cause and f.status.value == "fail")
+        assert dict(answer.steps[0].values) == {k: v for k, v in (("Expected", detail.expected),
+                                                                  ("This login sent", detail.seen)) if v is not None}
 
 
 @pytest.mark.parametrize("name", [t.name for t in FAILURES])
