@@ -407,7 +407,7 @@ def decode(evidence: EvidenceArg = []) -> None:
         fail("no SAML message found in the input" + (f": {url.source} has no SAMLRequest or SAMLResponse parameter; "
                                                       "`ssodiag analyze` judges the URL itself (e.g. an IdP's launch "
                                                       "link)" if url else ""))
-    for index, m in enumerate(ev.messages):
+    for index, m in enumerate(ev.messages, start=1):
         layers = ", ".join(m.encoding_layers) or "none (raw XML)"
         typer.echo(f"# message {index}: {m.kind.value} from {clip(m.source, 500)}")
         typer.echo(f"# binding: {m.binding}; layers removed: {layers}")

@@ -153,7 +153,7 @@ def _flow_doc(flow: Flow) -> dict[str, Any]:
         "pairs": [{"request_id": q, "response_id": r} for q, r in flow.pairs],
         "hops": [
             {"index": h.index, "time": _time(h.time), "method": h.method, "url": h.url, "status": h.status,
-             "redirect_to": h.redirect_to, "message_index": h.message_index, "relay_state": h.relay_state,
+             "redirect_to": h.redirect_to, "message_index": None if h.message_index is None else h.message_index + 1, "relay_state": h.relay_state,
              "page_excerpt": h.page_excerpt}
             for h in flow.hops
         ],
@@ -219,7 +219,7 @@ def build_document(result: RunResult) -> dict[str, Any]:
             "clock_skew": result.resolved.clock_skew,
         },
         "judgement": {"mode": result.judgement.mode, "reason": result.judgement.reason},
-        "messages": [_message_doc(i, m) for i, m in enumerate(ev.messages)],
+        "messages": [_message_doc(i, m) for i, m in enumerate(ev.messages, start=1)],  # #1 is the first, as HAR entries
         "metadata": [_metadata_doc(m) for m in ev.metadata],
         "certificates": [certificate_doc(c) for c in ev.certificates],
         "flow": [_flow_doc(f) for f in ev.flows],

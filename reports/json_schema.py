@@ -132,8 +132,9 @@ def message() -> Schema:
         "element": STRING, "data_algorithm": optional_string(), "key_algorithm": optional_string(),
         "decrypted": BOOLEAN, "error": optional_string()})
     return obj({
-        "index": INTEGER, "xml": {"type": "string", "description": "the message as indented XML for a reader "
-                                                                "(bounded, control characters escaped)"},
+        "index": {"type": "integer", "minimum": 1, "description": "the message's number in the report, from 1"},
+        "xml": {"type": "string", "description": "the message as indented XML for a reader "
+                                                 "(bounded, control characters escaped)"},
         "source": STRING, "kind": ref("message_kind"), "binding": STRING,
         "encoding_layers": array(ref("encoding_layer")), "id": optional_string(), "issuer": optional_string(),
         "destination": optional_string(), "in_response_to": optional_string(), "issue_instant": TIME,
@@ -157,7 +158,8 @@ def metadata() -> Schema:
 def flow() -> Schema:
     hop = obj({
         "index": INTEGER, "time": TIME, "method": STRING, "url": STRING, "status": {"type": ["integer", "null"]},
-        "redirect_to": optional_string(), "message_index": {"type": ["integer", "null"]},
+        "redirect_to": optional_string(),
+        "message_index": {"type": ["integer", "null"], "minimum": 1, "description": "the message this entry carries"},
         "relay_state": optional_string(), "page_excerpt": optional_string()})
     return obj({"source": STRING, "initiation": ref("initiation"),
                 "pairs": array(obj({"request_id": STRING, "response_id": STRING})), "hops": array(hop)})

@@ -162,3 +162,14 @@ def test_an_abbreviation_does_not_split_a_fix_step():
                     "(i.e. Atlan support deletes it).") == [
         "Set Application username format (e.g. Email), so that the NameID matches.",
         "Or remove the user (i.e. Atlan support deletes it)."]
+
+
+def test_messages_are_numbered_from_1_as_har_entries_are(results):
+    doc = build_document(results["okta-failure"])
+    assert [m["index"] for m in doc["messages"]] == list(range(1, len(doc["messages"]) + 1))
+    carried = [h["message_index"] for f in doc["flow"] for h in f["hops"] if h["message_index"] is not None]
+    assert carried and min(carried) == 1
+    md = render("report", doc, "md")
+    assert "Response #1 **broke here**" in md and "#0" not in md
+    assert not re.search(r"#0\b", render("report", doc, "html"))
+    assert "#0" not in render("report", doc, "terminal", width=300)
