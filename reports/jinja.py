@@ -8,7 +8,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ssodiag.diag.text import clip
-from ssodiag.reports.text import SEVERITY_ORDER, STATUS_LABEL, judgement_line, plan_view, problems
+from ssodiag.reports.text import INITIATION_LABEL, SEVERITY_ORDER, STATUS_LABEL, judgement_line, plan_view, problems
 
 
 _BACKTICKED = re.compile(r"`([^`]+)`")
@@ -86,6 +86,6 @@ def environment(markdown: bool) -> jinja2.Environment:
     env.filters["value"] = html_value
     env.filters["mdcode"] = md_code
     env.filters["mdvalue"] = md_value
-    env.globals.update(STATUS_LABEL=STATUS_LABEL, SEVERITY_ORDER=SEVERITY_ORDER, problems=problems,
-                       groupsync_view=plan_view, judgement_line=judgement_line)
+    env.globals.update(STATUS_LABEL=STATUS_LABEL, SEVERITY_ORDER=SEVERITY_ORDER, INITIATION_LABEL=INITIATION_LABEL,
+                       problems=problems, groupsync_view=plan_view, judgement_line=judgement_line)
     return env

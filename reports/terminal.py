@@ -14,7 +14,7 @@ from rich.text import Text
 
 from ssodiag.diag.text import clip
 from ssodiag.reports.groupsync_render import render_terminal as render_plan
-from ssodiag.reports.text import STATUS_LABEL, judgement_line
+from ssodiag.reports.text import INITIATION_LABEL, STATUS_LABEL, judgement_line
 from ssodiag.reports.view import report_view
 
 _STYLE = {"fail": "bold red", "error": "bold magenta", "warn": "yellow", "skip": "dim", "pass": "green",
@@ -85,7 +85,7 @@ def _flows(con: Console, view: dict) -> None:
     for flow_view in view["flows"]:
         flow = flow_view["flow"]
         con.print()
-        con.print(Text.assemble(("Flow ", "bold"), clip(flow["source"], 80), f" ({flow['initiation']}-initiated)"))
+        con.print(Text.assemble(("Flow ", "bold"), clip(flow["source"], 80), f" ({INITIATION_LABEL[flow['initiation']]})"))
         for h in flow_view["hops"]:
             carried = f" carries {h['carries']} #{h['message_index']}" if h["carries"] else ""
             redirect = f" -> {clip(h['redirect_to'], 90)}" if h["redirect_to"] else ""

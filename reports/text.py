@@ -7,6 +7,8 @@ from ssodiag.diag.text import printable
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 STATUS_LABEL = {"fail": "FAIL", "warn": "WARN", "error": "ERROR", "skip": "SKIP", "pass": "PASS"}
+# Who started a captured login, as a flow's heading says it ("unknown-initiated" read as a typo)
+INITIATION_LABEL = {"sp": "SP-initiated", "idp": "IdP-initiated", "unknown": "who started it is not in the capture"}
 
 
 def problems(doc: dict) -> list[dict]:

@@ -1,4 +1,5 @@
-"""Record real HARs of SAML logins: Debian's Chromium, driven by Playwright, against a real IdP.
+"""Record real HARs of SAML logins: Debian's Chromium, driven by Playwright, against a real IdP; and open
+ssodiag's HTML reports in the same Chromium (ReportPage) to see what a reader sees.
 
 The hosts that cannot run here (Atlan's Keycloak broker on https://tenant.atlan.com, the vendors' pages) are
 played by scripted stand-ins (tests.standins) on one local HTTPS server: Chromium's ``--host-resolver-rules``
@@ -135,3 +136,58 @@ class HarRecorder:
         # The HAR recorder fetches bodies asynchronously; closing before the network is idle loses them.
         page.wait_for_load_state("networkidle")
         return page.url
+
+
+# --------------------------------------------------------------------------- opening reports
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTEFACTS = ROOT / "tmp" / "artefacts"  # screenshots of the reports (not committed)
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+@contextlib.contextmanager
+def report_browser() -> Iterator[Browser]:
+    """Chromium for opening reports (no stand-ins: a report must not request anything at all)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class ReportPage:
+    """One report opened in the browser, with what it logged and requested."""
+
+    def __init__(self, browser: Browser, path: Path, viewport: dict) -> None:
+        self.context = browser.new_context(viewport=viewport, java_script_enabled=True)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.url = path.resolve().as_uri()
+        self.page.goto(self.url)
+        self.page.wait_for_load_state("load")
+
+    def others(self) -> list[str]:
+        """Requests beyond the report file itself: an image, a font, a beacon would all be leaks."""
+        return [u for u in self.requests if u != self.url]
+
+    def in_viewport(self, selector: str) -> bool:
+        box = self.page.locator(selector).first.bounding_box()
+        viewport = self.page.viewport_size
+        return box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 60) <= viewport["height"]
+
+    def screenshot(self, name: str) -> None:
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTEFACTS / f"{name}.png"))
+
+    def close(self) -> None:
+        self.context.close()

@@ -171,5 +171,6 @@ def test_messages_are_numbered_from_1_as_har_entries_are(results):
     assert carried and min(carried) == 1
     md = render("report", doc, "md")
     assert "Response #1 **broke here**" in md and "#0" not in md
+    assert re.search(r"### Flow: \S*login\.har \(IdP-initiated\)", md)  # not "(idp-initiated)", "unknown-initiated"
     assert not re.search(r"#0\b", render("report", doc, "html"))
     assert "#0" not in render("report", doc, "terminal", width=300)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import pytest
 from lxml import etree
 
-from tests.browser import chromium_missing
+from ssodiag.reports.render import render
+from tests.browser import DESKTOP, ReportPage, chromium_missing, report_browser
 from tests.pysaml2idp import pysaml2_missing
 from tests.realidp import LIBFAKETIME, analyze_json, simplesamlphp_missing, skip_or_fail
 from tests.scenarios import ATLAN, CONNECTORS, NO_IDP, Recording, record_all, recordings_planned, scenario
@@ -177,6 +178,33 @@ def test_recording_holds_what_the_scenario_did(recordings, name, kind):
     assert root.findtext(f"{{{SAML_NS}}}Issuer").strip() == CONNECTORS[s.connector].entity_id
     assert root.get("Destination") == acs_url
     assert root.get("ID").startswith(ID_PREFIX[kind])
+
+
+# --------------------------------------------------------------------------- the report, as a reader sees it
+
+
+@pytest.fixture(scope="module")
+def report_chromium(scenario_runs):  # scenario_runs has made sure Chromium is here (or failed under CI)
+    with report_browser() as chromium:
+        yield chromium
+
+
+@pytest.mark.parametrize(("name", "kind"), [pytest.param(n, k, id=f"{n}[{k}]") for n, k in PLANNED])
+def test_html_report_answers_first_in_the_browser(reports, report_chromium, tmp_path, name, kind):
+    """The HTML report of every recorded login, opened in Chromium at 1280x800: the verdict (and for a failure
+    the first fix step) is on screen without scrolling, and the page logs no error and requests nothing."""
+    doc = reports[(name, kind)]
+    path = tmp_path / f"{name}-{kind}.html"
+    path.write_text(render("report", doc, "html"), encoding="utf-8")
+    page = ReportPage(report_chromium, path, DESKTOP)
+    try:
+        assert page.in_viewport("#verdict"), "the verdict is below the fold"
+        if doc["verdict"]["status"] == "fail":
+            assert page.in_viewport("#fix li"), "the first fix step is below the fold"
+        assert not page.errors and not page.others() and not page.dialogs
+        page.screenshot(f"e2e-{name}-{kind}-1280x800")
+    finally:
+        page.close()
 
 
 # --------------------------------------------------------------------------- the diagnosis

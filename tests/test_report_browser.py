@@ -13,15 +13,11 @@ from typer.testing import CliRunner
 
 from ssodiag.diag.cli import app
 from ssodiag.diag.demo import sample_tickets
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_missing
+from tests.browser import DESKTOP, PHONE, ReportPage, chromium_missing, report_browser
 from tests.harbuild import HarBuilder, post_body, redirect_query
 from tests.idp import TestIdP
 from tests.realidp import skip_or_fail
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTEFACTS = ROOT / "tmp" / "artefacts"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 ATLAN = "https://acme.atlan.com"
 SP = f"{ATLAN}/auth/realms/default"
 ACS = f"{SP}/broker/okta/endpoint"
@@ -43,12 +39,8 @@ def browser():
     missing = chromium_missing()
     if missing:
         skip_or_fail(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with report_browser() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -59,44 +51,9 @@ def sample_reports(tmp_path_factory) -> Path:
     return out
 
 
-class Page:
-    """One report opened in the browser, with what it logged and requested."""
-
-    def __init__(self, browser, path: Path, viewport: dict) -> None:
-        self.context = browser.new_context(viewport=viewport, java_script_enabled=True)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        self.dialogs: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        self.url = path.resolve().as_uri()
-        self.page.goto(self.url)
-        self.page.wait_for_load_state("load")
-
-    def others(self) -> list[str]:
-        """Requests beyond the report file itself: an image, a font, a beacon would all be leaks."""
-        return [u for u in self.requests if u != self.url]
-
-    def in_viewport(self, selector: str) -> bool:
-        box = self.page.locator(selector).first.bounding_box()
-        viewport = self.page.viewport_size
-        return box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 60) <= viewport["height"]
-
-    def close(self) -> None:
-        self.context.close()
-
-
-def _shot(page: Page, name: str) -> None:
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    page.page.screenshot(path=str(ARTEFACTS / f"{name}.png"))
-
-
 @pytest.mark.parametrize("ticket", [t.name for t in sample_tickets()])
 def test_sample_report_answers_first_without_scrolling(browser, sample_reports, ticket):
-    page = Page(browser, sample_reports / f"{ticket}.html", DESKTOP)
+    page = ReportPage(browser, sample_reports / f"{ticket}.html", DESKTOP)
     try:
         assert page.in_viewport("#verdict"), "the verdict is below the fold"
         if ticket.endswith("-failure"):
@@ -110,19 +67,19 @@ def test_sample_report_answers_first_without_scrolling(browser, sample_reports, 
         }).map(e => e.textContent)""")
         assert not broken, broken
         assert not page.errors and not page.others() and not page.dialogs
-        _shot(page, f"report-{ticket}-1280x800")
+        page.screenshot(f"report-{ticket}-1280x800")
     finally:
         page.close()
 
 
 def test_reports_fit_a_phone_and_print_to_pdf(browser, sample_reports, tmp_path):
     for ticket in ("okta-failure", "entra-failure"):
-        page = Page(browser, sample_reports / f"{ticket}.html", PHONE)
+        page = ReportPage(browser, sample_reports / f"{ticket}.html", PHONE)
         try:
             overflow = page.page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{ticket}: {overflow}px wider than the phone"
             assert page.in_viewport("#verdict")
-            _shot(page, f"report-{ticket}-phone")
+            page.screenshot(f"report-{ticket}-phone")
             pdf = page.page.pdf(format="A4")
             assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
             (tmp_path / f"{ticket}.pdf").write_bytes(pdf)
@@ -161,25 +118,64 @@ def hostile_reports(tmp_path_factory) -> dict[str, Path]:
     return reports
 
 
+def _assert_inert(page: ReportPage) -> None:
+    """No payload ran: no marker in the title, no active element, only https links, no dialog, request or error."""
+    assert "PWNED" not in page.page.title()
+    assert page.page.evaluate("() => document.querySelectorAll('script, iframe, object, embed, svg').length") == 0
+    assert page.page.evaluate("() => [...document.querySelectorAll('img')].length") == 0
+    hrefs = page.page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.getAttribute('href'))")
+    assert all(h.startswith("https://") for h in hrefs), hrefs
+    assert not page.dialogs and not page.others() and not page.errors
+
+
 @pytest.mark.parametrize("mode", ["--redact", "--no-redact"])
 def test_planted_payloads_never_run(browser, hostile_reports, mode):
-    page = Page(browser, hostile_reports[mode], DESKTOP)
+    page = ReportPage(browser, hostile_reports[mode], DESKTOP)
     try:
-        assert "PWNED" not in page.page.title()
-        assert page.page.evaluate("() => document.querySelectorAll('script, iframe, object, embed, svg').length") == 0
-        assert page.page.evaluate("() => [...document.querySelectorAll('img')].length") == 0
-        hrefs = page.page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.getAttribute('href'))")
-        assert all(h.startswith("https://") for h in hrefs), hrefs
-        assert not page.dialogs and not page.others() and not page.errors
+        _assert_inert(page)
         if mode == "--no-redact":  # the values are shown, as text
             assert "<script>document.title='PWNED-script'</script>" in page.page.locator("body").inner_text()
-        _shot(page, f"hostile{mode}")
+        page.screenshot(f"hostile{mode}")
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("mode", ["--redact", "--no-redact"])
+def test_planted_payloads_in_a_group_sync_plan_never_run(browser, tmp_path, mode):
+    # group names, usernames and e-mails come from the customer's exports: the plan page shows them as text
+    quoted = '"' + PAYLOAD.replace('"', '""') + '"'
+    (tmp_path / "m.csv").write_text(f"sso_group,atlan_group\n{quoted},{quoted}\n")
+    (tmp_path / "a.csv").write_text(f"username,email,atlan_group\nbob,bob@corp.example,{quoted}\n")
+    (tmp_path / "i.csv").write_text(f"username,email,sso_group\n{SECRETS['email']},{SECRETS['email']},{quoted}\n")
+    out = tmp_path / "plan.html"
+    result = runner.invoke(app, ["groupsync", "simulate", "--mappings", str(tmp_path / "m.csv"), "--atlan-users",
+                                 str(tmp_path / "a.csv"), "--idp", str(tmp_path / "i.csv"), "-o", str(out), mode],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    page = ReportPage(browser, out, DESKTOP)
+    try:
+        _assert_inert(page)
+        text = page.page.locator("body").inner_text()
+        assert "PWNED-script" in text  # a group name is configuration: shown, as text
+        assert (SECRETS["email"] in text) is (mode == "--no-redact")
+        page.screenshot(f"hostile-plan{mode}")
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", ["index", "groupsync-plan"])
+def test_the_demos_other_pages_are_quiet(browser, sample_reports, name):
+    page = ReportPage(browser, sample_reports / f"{name}.html", DESKTOP)
+    try:
+        assert page.page.locator("h1").first.is_visible()
+        assert not page.errors and not page.others() and not page.dialogs
+        page.screenshot(f"demo-{name}-1280x800")
     finally:
         page.close()
 
 
 def test_planted_secrets_never_reach_the_redacted_page(browser, hostile_reports):
-    page = Page(browser, hostile_reports["--redact"], DESKTOP)
+    page = ReportPage(browser, hostile_reports["--redact"], DESKTOP)
     try:
         text = page.page.locator("html").inner_html() + page.page.locator("body").inner_text()
     finally:
