@@ -290,11 +290,13 @@ def active(ctx: DiagContext) -> list[ConnectorDeclaration]:
 def tailor(findings: Iterable[Finding], ctx: DiagContext) -> list[Finding]:
     """Generic findings that failed or warned, led by how to make their fix in the console of each connector in play
     (the vendor's console decides the concrete values, the generic advice follows); a finding the vendor documents as
-    harmless becomes a skip that says why."""
+    harmless becomes a skip that says why. A finding whose link is a specification PDF links the setup guide of the
+    IdP in play instead: the guide shows where the value the fix names is set, a 90-page PDF does not."""
     decls = active(ctx)
     if not decls:
         return list(findings)
     values = tenant(ctx)
+    guide = next((d.docs for d in decls if d.proxy_host_suffix is None), None)  # the IdP's, not a proxy's
     tailored = []
     for f in findings:
         if f.status in (Status.FAIL, Status.WARN):
@@ -304,5 +306,7 @@ def tailor(findings: Iterable[Finding], ctx: DiagContext) -> list[Finding]:
                 f = replace(f, status=Status.SKIP, message=f"Not blamed: {harmless[0]}. {f.message}")
             elif extra:
                 f = replace(f, remediation=" ".join([*extra, f.remediation]))
+            if guide and f.status is not Status.SKIP and f.docs and f.docs.lower().endswith(".pdf"):
+                f = replace(f, docs=guide)
         tailored.append(f)
     return tailored

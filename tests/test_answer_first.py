@@ -174,3 +174,13 @@ def test_messages_are_numbered_from_1_as_har_entries_are(results):
     assert re.search(r"### Flow: \S*login\.har \(IdP-initiated\)", md)  # not "(idp-initiated)", "unknown-initiated"
     assert not re.search(r"#0\b", render("report", doc, "html"))
     assert "#0" not in render("report", doc, "terminal", width=300)
+
+
+@pytest.mark.parametrize("name", [t.name for t in FAILURES])
+def test_problems_link_the_idps_guide_not_a_specification_pdf(results, name):
+    # SIG004 and SAML012/13 linked saml-core-2.0-os.pdf (90 pages); with an IdP in play its Atlan setup guide says
+    # where the certificate, entity ID or ACS URL of the fix is set
+    problems = [f for f in results[name].findings if f.status.value in ("fail", "warn")]
+    assert problems and not [(f.check_id, f.docs) for f in problems if (f.docs or "").lower().endswith(".pdf")]
+    if name == "okta-failure":
+        assert next(f for f in problems if f.check_id == "SIG004").docs.endswith("How-to-enable-Okta-for-SSO")
