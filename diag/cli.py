@@ -209,8 +209,17 @@ def option_paths(*values: object) -> list[str]:
 
 
 def check_outputs(output: Path | None, redaction_key: Path | None, inputs: list[str]) -> None:
-    """Refuse before any work: an output onto an input, through a link, or the key map onto the report."""
+    """Refuse before any work: an output onto an input, through a link, or the key map onto the report (the file
+    meant to be shared would hold the real values) or onto stdout, where the report goes."""
     check_output_path(output, inputs)
+    if redaction_key is None:
+        return
+    if to_stdout(redaction_key):
+        raise InputError("--redaction-key -: the key holds the real values and never goes to stdout with the report; "
+                         "give a file name")
+    if output is not None and not to_stdout(output) and os.path.realpath(output) == os.path.realpath(redaction_key):
+        raise InputError(f"--redaction-key {redaction_key}: is the -o file; the key holds the real values and must "
+                         "never replace the report, give another name")
     check_output_path(redaction_key, inputs + option_paths(output), option="--redaction-key")
 
 

@@ -222,6 +222,20 @@ def test_dash_is_stdout_and_no_file_named_dash(leaky_login, tmp_path, monkeypatc
     assert not (tmp_path / "-").exists()
 
 
+@pytest.mark.parametrize("command", ["analyze", "sanitize"])
+def test_the_key_never_takes_the_reports_place(leaky_login, tmp_path, monkeypatch, command):
+    # `-o r.json --redaction-key r.json` wrote the key over the report: the file meant for the ticket held the real
+    # values; `--redaction-key -` made a file named `-`
+    _, har = leaky_login
+    monkeypatch.chdir(tmp_path)
+    out = "r.json" if command == "analyze" else "safe.har"
+    options = ATLAN_ARGS if command == "analyze" else ()
+    for key in (out, f"./{out}", "-"):
+        result = invoke(command, str(har), *options, "-o", out, "--redaction-key", key)
+        assert result.exit_code == 2 and "real values" in result.stderr, (key, result.output)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [], key  # refused before anything is written
+
+
 def test_an_interrupted_write_leaves_the_old_report_and_no_partial_file(tmp_path):
     target = tmp_path / "report.md"
     target.write_text("old report")
