@@ -185,6 +185,13 @@ class ReportPage:
         viewport = self.page.viewport_size
         return box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 60) <= viewport["height"]
 
+    def wrapped_ids(self) -> list[str]:
+        """IDs, statuses and check ids (.id, .nowrap, .tag) that the layout broke across two lines."""
+        return self.page.evaluate("""() => [...document.querySelectorAll('.id, .nowrap, .tag')].filter(e => {
+            const range = document.createRange(); range.selectNodeContents(e);
+            return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1;
+        }).map(e => e.textContent)""")
+
     def screenshot(self, name: str) -> None:
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(ARTEFACTS / f"{name}.png"))

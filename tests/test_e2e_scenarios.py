@@ -192,7 +192,8 @@ def report_chromium(scenario_runs):  # scenario_runs has made sure Chromium is h
 @pytest.mark.parametrize(("name", "kind"), [pytest.param(n, k, id=f"{n}[{k}]") for n, k in PLANNED])
 def test_html_report_answers_first_in_the_browser(reports, report_chromium, tmp_path, name, kind):
     """The HTML report of every recorded login, opened in Chromium at 1280x800: the verdict (and for a failure
-    the first fix step) is on screen without scrolling, and the page logs no error and requests nothing."""
+    the first fix step) is on screen without scrolling, no ID or status wraps, and the page logs no error and
+    requests nothing."""
     doc = reports[(name, kind)]
     path = tmp_path / f"{name}-{kind}.html"
     path.write_text(render("report", doc, "html"), encoding="utf-8")
@@ -201,6 +202,7 @@ def test_html_report_answers_first_in_the_browser(reports, report_chromium, tmp_
         assert page.in_viewport("#verdict"), "the verdict is below the fold"
         if doc["verdict"]["status"] == "fail":
             assert page.in_viewport("#fix li"), "the first fix step is below the fold"
+        assert not page.wrapped_ids()
         assert not page.errors and not page.others() and not page.dialogs
         page.screenshot(f"e2e-{name}-{kind}-1280x800")
     finally:
