@@ -254,16 +254,16 @@ def analyze(
     clock_skew: Annotated[Optional[int], typer.Option("--clock-skew", metavar="SECONDS", help="Allowed clock skew in seconds (default: 0 for an Atlan login, Keycloak's default; 300 when judging strictly).", show_default=False)] = None,
     keycloak_idp: Annotated[Optional[Path], typer.Option("--keycloak-idp", metavar="FILE", help="The tenant's identity provider from Keycloak: admin API JSON (identity-provider/instances/ALIAS) or a realm export (pick with --alias). Its settings drive the broker steps; its certificates are trusted.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Judge an Atlan login by the SAML specifications too, as a strict service provider would (no Keycloak leniency, 300 s skew).")] = False,
-    connector: Annotated[Optional[Connector], typer.Option("--connector", metavar="VENDOR", help="Force the connector instead of detecting it.")] = None,
+    connector: Annotated[Optional[Connector], typer.Option("--connector", metavar="VENDOR", help="Force the connector instead of detecting it: generic, pingfederate, okta, google, defender or entra.")] = None,
     atlan: Annotated[Optional[str], typer.Option("--atlan", metavar="URL", help="Your Atlan URL, e.g. https://acme.atlan.com (with --alias).")] = None,
     alias: Annotated[Optional[str], typer.Option("--alias", metavar="ALIAS", help="The IdP alias shown on Atlan's SSO page.")] = None,
     mappings: Annotated[Optional[Path], typer.Option("--mappings", metavar="FILE", help="Atlan's SSO group mappings (CSV sso_group,atlan_group or mapper JSON).")] = None,
     atlan_users: Annotated[Optional[Path], typer.Option("--atlan-users", metavar="FILE", help="Atlan users and groups (CSV username,email,atlan_group): adds the group-sync plan for the users in the evidence.")] = None,
-    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", metavar="FORMAT", help="Report format (default: the -o file's extension, else terminal).", show_default=False)] = None,
+    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json, md or html (default: the -o file's extension, else terminal).", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file (- is stdout). Redacted unless --no-redact.")] = None,
     redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact personal values (default: on, except the terminal format shown on a terminal).", show_default=False)] = None,
     redaction_key: Annotated[Optional[Path], typer.Option("--redaction-key", metavar="FILE", help="Also write the map from the report's tokens back to the real values to this file (never into the report).")] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", metavar="SEVERITY", help="Exit 1 when a failed check has at least this severity.")] = FailOn.high,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", metavar="SEVERITY", help="Exit 1 when a failed check has at least this severity: critical, high, medium, low, info or never.")] = FailOn.high,
     show_all: Annotated[bool, typer.Option("--show-all", help="Also list passed and skipped checks on the terminal.")] = False,
 ) -> None:
     """Diagnose a login: what happened, why, and exactly what to change.
@@ -461,7 +461,7 @@ def explain(
     text: Annotated[str, typer.Argument(metavar="TEXT", hidden=True, show_default=False)],
     atlan: Annotated[Optional[str], typer.Option("--atlan", metavar="URL", help="Your Atlan URL (with --alias): the fix names your values.")] = None,
     alias: Annotated[Optional[str], typer.Option("--alias", metavar="ALIAS", help="The IdP alias shown on Atlan's SSO page.")] = None,
-    connector: Annotated[Optional[Connector], typer.Option("--connector", metavar="VENDOR", help="Read the text as this vendor's only.")] = None,
+    connector: Annotated[Optional[Connector], typer.Option("--connector", metavar="VENDOR", help="Read the text as this vendor's only: pingfederate, okta, google, defender or entra.")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", metavar="FORMAT", help="terminal or json.")] = Format.terminal,
 ) -> None:
     """Say what an error text or code means, its likely causes and the fix, with no SAML message needed.

@@ -273,8 +273,8 @@ def diff_command(
     bad: Annotated[Path, typer.Argument(metavar="BAD", hidden=True, show_default=False)],
     config: Annotated[Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="An ssodiag.toml with the options for both "
                                                    "(the keys of `ssodiag analyze`'s options).")] = None,
-    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", metavar="FORMAT", help="Report format (default: the -o file's "
-                                                  "extension, else terminal).", show_default=False)] = None,
+    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json, md or html (default: "
+                                                  "the -o file's extension, else terminal).", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write the comparison to this file (- is "
                                                    "stdout). Redacted unless --no-redact.")] = None,
     redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="Redact personal values (default: "

@@ -293,6 +293,12 @@ def test_every_commands_help_reads_as_a_cli_and_shows_examples(command):
     examples = [e.strip() for e in r.output.split("Examples:", 1)[1].split("\n\n", 1)[0].strip().splitlines()]
     invocation = re.compile(rf"(.*\| )?ssodiag {' '.join(command)}( |$)")
     assert 2 <= len(examples) <= 3 and all(invocation.match(e) for e in examples), examples
+    # an option with a fixed set of values names them (`--format FORMAT` alone left a new user guessing)
+    for option, value in (("--format", "json"), ("--connector", "okta"), ("--fail-on", "never")):
+        options = r.output.split("Options:", 1)[-1]
+        if re.search(rf"{option} [A-Z]+", options):
+            described = options.split(option, 1)[1].split("\n  -", 1)[0]
+            assert value in described, (option, described)
 
 
 def test_the_command_list_covers_the_commands_users_run():
