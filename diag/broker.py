@@ -233,8 +233,10 @@ class Login:
 
     @property
     def relay_state_known(self) -> bool:
-        """A pasted XML message says nothing about the RelayState that came with it."""
-        return self.message.binding in ("post", "redirect")
+        """The RelayState that came with the Response is known from a capture of its delivery, or when given with
+        it; a message pasted alone (its XML, or the SAMLResponse value copied from the browser) says nothing of it."""
+        return self.message.binding in ("post", "redirect") and (self.posted_to is not None
+                                                                 or self.message.relay_state is not None)
 
 
 def _broker_match(url: str | None) -> re.Match[str] | None:

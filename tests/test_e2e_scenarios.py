@@ -183,30 +183,28 @@ def test_recording_holds_what_the_scenario_did(recordings, name, kind):
 # --------------------------------------------------------------------------- the report, as a reader sees it
 
 
-@pytest.fixture(scope="module")
-def report_chromium(scenario_runs):  # scenario_runs has made sure Chromium is here (or failed under CI)
-    with report_browser() as chromium:
-        yield chromium
-
-
-@pytest.mark.parametrize(("name", "kind"), [pytest.param(n, k, id=f"{n}[{k}]") for n, k in PLANNED])
-def test_html_report_answers_first_in_the_browser(reports, report_chromium, tmp_path, name, kind):
+def test_html_reports_answer_first_in_the_browser(reports, tmp_path):
     """The HTML report of every recorded login, opened in Chromium at 1280x800: the verdict (and for a failure
     the first fix step) is on screen without scrolling, no ID or status wraps, and the page logs no error and
-    requests nothing."""
-    doc = reports[(name, kind)]
-    path = tmp_path / f"{name}-{kind}.html"
-    path.write_text(render("report", doc, "html"), encoding="utf-8")
-    page = ReportPage(report_chromium, path, DESKTOP)
-    try:
-        assert page.in_viewport("#verdict"), "the verdict is below the fold"
-        if doc["verdict"]["status"] == "fail":
-            assert page.in_viewport("#fix li"), "the first fix step is below the fold"
-        assert not page.wrapped_ids()
-        assert not page.errors and not page.others() and not page.dialogs
-        page.screenshot(f"e2e-{name}-{kind}-1280x800")
-    finally:
-        page.close()
+    requests nothing. One browser for all, closed before any other test starts Playwright."""
+    problems = {}
+    with report_browser() as chromium:  # the `reports` fixture has made sure Chromium is here (or failed under CI)
+        for (name, kind), doc in reports.items():
+            path = tmp_path / f"{name}-{kind}.html"
+            path.write_text(render("report", doc, "html"), encoding="utf-8")
+            page = ReportPage(chromium, path, DESKTOP)
+            try:
+                found = {"verdict below the fold": not page.in_viewport("#verdict"),
+                         "first fix step below the fold": doc["verdict"]["status"] == "fail"
+                         and not page.in_viewport("#fix li"),
+                         "wrapped": page.wrapped_ids(), "console errors": page.errors,
+                         "requests": page.others(), "dialogs": page.dialogs}
+                page.screenshot(f"e2e-{name}-{kind}-1280x800")
+            finally:
+                page.close()
+            if any(found.values()):
+                problems[f"{name}[{kind}]"] = {k: v for k, v in found.items() if v}
+    assert len(reports) == len(PLANNED) and not problems, problems
 
 
 # --------------------------------------------------------------------------- the diagnosis
