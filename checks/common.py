@@ -105,7 +105,10 @@ def issue_instant_finding(ctx: DiagContext, spec: CheckSpec, msg: SamlMessage, n
                              f"clock runs ahead.", seen=seen, **where)
         return spec.warn(f"The login time is unknown (no --at, no capture time): the time conditions of {name} were "
                          f"judged at its own IssueInstant `{seen}` ({before_or_after(instant, ctx.now)} now). Pass "
-                         f"--at with the time of the failed login to judge them then.", seen=seen, **where)
+                         f"--at with the time of the failed login to judge them then.", seen=seen,
+                         remediation="Pass --at with the time of the failed login (from the ticket, e.g. "
+                                     "`--at 2026-11-28T14:05:00Z`), or give the HAR of the login, which carries its "
+                                     "time.", **where)
     if as_utc(instant) > as_utc(at) + skew_of(ctx):
         return spec.fail(f"{name} was issued {before_or_after(instant, at)} {ref}, beyond the "
                          f"{ctx.clock_skew} s clock skew: the issuer's clock runs ahead.", seen=seen, **where)

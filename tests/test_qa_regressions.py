@@ -439,6 +439,8 @@ def test_a_response_pasted_days_later_is_judged_at_its_issue_instant(tmp_path, i
     assert not failing(result) & set(time_checks)
     warnings = [f for f in result["findings"] if f["status"] == "warn"]
     assert [f["check_id"] for f in warnings] == ["SAML004"] and "--at" in warnings[0]["message"]
+    # the fix is --at, not "sync the IdP server clock" for a healthy login
+    assert warnings[0]["remediation"].startswith("Pass --at") and "NTP" not in warnings[0]["remediation"]
     assert "login time unknown" in next(f["message"] for f in result["findings"] if f["check_id"] == "SAML007")
 
 
