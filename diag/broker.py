@@ -270,8 +270,9 @@ def is_broker_url(url: str | None) -> bool:
 
 def delivery_url(evidence: Evidence, index: int) -> str | None:
     """The request URL (without query) that delivered message ``index`` in a capture, if a flow shows it: the
-    last hop carrying it (the page that handed it on, an IdP's auto-submitting form, comes first)."""
-    hops = [hop for flow in evidence.flows for hop in flow.hops if hop.message_index == index]
+    last request carrying it. The page that handed it on (an IdP's auto-submitting form) did not deliver it: when
+    the capture lost the POST that did, where it was posted is not known."""
+    hops = [hop for flow in evidence.flows for hop in flow.hops if hop.message_index == index and not hop.hands_on]
     return hops[-1].url.split("?", 1)[0].split("#", 1)[0] if hops else None
 
 

@@ -257,6 +257,7 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
     messages: list[SamlMessage] = []
     problems: list[str] = []
     hop_message: dict[int, int] = {}  # position in ``ordered`` -> index into ``messages``
+    hands_on: set[int] = set()  # positions whose message is in the response, for the next request
     handed_on: dict[bytes, int] = {}  # a message handed on by a Location or a form, awaiting its request
     error_pages: list[ErrorPage] = []
     sso_hops: set[int] = set()
@@ -275,6 +276,8 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
                                                hop_label(source, ex, where), where)
             decoded_bytes += size
             if message_index is not None:
+                if pos not in hop_message and where in ("location", "form"):
+                    hands_on.add(pos)
                 hop_message.setdefault(pos, message_index)
                 sso_hops.add(pos)
         if pos not in hop_message and ex.decoded_xml is not None:
@@ -294,7 +297,8 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
     hops = tuple(
         FlowHop(index=ex.index, time=ex.time, method=ex.method, url=ex.url[:MAX_URL_CHARS], status=ex.status,
                 redirect_to=ex.location[:MAX_URL_CHARS] if ex.location else None,
-                message_index=hop_message.get(pos), relay_state=_relay_state(ex), page_excerpt=excerpts.get(pos))
+                message_index=hop_message.get(pos), hands_on=pos in hands_on, relay_state=_relay_state(ex),
+                page_excerpt=excerpts.get(pos))
         for pos, ex in ((p, ordered[p]) for p in positions)
     )
     pairs, initiation = _correlate(messages)

@@ -284,6 +284,9 @@ class FlowHop:
     status: int | None
     redirect_to: str | None = None
     message_index: int | None = None  # index into Evidence.messages of the SAML message this hop carries
+    # the message is in this hop's response (a Location or an auto-submitting form) for the browser's next request:
+    # this hop did not deliver it (that request may be missing from the capture, e.g. a POST body the export lost)
+    hands_on: bool = False
     relay_state: str | None = None
     page_excerpt: str | None = None  # short visible text of an error page
 

@@ -199,3 +199,25 @@ def test_an_acs_post_without_body_is_the_verdict_with_how_to_re_export(idp, tmp_
     assert verdict["status"] == "inconclusive" and "entry 3" in verdict["summary"]
     assert "has no body" in verdict["summary"] and "Preserve log" in verdict["summary"]
     assert doc["answer"]["sentence"] == verdict["summary"]
+
+
+@pytest.mark.parametrize("ticket", ["okta-healthy", "okta-failure", "pingfederate-failure"])
+def test_a_response_kept_only_in_the_idps_auto_post_page_is_judged_as_posted(ticket, tmp_path):
+    # The export lost the ACS POST's body, but the IdP's auto-submitting page still holds the Response: that page's
+    # URL (the IdP's SSO URL) is not where the Response was posted, and was judged so ("Atlan stops at step 6:
+    # Destination is not the URL it was posted to" for a healthy login)
+    from ssodiag.diag.demo import SAMPLES
+
+    folder = SAMPLES / ticket
+    har = json.loads((folder / "login.har").read_text())
+    for entry in har["log"]["entries"]:
+        entry["request"].pop("postData", None)
+    (tmp_path / "login.har").write_text(json.dumps(har))
+    metadata = next(folder.glob("*-metadata.xml"))
+
+    def verdict(path):
+        doc = json.loads(invoke("analyze", str(path), "--idp-metadata", str(metadata), "--atlan", ATLAN, "-f", "json",
+                                "--fail-on", "never").stdout)
+        return doc["verdict"]["status"], doc["verdict"]["top_check_id"], doc["answer"]["steps"][:1]
+
+    assert verdict(tmp_path / "login.har") == verdict(folder / "login.har")
