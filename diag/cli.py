@@ -285,6 +285,7 @@ def analyze(
     paths = option_paths(evidence, idp_metadata, idp_cert, sp_key, sp_cert, mappings, atlan_users, keycloak_idp)
     try:
         check_outputs(output, redaction_key, paths)
+        fmt = choose_format(fmt, output)
         check_atlan_url(atlan)
         ev = load_evidence(evidence, stdin=_stdin(evidence))
         alias, said = reconcile_alias(atlan, alias, ev)

@@ -63,7 +63,11 @@ def choose_format(fmt: Format | None, output: Path | str | None) -> Format:
         return fmt
     if to_stdout(output):
         return Format.terminal
-    return EXTENSION_FORMATS.get(Path(str(output)).suffix.lower(), Format.terminal)
+    suffix = Path(str(output)).suffix.lower()
+    if suffix == ".pdf":  # terminal text in a file named .pdf opens as a broken PDF
+        raise InputError(f"-o {output}: ssodiag does not write PDF; write HTML (-o report.html) and print it to PDF "
+                         "from the browser")
+    return EXTENSION_FORMATS.get(suffix, Format.terminal)
 
 
 def wants_redaction(redact: bool | None, fmt: Format, output: Path | str | None) -> bool:

@@ -121,6 +121,15 @@ def test_format_follows_the_output_extension(leaky_login, tmp_path, name, start)
     assert text.lstrip().startswith(start) and not _leaks(text)
 
 
+@pytest.mark.parametrize("command", [("analyze",), ("diff",)])
+def test_a_pdf_output_is_refused_with_how_to_make_one(leaky_login, tmp_path, command):
+    _, har = leaky_login
+    inputs = [str(har)] * (2 if command == ("diff",) else 1)
+    result = invoke(*command, *inputs, "-o", str(tmp_path / "report.pdf"))
+    assert result.exit_code == 2 and "print it to PDF" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
 def test_redaction_key_maps_tokens_back_and_stays_out_of_the_report(leaky_login, tmp_path):
     _, har = leaky_login
     out, key = tmp_path / "r.json", tmp_path / "key.json"
