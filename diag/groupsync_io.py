@@ -530,10 +530,17 @@ def read_idp(paths: Sequence[Path]) -> IdpDirectory:
     return IdpDirectory(users, kinds.pop(), None if listed is None else frozenset(listed), problems)
 
 
+CSV_SUFFIXES = (".csv", ".tsv")
+
+
 def _looks_like_csv(path: Path) -> bool:
+    """A CSV of IdP users: by its name, or a header naming one of its columns (then a header that lacks another
+    is shown, rather than the file being read as a SAML message)."""
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return True
     with _open(path, binary=True) as fh:
         try:
             names, _, _ = csv_blocks.read_header(fh)
         except csv.Error:
             return False
-    return "username" in names and "sso_group" in names
+    return len(names) > 1 and bool({"username", "email", "sso_group"} & set(names))

@@ -39,3 +39,13 @@ def test_a_header_that_fits_none_is_shown(tmp_path):
         read_mappings(bad)
     message = str(info.value)
     assert "missing sso_group,atlan_group" in message and "`Group from IdP;Group in Atlan`" in message
+
+
+@pytest.mark.parametrize("name", ["idp-users.csv", "idp-users.txt"])
+def test_an_idp_csv_whose_header_fits_none_shows_it(tmp_path, name):
+    # it was read as a SAML message instead: "no SAML Response with a readable assertion (not recognised as SAML…)"
+    idp = write(tmp_path, name, "User name,Email,Groups\nalice,alice@corp.com,eng\n")
+    with pytest.raises(InputError) as info:
+        read_idp([idp])
+    message = str(info.value)
+    assert "missing sso_group" in message and "`User name,Email,Groups`" in message and "SAML" not in message
