@@ -339,45 +339,44 @@ def demo(
 
 @app.command(cls=PlainUsage)
 def sanitize(
-    evidence: Annotated[Path, typer.Argument(metavar="INPUT", hidden=True, show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Write the sanitized HAR here (never onto INPUT).", show_default=False)],
+    evidence: Annotated[str, typer.Argument(metavar="INPUT", hidden=True, show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Write the sanitized copy here, in INPUT's form (never onto INPUT).", show_default=False)],
     redaction_key: Annotated[Optional[Path], typer.Option("--redaction-key", metavar="FILE", help="Also write the map from the tokens back to the real values to this file (never into the output).")] = None,
 ) -> None:
-    """Write a copy of a HAR that is safe to attach to a ticket and still diagnoses the same.
+    """Write a copy of the evidence that is safe to attach to a ticket and still diagnoses the same.
 
-    INPUT: a HAR. Cookies, Authorization headers, tokens, passwords and unrelated response bodies are removed; SAML
-    messages are kept with personal values replaced by the reports' tokens (their signatures no longer verify, and
-    analyze reports them as not-checked: sanitized).
+    INPUT: a HAR, a SAML-tracer export, or a SAML message (raw XML, base64, DEFLATE + base64, URL-encoded, a
+    SAMLResponse= form body, a URL, a text file of pasted values; or the URL or value itself). Cookies,
+    Authorization headers, tokens, passwords and unrelated response bodies are removed; SAML messages are kept in
+    their own encoding with personal values replaced by the reports' tokens (their signatures no longer verify,
+    and analyze reports them as not-checked: sanitized).
 
     \b
     Examples:
       ssodiag sanitize login.har -o safe.har
-      ssodiag sanitize login.har -o safe.har --redaction-key key.json
+      ssodiag sanitize saml-tracer.json -o safe.json --redaction-key key.json
+      ssodiag sanitize response.b64 -o safe.b64
     """
-    from ssodiag.diag.evidence import load_evidence
-    from ssodiag.diag.files import open_file
-    from ssodiag.diag.limits import MAX_CAPTURE_BYTES
+    from ssodiag.diag.evidence import is_pasted_value, load_evidence
     from ssodiag.diag.model import Expectations
     from ssodiag.diag.redact import receipt_line, redactor_for, write_key_map
     from ssodiag.diag.runner import analyze as run_analysis
-    from ssodiag.diag.sanitize import keep_relay_state_shape, sanitize_har
+    from ssodiag.diag.sanitize import keep_relay_state_shape, sanitized
 
-    path = str(evidence)
+    path = evidence
     try:
         if to_stdout(output):
-            raise InputError("-o: give a file name (the sanitized HAR is written to a file, never to stdout)")
+            raise InputError("-o: give a file name (the sanitized copy is written to a file, never to stdout)")
         check_outputs(output, redaction_key, [path])
-        with open_file(path, max_bytes=MAX_CAPTURE_BYTES) as fh:
-            data = fh.read()
-        ev = load_evidence([path])  # the personal values are read from the diagnosis of the real capture
-        bad = next((i.error for i in ev.inputs if i.error), None)
-        if bad:
-            raise InputError(bad)
-        redactor = redactor_for(run_analysis(ev, Expectations()), local_paths=[path])
+        ev = load_evidence([path])  # the personal values are read from the diagnosis of the real evidence
+        [loaded] = ev.inputs
+        if loaded.error:
+            raise InputError(loaded.error)
+        local_paths = [] if is_pasted_value(path) else [path]
+        redactor = redactor_for(run_analysis(ev, Expectations()), local_paths=local_paths)
         keep_relay_state_shape(redactor, [m.relay_state for m in ev.messages])
-        text = sanitize_har(data, redactor, path)
-        write_file(output, text)
-        note(f"sanitized HAR written to {output}")
+        write_file(output, sanitized(path, loaded.kind, redactor))
+        note(f"sanitized {loaded.kind.value} written to {output}")
         if redaction_key is not None:
             write_key_map(redactor, redaction_key)
             note(f"redaction key written to {redaction_key} (keep it private: it holds the real values)")

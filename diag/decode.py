@@ -15,7 +15,7 @@ import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.limits import MAX_BASE64_CHARS, MAX_INFLATED_BYTES, MAX_URL_DECODE_ROUNDS
@@ -155,6 +155,22 @@ def decode_saml_value(value: str | bytes, source: str) -> tuple[bytes, tuple[str
     if xml is None:
         raise InputError("base64 value decodes to neither XML nor DEFLATE-compressed XML", source)
     return _checked_xml(xml, layers + (LAYER_INFLATE,), source)
+
+
+def encode_saml_value(xml: bytes, layers: Iterable[str]) -> str:
+    """The inverse of :func:`decode_saml_value`: ``xml`` wrapped in ``layers`` (as it returned them, outermost
+    first), so that a value re-encoded after editing reads back with the same layers."""
+    out = xml
+    text = None
+    for layer in reversed(tuple(layers)):
+        if layer == LAYER_INFLATE:
+            compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)  # raw DEFLATE, bindings §3.4.4.1
+            out = compressor.compress(out) + compressor.flush()
+        elif layer == LAYER_BASE64:
+            text = binascii.b2a_base64(out, newline=False).decode("ascii")
+        elif layer == LAYER_URL:
+            text = quote(out.decode("utf-8") if text is None else text, safe="")
+    return out.decode("utf-8") if text is None else text
 
 
 def _checked_xml(xml: bytes, layers: tuple[str, ...], source: str) -> tuple[bytes, tuple[str, ...]]:

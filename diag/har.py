@@ -135,7 +135,6 @@ class Exchange:
     page_form: SamlParams | None = None  # a SAML form in that page, which the browser posts next
     decoded_xml: bytes | None = None  # SAML-tracer's own decoded copy; used only when no encoded value exists
     cookies: tuple[Cookie, ...] = ()  # sent with the request or set by the response
-    sanitized: bool = False  # the entry was written by `ssodiag sanitize` (its SAML values are re-encoded copies)
 
 
 @dataclass(frozen=True)
@@ -326,8 +325,6 @@ def _add_message(messages: list[SamlMessage], problems: list[str], handed_on: di
     except InputError as exc:
         problems.append(error_text(exc))
         return None, len(xml)
-    if ex.sanitized:
-        message = replace(message, sanitized=True)
     if not forwarded and xml in handed_on:
         # The message the previous response handed on: one message on two hops, described as the request
         # that delivered it (its URL, binding and time are what the receiver saw).
@@ -549,14 +546,7 @@ def _har_exchange(index: int, entry: Any, budget: PageScanBudget) -> Exchange | 
                     method=_string(request.get("method")).upper()[:16] or "GET", url=url, status=status,
                     location=location, form=_har_form(_object(request.get("postData"))), is_document=is_document,
                     page=page, page_form=page_form,
-                    cookies=_har_cookies(url, request.get("cookies"), response.get("cookies")),
-                    sanitized=is_sanitized(entry))
-
-
-def is_sanitized(node: Any) -> bool:
-    """Whether a HAR log or entry carries the marker `ssodiag sanitize` writes (``"_ssodiag": {"sanitized": true}``;
-    HAR 1.2 allows custom fields whose names start with an underscore)."""
-    return isinstance(node, dict) and _object(node.get("_ssodiag")).get("sanitized") is True
+                    cookies=_har_cookies(url, request.get("cookies"), response.get("cookies")))
 
 
 def _har_cookies(url: str, *lists: Any) -> tuple[Cookie, ...]:

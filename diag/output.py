@@ -100,8 +100,9 @@ def check_output_path(output: Path | str | None, inputs: Iterable[Path | str], o
                              "evidence, give another name")
 
 
-def write_file(path: Path | str, text: str, *, mode: int | None = None) -> None:
-    """Write ``text`` to ``path`` atomically: a temporary file in the same folder, renamed into place.
+def write_file(path: Path | str, text: str | Iterable[str], *, mode: int | None = None) -> None:
+    """Write ``text`` (or its pieces, written as they come) to ``path`` atomically: a temporary file in the same
+    folder, renamed into place; an error while the pieces are made leaves no file.
 
     The rename replaces a symbolic link at ``path`` rather than following it (rename(2)), and the check before it
     refuses one, so a link planted at the output name never redirects the report.
@@ -115,7 +116,10 @@ def write_file(path: Path | str, text: str, *, mode: int | None = None) -> None:
         raise InputError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                handle.writelines(text)
             handle.flush()
             os.fsync(handle.fileno())
         if mode is None:

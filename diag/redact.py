@@ -66,6 +66,7 @@ _MIN_ANYWHERE = 3  # the shortest page text remembered, and the shortest clipped
 _MIN_INSIDE_A_WORD = 5
 _CLIPPED = "…"  # how reports cut a long value (diag.text.clip, diag.urls.quoted)
 SECRET = "<redacted>"
+_MAX_REMEMBERED_CHARS = 8_000_000  # of texts and their redactions kept for reuse; past it they are forgotten
 
 KIND_LABEL = {  # kind -> (one, several), in the order the receipt lists them
     "email": ("e-mail address", "e-mail addresses"), "nameid": ("NameID", "NameIDs"),
@@ -121,16 +122,32 @@ def _word_edge(text: str, index: int) -> bool:
     return index < 0 or index >= len(text) or not text[index].isalnum()
 
 
+# The fixed text of the pages a login passes through, which names no one: Keycloak's login theme as Atlan's realm
+# shows it (realm display name "Atlan"; keys of themes/src/main/resources/theme/base/login/messages/
+# messages_en.properties: loginTitle, loginAccountTitle, errorTitle, backToApplication, backToLogin, doLogIn,
+# usernameOrEmail, password, doForgotPassword, rememberMe, identity-provider-login-label, doTryAnotherWay,
+# confirmLinkIdpTitle, confirmLinkIdpReviewProfile, confirmLinkIdpContinue, email, firstName, lastName, doSubmit)
+# and Atlan's own page titles. Remembered as page text, "Sign in to Atlan" was replaced wherever a report said it.
+PRODUCT_PAGE_TEXT = (
+    r"Sign in to (?:Atlan|your account)", r"Welcome to Atlan", r"We are sorry\.*",
+    r"«?\s*Back to (?:Application|Login)", r"Sign In", r"Log In", r"Username or email", r"Forgot Password\??", r"Remember me", r"Or sign in with",
+    r"Try Another Way", r"Account already exists", r"Review profile", r"Add to existing account", r"First name",
+    r"Last name", r"Email", r"Password", r"Submit",
+)
+
+
 @functools.cache
 def _kept_page_text() -> re.Pattern[str]:
-    """What stays readable in an error page: the known error texts and HTTP status lines ("HTTP/1.1 404 Not Found",
-    "Internal Server Error"; RFC 9110 §15 reason phrases, as Python's http.HTTPStatus lists them). A one-word phrase
-    ("Found", "Gone") counts only after its code: alone it may be part of a person's name or greeting."""
+    """What stays readable in an error page: the known error texts, the pages' fixed product text
+    (PRODUCT_PAGE_TEXT) and HTTP status lines ("HTTP/1.1 404 Not Found", "Internal Server Error"; RFC 9110 §15
+    reason phrases, as Python's http.HTTPStatus lists them). A one-word phrase ("Found", "Gone") counts only after
+    its code: alone it may be part of a person's name or greeting."""
     phrases = sorted((s.phrase for s in HTTPStatus), key=len, reverse=True)
     several_words = "|".join(re.escape(p) for p in phrases if " " in p)
     any_phrase = "|".join(re.escape(p) for p in phrases)
     status = rf"(?:HTTP/\d(?:\.\d)?\s+)?(?:\b[1-5]\d\d\s+(?:{any_phrase})|\b(?:{several_words}))\b"
-    return re.compile(known_error_text().pattern + "|" + status, re.IGNORECASE)
+    product = r"(?<!\w)(?:" + "|".join(PRODUCT_PAGE_TEXT) + r")(?!\w)"
+    return re.compile(known_error_text().pattern + "|" + product + "|" + status, re.IGNORECASE)
 
 
 class Redactor:
@@ -146,6 +163,7 @@ class Redactor:
         self._replaced: dict[str, set[str]] = {}  # kind -> distinct real values replaced (the receipt counts them)
         self._tokens: dict[str, str] = {}  # token -> real value (--redaction-key)
         self._done: dict[str, str] = {}  # text -> redacted text (reports repeat the same strings many times)
+        self._done_chars = 0  # held in _done: bounded, so that a HAR rewritten entry by entry stays that small
 
     # ----------------------------------------------------------------- what is personal
     def token(self, value: str, kind: str = "value") -> str:
@@ -172,19 +190,22 @@ class Redactor:
         if (known and not override) or folded in self._kept:
             return
         self._values[folded] = (replacement, kind)
-        self._done.clear()
+        self._forget()
         if len(folded) > 1 and not known:  # one letter is only ever replaced where it is the whole string
             candidates = self._by_key.setdefault(folded[:_KEY_CHARS], [])
             candidates.append(folded)
             candidates.sort(key=len, reverse=True)
             self._finder = None
-            self._done.clear()
+
+    def _forget(self) -> None:
+        self._done.clear()
+        self._done_chars = 0
 
     def keep(self, value: str | None) -> None:
         """Mark a value as configuration: it stays readable even where it looks like an e-mail address."""
         if value:
             self._kept.add(_fold(value))
-            self._done.clear()
+            self._forget()
 
     def remember_page(self, text: str | None) -> None:
         """An error page's text: the known error strings stay, every other run of text (a greeting with the user's
@@ -313,7 +334,11 @@ class Redactor:
     def text(self, value: str) -> str:
         done = self._done.get(value)
         if done is None:
-            done = self._done[value] = self._text(value)
+            done = self._text(value)
+            self._done_chars += len(value) + len(done)
+            if self._done_chars > _MAX_REMEMBERED_CHARS:
+                self._forget()
+            self._done[value] = done
         return done
 
     def _text(self, value: str) -> str:

@@ -31,6 +31,12 @@ MAX_ASSERTIONS = 20  # Assertion + EncryptedAssertion children of one Response
 MAX_SUBJECT_CONFIRMATIONS = 20
 MAX_AUTHN_STATEMENTS = 20
 _METADATA_ROOTS = ("EntityDescriptor", "EntitiesDescriptor")
+# The comment `ssodiag sanitize` writes before the root element of every message it re-encodes. It travels inside
+# the message through every binding and encoding (a HAR, a SAML-tracer export, a pasted base64 value, a Redirect
+# URL), outside the signed element, so a message copied out of a sanitized file still says it was sanitized.
+SANITIZED_MARK = "ssodiag-sanitized"
+SANITIZED_COMMENT = (f" {SANITIZED_MARK}: personal values replaced by tokens after the issuer signed; "
+                     "the signature no longer verifies ")
 
 # xs:dateTime (XML Schema part 2 §3.2.7): SAML core §1.3.3 requires UTC; we accept "Z", an offset or none (as UTC).
 _DATETIME = re.compile(
@@ -69,6 +75,7 @@ def parse_message(raw_xml: bytes, *, source: str, binding: str = "raw", encoding
         issue_instant=parse_instant(root.get("IssueInstant")), issue_instant_text=root.get("IssueInstant"),
         version=root.get("Version"), has_signature=root.find("ds:Signature", NS) is not None,
         relay_state=relay_state, redirect_signature=redirect_signature, captured_at=captured_at, root=root,
+        sanitized=is_sanitized(root),
     )
     if kind in (MessageKind.RESPONSE, MessageKind.LOGOUT_RESPONSE):
         common.update(in_response_to=root.get("InResponseTo"), status=_status(root))
@@ -82,6 +89,12 @@ def parse_message(raw_xml: bytes, *, source: str, binding: str = "raw", encoding
     if kind is MessageKind.AUTHN_REQUEST:
         common.update(_authn_request_fields(root))
     return SamlMessage(**common)
+
+
+def is_sanitized(root: etree._Element) -> bool:
+    """Whether the document carries the comment `ssodiag sanitize` writes before its root element."""
+    return any(node.tag is etree.Comment and (node.text or "").strip().startswith(SANITIZED_MARK)
+               for node in root.itersiblings(preceding=True))
 
 
 def parse_assertion(element: etree._Element, source: str) -> Assertion:

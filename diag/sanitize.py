@@ -1,30 +1,42 @@
-"""`ssodiag sanitize`: a copy of a HAR that is safe to attach to a ticket and still diagnoses the same.
+"""`ssodiag sanitize`: a copy of the evidence that is safe to attach to a ticket and still diagnoses the same.
+
+Reads a HAR (one entry at a time: memory follows the largest entry, not the file), a SAML-tracer export, or a single
+message (raw XML, an encoded value, a form body, a URL or an auto-post page; a text file may hold several, one per
+paragraph) and writes it back in the same form.
 
 Common HAR sanitizers delete the SAMLResponse, which destroys the evidence. Here credentials are removed (cookies,
 Authorization headers, bearer/JWT tokens, secret form fields and query values) and response bodies that are neither
 a SAML auto-post page nor an error page are dropped, while every SAMLRequest/SAMLResponse is decoded, its personal
 values replaced by the tokens the reports use (:class:`ssodiag.diag.redact.Redactor`), and re-encoded in its own
-binding (POST: base64; Redirect: DEFLATE + base64, SAML bindings §3.4.4.1). The IdP's signature cannot survive that,
-so the file is marked (``_ssodiag``) and ``analyze`` reports its signatures as not checked.
+binding and encoding (POST: base64; Redirect: DEFLATE + base64 + URL-encoding, SAML bindings §3.4.4.1; a pasted
+value keeps its layers and line width). The issuer's signature cannot survive that: every re-encoded message
+carries a comment before its root element (:data:`ssodiag.diag.saml.SANITIZED_COMMENT`), whatever its form, and
+``analyze`` reports its signatures as ``not-checked: sanitized``. A Redirect URL keeps SigAlg and Signature (the
+algorithm is still evidence); its message's comment says they no longer verify. The file itself says so too
+(HAR ``log.comment``, SAML-tracer ``comment``; both with ``_ssodiag``).
 """
 from __future__ import annotations
 
-import base64
 import html
 import json
 import re
-import zlib
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from lxml import etree
 
 from ssodiag.diag.broker import STATE_PART
-from ssodiag.diag.decode import LAYER_INFLATE, decode_saml_value
+from ssodiag.diag.capture_stream import har_entries
+from ssodiag.diag.decode import LAYER_BASE64, LAYER_URL, decode_saml_value, encode_saml_value
 from ssodiag.diag.errors import InputError
+from ssodiag.diag.evidence import is_pasted_value
+from ssodiag.diag.files import open_file
 from ssodiag.diag.har import har_body, find_known_error, load_json, status_code
+from ssodiag.diag.limits import MAX_CAPTURE_BYTES, MAX_FILE_BYTES
+from ssodiag.diag.model import InputKind
 from ssodiag.diag.redact import SECRET, Redactor, is_secret_key
+from ssodiag.diag.saml import SANITIZED_COMMENT
 from ssodiag.diag.xmlparse import parse_xml
 
 MARKER = {"sanitized": True}
@@ -34,11 +46,20 @@ REMOVED_BODY = "response body removed by ssodiag sanitize (not a SAML or error p
 SAML_KEYS = ("SAMLRequest", "SAMLResponse")
 _SECRET_HEADERS = {"cookie", "set-cookie", "authorization", "proxy-authorization"}
 _DSIG = "http://www.w3.org/2000/09/xmldsig#"
+_UTF8_BOM = b"\xef\xbb\xbf"
 # The value of a hidden SAML field in an auto-post page (either attribute order).
 _FORM_FIELD = re.compile(
     r"""(<input\b[^>]*?\bname\s*=\s*["']?(SAMLRequest|SAMLResponse)\b[^>]*?\bvalue\s*=\s*)(["'])(.*?)\3"""
     r"""|(<input\b[^>]*?\bvalue\s*=\s*)(["'])(.*?)\6([^>]*?\bname\s*=\s*["']?(?:SAMLRequest|SAMLResponse)\b)""",
     re.IGNORECASE | re.DOTALL)
+# Pasted evidence: a URL inside other text (a log line), several pastes one per paragraph, quotes picked up when a
+# value was copied out of JSON or a shell command.
+_URL = re.compile(r"(https?://[^\s\"'<>`]+)")
+_PARAGRAPHS = re.compile(r"(\r?\n[ \t]*\r?\n)")
+_PASTE_QUOTES = "\"'`"
+_FORM_START = ("SAMLRequest=", "SAMLResponse=", "RelayState=")
+# A credential header copied with a URL (a log line, a curl command): its value goes.
+_SECRET_HEADER_LINE = re.compile(r"(?i)\b((?:set-)?cookie|(?:proxy-)?authorization)(\s*:\s*)[^\r\n'\"]+")
 
 
 def keep_relay_state_shape(redactor: Redactor, relay_states: Iterable[str | None]) -> None:
@@ -58,9 +79,8 @@ class Sanitizer:
         self.source = source
 
     # ----------------------------------------------------------------- SAML messages
-    def saml_value(self, value: str) -> str:
-        """The message with personal values replaced, encoded as it came (without the URL layer: callers encode)."""
-        xml, layers = decode_saml_value(value, self.source)
+    def xml(self, xml: bytes) -> bytes:
+        """The message with personal values replaced, marked as sanitized before its root element."""
         root = parse_xml(xml, self.source)
         for element in root.iter():
             if not isinstance(element.tag, str) or element.tag.startswith("{" + _DSIG + "}"):
@@ -69,11 +89,14 @@ class Sanitizer:
                 element.text = self.r.text(element.text)
             for name, attribute in element.attrib.items():
                 element.set(name, self.r.text(attribute))
-        out = etree.tostring(root, encoding="utf-8")
-        if LAYER_INFLATE in layers:
-            compressor = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw DEFLATE, RFC 1951
-            out = compressor.compress(out) + compressor.flush()
-        return base64.b64encode(out).decode("ascii")
+        return f"<!--{SANITIZED_COMMENT}-->".encode("ascii") + etree.tostring(root, encoding="utf-8")
+
+    def saml_value(self, value: str, *, url_encoded: bool = False) -> str:
+        """The message re-encoded as it came; its URL-encoding only when ``url_encoded`` (else callers encode)."""
+        xml, layers = decode_saml_value(value, self.source)
+        if not url_encoded:
+            layers = tuple(layer for layer in layers if layer != LAYER_URL)
+        return encode_saml_value(self.xml(xml), layers)
 
     def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Decoded form or query pairs: SAML messages re-encoded, secrets removed, other values redacted."""
@@ -91,13 +114,17 @@ class Sanitizer:
         return out
 
     def url(self, url: str) -> str:
+        """The URL with its SAML parameters re-encoded and its secrets removed, still a URL that parsers read whole:
+        the tokens' angle brackets are percent-encoded (RFC 3986 §2 allows them in no part of a URL)."""
         if not url:
             return url
         parts = urlsplit(url)
-        if not parts.query:
-            return self.r.text(url)
-        query = urlencode(self.pairs(parse_qsl(parts.query, keep_blank_values=True)), quote_via=quote, safe="<>@")
-        return self.r.text(urlunsplit(parts._replace(query=""))) + "?" + query
+        redacted = self.r.text(urlunsplit(parts._replace(query="")))  # path parameters and a fragment go here
+        if parts.query:
+            head, mark, fragment = redacted.partition("#")
+            query = urlencode(self.pairs(parse_qsl(parts.query, keep_blank_values=True)), quote_via=quote, safe="@")
+            redacted = f"{head}?{query}{mark}{fragment}"
+        return redacted.replace("<", "%3C").replace(">", "%3E")
 
     def page(self, text: str) -> str:
         """An auto-post page or error page: SAML fields re-encoded, the rest redacted as the reports are."""
@@ -113,8 +140,46 @@ class Sanitizer:
         parked = self.r.text(_FORM_FIELD.sub(park, text))
         return re.sub(r"\0(\d+)\0", lambda m: kept[int(m.group(1))], parked)
 
-    # ----------------------------------------------------------------- HAR parts
-    def headers(self, headers: Any) -> list:
+    # ----------------------------------------------------------------- pasted evidence
+    def pasted(self, text: str) -> str:
+        """A text of pasted evidence, each message written back in its own form: one message, or several one per
+        paragraph (as ``analyze`` reads such a file)."""
+        try:
+            return self._pasted_one(text)
+        except InputError:
+            parts = _PARAGRAPHS.split(text)
+            if len(parts) < 3:
+                raise
+        return "".join(part if index % 2 or not part.strip() else self._pasted_one(part)
+                       for index, part in enumerate(parts))
+
+    def _pasted_one(self, text: str) -> str:
+        core = text.strip()
+        lead, trail = text[:len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+        quote_mark = core[0] if len(core) > 1 and core[0] in _PASTE_QUOTES and core[-1] == core[0] else ""
+        core = core[1:-1] if quote_mark else core
+        if core.startswith("<"):
+            out = self.page(core) if _FORM_FIELD.search(core) else self.xml(core.encode("utf-8")).decode("utf-8")
+        elif _URL.search(core):  # a URL, alone or in a log line: the URLs are rewritten, the rest redacted
+            out = "".join(self.url(part) if index % 2 else self._around_urls(part)
+                          for index, part in enumerate(_URL.split(core)))
+        elif core.startswith(_FORM_START):  # a form body, maybe wrapped over lines as it was copied
+            pairs = self.pairs(parse_qsl("".join(core.split()), keep_blank_values=True))
+            out = urlencode(pairs, quote_via=quote, safe="<>@")
+        else:
+            out = _wrapped_like(self.saml_value(core, url_encoded=True), core)
+        return f"{lead}{quote_mark}{out}{quote_mark}{trail}"
+
+    def _around_urls(self, text: str) -> str:
+        """Text pasted with a URL (a log line, a curl command): credential headers emptied, the rest redacted."""
+        return self.r.text(_SECRET_HEADER_LINE.sub(rf"\1\2{SECRET}", text))
+
+    # ----------------------------------------------------------------- capture parts (HAR, SAML-tracer)
+    def headers(self, headers: Any) -> Any:
+        """HAR and SAML-tracer headers (a list of name/value objects, or an object) without credentials."""
+        if isinstance(headers, dict):
+            return {name: self._header_value(name, value) for name, value in headers.items()
+                    if name.lower() not in _SECRET_HEADERS}
         return [{**h, "value": self._header_value(str(h.get("name", "")), h.get("value"))}
                 for h in headers if isinstance(h, dict) and str(h.get("name", "")).lower() not in _SECRET_HEADERS] \
             if isinstance(headers, list) else []
@@ -165,6 +230,7 @@ class Sanitizer:
         return out
 
     def entry(self, entry: Any) -> Any:
+        """One HAR entry."""
         if not isinstance(entry, dict):
             return self.r.walk(entry)
         out = self.r.walk({k: v for k, v in entry.items() if k not in ("request", "response")})
@@ -175,8 +241,7 @@ class Sanitizer:
             req["url"] = self.url(str(request.get("url", "")))
             req["headers"] = self.headers(request.get("headers"))
             req["cookies"] = []
-            req["queryString"] = [{"name": k, "value": v}
-                                  for k, v in parse_qsl(urlsplit(req["url"]).query, keep_blank_values=True)]
+            req["queryString"] = [{"name": k, "value": v} for k, v in _query_pairs(req["url"])]
             if isinstance(request.get("postData"), dict):
                 req["postData"] = self.post_data(request["postData"])
         if isinstance(response, dict):
@@ -188,8 +253,47 @@ class Sanitizer:
                 resp["redirectURL"] = self.url(response["redirectURL"])
             if isinstance(response.get("content"), dict):
                 resp["content"] = self.content(response["content"], status_code(response.get("status")))
-        out["_ssodiag"] = dict(MARKER)
         return out
+
+    def tracer_request(self, item: Any) -> Any:
+        """One request of a SAML-tracer export (fields as diag.tracer reads them)."""
+        if not isinstance(item, dict):
+            return self.r.walk(item)
+        out = self.r.walk({k: v for k, v in item.items()
+                           if k not in ("url", "get", "post", "headers", "responseHeaders", "saml")})
+        if isinstance(item.get("url"), str):
+            out["url"] = self.url(item["url"])
+            if "get" in item:
+                out["get"] = [[k, v] for k, v in _query_pairs(out["url"])]
+        for name in ("headers", "responseHeaders"):
+            if name in item:
+                out[name] = self.headers(item[name])
+        post = item.get("post")
+        if isinstance(post, dict):  # WebExtension formData: {name: [values]}
+            out["post"] = {k: [v for _, v in self.pairs([(k, str(x)) for x in values])]
+                           for k, values in post.items() if isinstance(values, list)}
+        elif isinstance(post, list):
+            pairs = [(p[0], p[1]) for p in post if isinstance(p, list) and len(p) == 2
+                     and isinstance(p[0], str) and isinstance(p[1], str)]
+            out["post"] = [list(pair) for pair in self.pairs(pairs)]
+        elif "post" in item:
+            out["post"] = None
+        if "saml" in item:
+            out["saml"] = self._tracer_saml(item["saml"])
+        return out
+
+    def _tracer_saml(self, saml: Any) -> str | None:
+        """The add-on's own decoded copy of the message, sanitized; dropped when it cannot be read."""
+        if not isinstance(saml, str) or not saml.strip().startswith("<"):
+            return None
+        try:
+            return self.xml(saml.strip().encode("utf-8")).decode("utf-8")
+        except InputError:
+            return None
+
+
+def _query_pairs(url: str) -> list[tuple[str, str]]:
+    return parse_qsl(urlsplit(url).query, keep_blank_values=True)
 
 
 def _loads_or_none(text: str) -> Any:
@@ -203,18 +307,92 @@ def _unquoted(value: str) -> str:
     return unquote_plus(value) if re.search(r"%[0-9A-Fa-f]{2}", value) else value
 
 
-def sanitize_har(data: bytes, redactor: Redactor, source: str) -> str:
-    """The sanitized HAR as JSON text. Raises :class:`InputError` on anything but a HAR."""
-    har = load_json(data, source)
-    log = har.get("log") if isinstance(har, dict) else None
-    if not isinstance(log, dict) or not isinstance(log.get("entries"), list):
-        raise InputError("sanitize reads HAR files only (log.entries); SAML-tracer exports and single messages "
-                         "are not supported yet", source)
-    s = Sanitizer(redactor, source)
-    out_log = redactor.walk({k: v for k, v in log.items() if k != "entries"})
-    out_log["entries"] = [s.entry(e) for e in log["entries"]]
-    out_log["comment"] = COMMENT
-    out_log["_ssodiag"] = dict(MARKER)
-    return json.dumps({**{k: v for k, v in har.items() if k != "log"}, "log": out_log}, indent=2,
-                      ensure_ascii=False) + "\n"
+def _wrapped_like(value: str, original: str) -> str:
+    """``value`` broken into lines as wide as the first line of ``original`` (base64 pasted from a mail or a
+    decoder wrapped at 64 or 76 columns), or on one line as ``original`` was."""
+    lines = original.split()
+    if len(lines) < 2:
+        return value
+    width = len(lines[0])
+    return "\n".join(value[i:i + width] for i in range(0, len(value), width))
 
+
+# --------------------------------------------------------------------------- the forms of evidence
+
+
+def sanitized(path: str, kind: InputKind | None, redactor: Redactor) -> Iterable[str]:
+    """The sanitized copy of the evidence at ``path`` (a file, or a pasted value given as the argument), as text
+    in pieces. ``kind`` is what ``analyze`` detected it to be."""
+    if kind is InputKind.HAR:
+        return _har_file(path, redactor)
+    if kind is InputKind.SAML_TRACER:
+        with open_file(path, max_bytes=MAX_FILE_BYTES) as fh:
+            return [sanitize_tracer(fh.read(), redactor, path)]
+    if kind is InputKind.SAML_MESSAGE:
+        if is_pasted_value(path):
+            return [Sanitizer(redactor, "the argument").pasted(path)]
+        with open_file(path, max_bytes=MAX_FILE_BYTES) as fh:
+            text = fh.read().decode("utf-8-sig", errors="replace")
+        return [Sanitizer(redactor, path).pasted(text)]
+    what = kind.value if kind is not None else "not recognised"
+    raise InputError(f"sanitize reads HAR files, SAML-tracer exports and SAML messages; this input is {what} "
+                     "(nothing personal to remove: share it as it is)", path)
+
+
+def _har_file(path: str, redactor: Redactor) -> Iterator[str]:
+    with open_file(path, max_bytes=MAX_CAPTURE_BYTES) as fh:
+        if fh.read(len(_UTF8_BOM)) != _UTF8_BOM:
+            fh.seek(0)
+        yield from sanitize_har(fh, redactor, path)
+
+
+def sanitize_har(fh: BinaryIO, redactor: Redactor, source: str) -> Iterator[str]:
+    """The sanitized HAR as JSON text in pieces, read from ``fh`` one entry at a time (memory follows the largest
+    entry). The members of ``log`` before its entries are kept (redacted); any after them are not."""
+    start = fh.tell()
+    log = redactor.walk({k: v for k, v in _log_members_before_entries(fh, source).items()
+                         if k not in ("entries", "comment", "_ssodiag")})
+    fh.seek(start)
+    log.update(comment=COMMENT, _ssodiag=dict(MARKER))
+    head = json.dumps({"log": log}, indent=2, ensure_ascii=False)
+    yield head[:head.rindex("}", 0, -1)].rstrip() + ',\n    "entries": ['
+    s = Sanitizer(redactor, source)
+    separator = "\n"
+    for entry in har_entries(fh, source):
+        yield separator + json.dumps(s.entry(entry), indent=2, ensure_ascii=False)
+        separator = ",\n"
+    yield "\n]\n  }\n}\n"
+
+
+def _log_members_before_entries(fh: BinaryIO, source: str) -> dict[str, Any]:
+    """``log``'s members up to ``entries`` (version, creator, browser, pages: where browsers write them), read
+    without reading the entries."""
+    import ijson
+
+    members: dict[str, Any] = {}
+    key, builder = None, None
+    try:
+        for prefix, event, value in ijson.parse(fh, use_float=True):
+            if prefix == "log" and event in ("map_key", "end_map"):
+                if key is not None:
+                    members[key] = builder.value
+                key = None
+                if event == "end_map" or value == "entries":
+                    break
+                key, builder = value, ijson.ObjectBuilder()
+            elif key is not None:
+                builder.event(event, value)
+    except ijson.JSONError as exc:
+        raise InputError(f"invalid JSON: {' '.join(str(exc).split())[:200]}", source) from None
+    return members
+
+
+def sanitize_tracer(data: bytes, redactor: Redactor, source: str) -> str:
+    """The sanitized SAML-tracer export as JSON text."""
+    export = load_json(data, source)
+    if not isinstance(export, dict) or not isinstance(export.get("requests"), list):
+        raise InputError("not a SAML-tracer export: no requests list", source)
+    s = Sanitizer(redactor, source)
+    out = redactor.walk({k: v for k, v in export.items() if k not in ("requests", "comment", "_ssodiag")})
+    out.update(comment=COMMENT, _ssodiag=dict(MARKER), requests=[s.tracer_request(r) for r in export["requests"]])
+    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"

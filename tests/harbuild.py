@@ -142,6 +142,33 @@ def tracer_request(method: str, url: str, *, status: int = 200, location: str | 
     }
 
 
+def tracer_export_of(har: dict) -> dict:
+    """The SAML-tracer export of the login ``har`` recorded: what the add-on keeps of each request (URL, query and
+    form fields decoded, request and response headers, status, its own decoding of a SAML message, the time);
+    response bodies are not recorded."""
+    from ssodiag.diag.decode import decode_saml_value
+
+    requests = []
+    for number, entry in enumerate(har["log"]["entries"], start=1):
+        request, response = entry["request"], entry["response"]
+        post_data = request.get("postData") or {}
+        post = (parse_qsl(post_data["text"], keep_blank_values=True) if post_data.get("text")
+                else [(p["name"], p["value"]) for p in post_data.get("params", [])] or None)
+        get = parse_qsl(request["url"].partition("?")[2], keep_blank_values=True)
+        headers = list(response.get("headers", []))
+        if response.get("redirectURL") and not any(h["name"].lower() == "location" for h in headers):
+            headers.append({"name": "Location", "value": response["redirectURL"]})
+        saml = next((v for k, v in (post or []) + get if k in ("SAMLRequest", "SAMLResponse")), None)
+        requests.append({
+            "requestId": str(number), "timestamp": entry.get("startedDateTime"), "method": request["method"],
+            "url": request["url"], "get": [[k, v] for k, v in get], "post": [[k, v] for k, v in post] if post else None,
+            "headers": request.get("headers", []), "responseStatus": response.get("status"),
+            "responseStatusText": response.get("statusText", ""), "responseHeaders": headers,
+            "saml": decode_saml_value(saml, "har")[0].decode() if saml else None, "protocol": "SAML-P" if saml else None,
+        })
+    return {"requests": requests}
+
+
 def write_session_har(path, login_entry: dict, target_bytes: int, body_chars: int, headers: int = 0) -> None:
     """A "Preserve log" session written entry by entry (never held whole): ``login_entry`` first, then script
     requests with ``body_chars``-character bodies and ``headers`` headers each, until the file is ``target_bytes``."""

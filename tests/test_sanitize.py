@@ -1,4 +1,5 @@
-"""`ssodiag sanitize`: secrets gone, SAML messages kept (redacted, re-encoded), same diagnosis, input untouched."""
+"""`ssodiag sanitize`: secrets gone, SAML messages kept (redacted, re-encoded in their own form), same diagnosis,
+input untouched; for HARs (read one entry at a time), SAML-tracer exports and single messages in every encoding."""
 from __future__ import annotations
 
 import base64
@@ -6,8 +7,9 @@ import hashlib
 import json
 import re
 import shutil
+import tracemalloc
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 import pytest
 from typer.testing import CliRunner
@@ -15,8 +17,15 @@ from typer.testing import CliRunner
 from ssodiag.diag.batch import summary_row
 from ssodiag.diag.cli import app
 from ssodiag.diag.demo import SAMPLES, STORIES
-from ssodiag.diag.ticket import find_tickets, ticket_result
+from ssodiag.diag.evidence import load_evidence
+from ssodiag.diag.redact import Redactor
+from ssodiag.diag.sanitize import sanitize_har
+from ssodiag.diag.ticket import find_tickets, folder_ticket, ticket_result
 from ssodiag.reports.document import build_document
+from tests.harbuild import (
+    RSA_SHA256, HarBuilder, deflate, post_body, redirect_query, tracer_export_of, write_session_har,
+)
+from tests.idp import ACS_URL, TestIdP
 
 COOKIE = "planted-session-cookie-8f3a2b"
 BEARER = "plantedBearer0123456789abcdef"
@@ -66,7 +75,7 @@ def test_planted_secrets_are_gone_and_the_saml_response_stays(tmp_path):
              if p["name"] == "SAMLResponse"]
     assert posts
     xml = base64.b64decode(posts[0])
-    assert xml.startswith(b"<samlp:Response") and b"NameID" in xml
+    assert xml.startswith(b"<!-- ssodiag-sanitized:") and b"<samlp:Response" in xml and b"NameID" in xml
     name_id = re.search(rb"<saml:NameID[^>]*>([^<]+)<", xml).group(1)
     assert name_id.startswith(b"&lt;email-")  # the reports' token, not the user's address
     assert name_id not in _original_response_xml()
@@ -89,12 +98,12 @@ def test_output_onto_the_input_is_refused(tmp_path):
     assert source.read_bytes() == before
 
 
-def test_a_saml_tracer_export_is_refused_in_one_line(tmp_path):
-    source = tmp_path / "tracer.json"
-    source.write_text(json.dumps({"requests": []}))
-    result = CliRunner().invoke(app, ["sanitize", str(source), "-o", str(tmp_path / "out.har")])
+def test_metadata_is_refused_in_one_line(tmp_path):
+    source = SAMPLES / "okta-healthy" / "okta-metadata.xml"
+    result = CliRunner().invoke(app, ["sanitize", str(source), "-o", str(tmp_path / "out.xml")])
     assert result.exit_code == 2
-    assert "HAR files only" in result.stderr and "Traceback" not in result.output
+    assert "SAML-tracer exports and SAML messages; this input is metadata" in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "out.xml").exists()
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +132,198 @@ def test_analyze_reaches_the_same_diagnosis_on_the_sanitized_sample(name, saniti
         assert message.signature.reason.startswith("not-checked: sanitized")
     summary = result.verdict.summary.lower()
     assert "tamper" not in summary and "wrapping" not in summary
+
+
+# --------------------------------------------------------------------------- SAML-tracer exports
+
+SAMPLE_USER = "jane.doe"  # the samples' user: her NameID and e-mail are jane.doe@acme.example
+
+
+def _tracer(name: str) -> dict:
+    return tracer_export_of(json.loads((SAMPLES / name / "login.har").read_text()))
+
+
+def _under_home(tmp_path: Path, name: str) -> Path:
+    """A file saved in a home folder that names its owner."""
+    folder = tmp_path / "Users" / SAMPLE_USER / "Downloads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
+def _sanitize(source: Path | str, out: Path) -> str:
+    result = CliRunner().invoke(app, ["sanitize", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Redaction: replaced" in result.stderr
+    return out.read_text()
+
+
+def _assert_nothing_planted(text: str) -> None:
+    for secret in (COOKIE, BEARER, PASSWORD, JWT, EMAIL):
+        assert secret not in text
+    assert SAMPLE_USER not in text.lower()  # her NameID, her e-mail, the home folder of the evidence
+
+
+def _marked(xml: bytes) -> bytes:
+    assert xml.startswith(b"<!-- ssodiag-sanitized:"), xml[:80]
+    return xml
+
+
+def test_a_saml_tracer_export_keeps_its_messages_and_loses_its_secrets(tmp_path):
+    export = _tracer("okta-healthy")
+    first = export["requests"][0]
+    first["headers"] += [{"name": "Cookie", "value": f"KC_SESSION={COOKIE}"},
+                         {"name": "Authorization", "value": f"Bearer {BEARER}"}]
+    first["responseHeaders"].append({"name": "Set-Cookie", "value": f"KC_SESSION={COOKIE}"})
+    export["requests"].append({
+        "requestId": "99", "method": "POST", "url": f"https://idp.example.com/login?hint={EMAIL}&x={JWT}",
+        "get": [["hint", EMAIL], ["x", JWT]], "post": [["username", EMAIL], ["password", PASSWORD]],
+        "headers": [], "responseStatus": 200, "responseHeaders": [], "saml": None})
+    source = _under_home(tmp_path, "trace.json")
+    source.write_text(json.dumps(export))
+    before = hashlib.sha256(source.read_bytes()).hexdigest()
+
+    text = _sanitize(source, tmp_path / "safe.json")
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before
+    _assert_nothing_planted(text)
+    safe = json.loads(text)
+    assert safe["_ssodiag"] == {"sanitized": True} and "signatures no longer verify" in safe["comment"]
+    [acs] = [r for r in safe["requests"] if r["post"] and dict(r["post"]).get("SAMLResponse")]
+    xml = _marked(base64.b64decode(dict(acs["post"])["SAMLResponse"]))
+    assert b"<samlp:Response" in xml and b"&lt;email-" in xml  # the NameID is the reports' token
+    assert _marked(acs["saml"].encode()) and "&lt;email-" in acs["saml"]  # the add-on's decoded copy too
+    [request] = [r for r in safe["requests"] if "SAMLRequest=" in r["url"]]
+    assert dict(request["get"])["SAMLRequest"] in unquote(request["url"])  # the query fields follow the URL
+    assert dict(safe["requests"][-1]["post"])["password"] == "<redacted>"
+
+
+def _ticket_copy(tmp_path: Path, name: str, evidence: dict[str, str]) -> Path:
+    """The sample ticket `name` (its metadata and options) with other evidence files instead of its HAR."""
+    folder = tmp_path / name
+    shutil.copytree(SAMPLES / name, folder, ignore=shutil.ignore_patterns("login.har"))
+    for file_name, text in evidence.items():
+        (folder / file_name).write_text(text)
+    return folder
+
+
+def _same_diagnosis(original: Path, sanitized: Path) -> None:
+    """`analyze` gives the sanitized ticket the verdict and root cause of the original, and says each signature
+    was not checked because the evidence was sanitized."""
+    before = ticket_result(folder_ticket(original))
+    after = ticket_result(folder_ticket(sanitized))
+    row_before = summary_row("t", build_document(before), {})
+    row_after = summary_row("t", build_document(after), {})
+    for key in ("connector", "check_id"):
+        assert row_after[key] == row_before[key], (key, row_before, row_after)
+    # a healthy login cannot be called healthy without its signature: inconclusive, never a failure
+    assert row_after["verdict"] == {"pass": "inconclusive"}.get(row_before["verdict"], row_before["verdict"])
+    assert after.evidence.messages
+    for message in after.evidence.messages:
+        assert message.signature.verdict.value == "not-checked"
+        assert message.signature.reason.startswith("not-checked: sanitized")
+    summary = after.verdict.summary.lower()
+    assert "tamper" not in summary and "wrapping" not in summary
+
+
+@pytest.mark.parametrize("name", list(STORIES))
+def test_analyze_reaches_the_same_diagnosis_on_a_sanitized_saml_tracer_export(name, tmp_path):
+    original = _ticket_copy(tmp_path / "original", name, {"trace.json": json.dumps(_tracer(name))})
+    safe = _sanitize(original / "trace.json", tmp_path / "safe.json")
+    _same_diagnosis(original, _ticket_copy(tmp_path / "sanitized", name, {"trace.json": safe}))
+
+
+# --------------------------------------------------------------------------- single messages
+
+
+def _sample_response(name: str) -> tuple[bytes, str | None]:
+    """(XML, RelayState) of the SAMLResponse the sample's browser posted."""
+    har = json.loads((SAMPLES / name / "login.har").read_text())
+    form = next(dict(parse_qsl(e["request"]["postData"]["text"])) for e in har["log"]["entries"]
+                if "SAMLResponse=" in (e["request"].get("postData") or {}).get("text", ""))
+    return base64.b64decode(form["SAMLResponse"]), form.get("RelayState")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+FORMS = {  # a Response as people hand it over
+    "raw XML": lambda xml, relay: xml.decode(),
+    "base64": lambda xml, relay: _b64(xml),
+    "base64 wrapped at 76 columns": lambda xml, relay: base64.encodebytes(xml).decode(),
+    "URL-encoded base64 in quotes": lambda xml, relay: f'"{quote(_b64(xml), safe="")}"',
+    "DEFLATE + base64 + URL-encoding": lambda xml, relay: quote(_b64(deflate(xml)), safe=""),
+    "form body": lambda xml, relay: f"SAMLResponse={quote(_b64(xml), safe='')}"
+                                    + (f"&RelayState={quote(relay, safe='')}" if relay else ""),
+    "URL in a log line": lambda xml, relay: (
+        f'10.0.0.7 - - "GET https://acme.atlan.com/sso?SAMLResponse={quote(_b64(deflate(xml)), safe="")} HTTP/1.1" '
+        f"Authorization: Bearer {BEARER}\n"),
+    "two values, one per paragraph": lambda xml, relay: f"{_b64(xml)}\n\n{quote(_b64(deflate(xml)), safe='')}\n",
+}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+@pytest.mark.parametrize("name", ["okta-failure", "pingfederate-failure", "entra-healthy"])
+def test_a_single_message_is_written_back_in_its_own_encoding_and_diagnoses_the_same(name, form, tmp_path):
+    text = FORMS[form](*_sample_response(name))
+    original = _ticket_copy(tmp_path / "original", name, {"message.txt": text})
+    source = _under_home(tmp_path, "message.txt")
+    source.write_text(text)
+    safe = _sanitize(source, tmp_path / "safe.txt")
+    _assert_nothing_planted(safe)
+    if "wrapped" in form:  # a wrapped value keeps its width
+        assert {len(line) for line in safe.splitlines()[:-1]} == {len(line) for line in text.splitlines()[:-1]}
+    else:  # one line stays one line
+        assert safe.count("\n") == text.count("\n")
+    before, after = (load_evidence([str(p)]).messages for p in (source, tmp_path / "safe.txt"))
+    assert [(m.kind, m.binding, m.encoding_layers) for m in after] == [
+        (m.kind, m.binding, m.encoding_layers) for m in before]
+    assert all(m.sanitized and _marked(m.raw_xml) for m in after)
+    _same_diagnosis(original, _ticket_copy(tmp_path / "sanitized", name, {"message.txt": safe}))
+
+
+def test_a_signed_redirect_url_stays_a_url_and_its_signature_is_not_checked(tmp_path):
+    idp = TestIdP()
+    request = idp.authn_request(id="_req1")
+    url = (f"https://idp.example.com/sso;jsessionid={COOKIE}?{redirect_query('SAMLRequest', request, 'rs1', key=idp.key)}"
+           f"&login_hint={quote(EMAIL)}&session_token={BEARER}&password={PASSWORD}&id_token={JWT}")
+    source = tmp_path / "url.txt"
+    source.write_text(url)
+    safe = _sanitize(source, tmp_path / "safe.txt")
+    _assert_nothing_planted(safe)
+    assert safe.startswith("https://idp.example.com/sso;jsessionid=%3Credacted%3E?SAMLRequest=")
+    [message] = load_evidence([str(tmp_path / "safe.txt")]).messages
+    assert message.encoding_layers == ("url-decode", "base64", "inflate") and message.binding == "redirect"
+    assert message.redirect_signature is not None and message.redirect_signature.sig_alg == RSA_SHA256
+    result = CliRunner().invoke(app, ["analyze", str(tmp_path / "safe.txt"), "-f", "json", "--fail-on", "never"])
+    [reported] = json.loads(result.stdout)["messages"]
+    assert reported["signature"]["verdict"] == "not-checked"
+    assert reported["signature"]["reason"].startswith("not-checked: sanitized")
+
+
+def test_a_pasted_url_is_sanitized_from_the_command_line(tmp_path):
+    request = TestIdP().authn_request(id="_req1")
+    url = f"https://idp.example.com/sso?{redirect_query('SAMLRequest', request, 'rs1')}&password={PASSWORD}"
+    safe = _sanitize(url, tmp_path / "safe.txt")
+    assert safe.startswith("https://idp.example.com/sso?SAMLRequest=") and PASSWORD not in safe
+    assert not Path("https:").exists()
+
+
+# --------------------------------------------------------------------------- a HAR is read one entry at a time
+
+
+def test_a_har_is_sanitized_in_memory_of_its_largest_entry_not_its_size(tmp_path):
+    har = HarBuilder()
+    har.add("POST", ACS_URL, body=post_body("SAMLResponse", TestIdP().signed_response(), "relay"))
+    entry_chars = 400_000
+    path = tmp_path / "session.har"
+    write_session_har(path, har.entries[0], target_bytes=48 * 1024 * 1024, body_chars=entry_chars)
+    tracemalloc.start()
+    try:
+        with open(path, "rb") as fh:
+            pieces = sum(1 for _ in sanitize_har(fh, Redactor(), str(path)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert pieces > 100  # every entry was written
+    # read whole, the file alone is 48 MB (and json.load makes several times that); one entry is 0.4 MB
+    assert peak < 12 * entry_chars, peak
