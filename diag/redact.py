@@ -130,9 +130,9 @@ def _word_edge(text: str, index: int) -> bool:
 # and Atlan's own page titles. Remembered as page text, "Sign in to Atlan" was replaced wherever a report said it.
 PRODUCT_PAGE_TEXT = (
     r"Sign in to (?:Atlan|your account)", r"Welcome to Atlan", r"We are sorry\.*",
-    r"«?\s*Back to (?:Application|Login)", r"Sign In", r"Log In", r"Username or email", r"Forgot Password\??", r"Remember me", r"Or sign in with",
-    r"Try Another Way", r"Account already exists", r"Review profile", r"Add to existing account", r"First name",
-    r"Last name", r"Email", r"Password", r"Submit",
+    r"«?\s*Back to (?:Application|Login)", r"Sign In", r"Log In", r"Username or email", r"Forgot Password\??",
+    r"Remember me", r"Or sign in with", r"Try Another Way", r"Account already exists", r"Review profile",
+    r"Add to existing account", r"First name", r"Last name", r"Email", r"Password", r"Submit",
 )
 
 

@@ -32,7 +32,7 @@ from ssodiag.diag.decode import LAYER_BASE64, LAYER_URL, decode_saml_value, enco
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.evidence import is_pasted_value
 from ssodiag.diag.files import open_file
-from ssodiag.diag.har import har_body, find_known_error, load_json, status_code
+from ssodiag.diag.har import MAX_RAW_SEARCH_CHARS, find_known_error, har_body, load_json, status_code
 from ssodiag.diag.limits import MAX_CAPTURE_BYTES, MAX_FILE_BYTES
 from ssodiag.diag.model import InputKind
 from ssodiag.diag.redact import SECRET, Redactor, is_secret_key
@@ -218,12 +218,18 @@ class Sanitizer:
             return [self._json(v) for v in node]
         return self.r.text(node) if isinstance(node, str) else node
 
-    def content(self, content: dict, status: int | None) -> dict:
+    def content(self, content: dict, status: int | None, document: bool) -> dict:
+        """A response body is kept (redacted) when the diagnosis reads it: a SAML auto-post page, a failed
+        response, or a page showing a known error text; scripts, styles and data are not searched."""
         out = {k: v for k, v in content.items() if k not in ("text", "encoding")}
         body = har_body(content)
         if body is None:
             return out
-        if _FORM_FIELD.search(body) or (status is not None and status >= 400) or find_known_error(body):
+        mime = str(content.get("mimeType", "")).lower()
+        page = document or not mime or "html" in mime or "text/plain" in mime
+        if ((status is not None and status >= 400) or (("SAMLRequest" in body or "SAMLResponse" in body)
+                                                       and _FORM_FIELD.search(body))
+                or (page and find_known_error(body, MAX_RAW_SEARCH_CHARS))):
             out["text"] = self.page(body)
         else:
             out["comment"] = REMOVED_BODY
@@ -252,7 +258,8 @@ class Sanitizer:
             if isinstance(response.get("redirectURL"), str):
                 resp["redirectURL"] = self.url(response["redirectURL"])
             if isinstance(response.get("content"), dict):
-                resp["content"] = self.content(response["content"], status_code(response.get("status")))
+                resp["content"] = self.content(response["content"], status_code(response.get("status")),
+                                               entry.get("_resourceType") == "document")
         return out
 
     def tracer_request(self, item: Any) -> Any:

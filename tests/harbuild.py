@@ -164,7 +164,8 @@ def tracer_export_of(har: dict) -> dict:
             "url": request["url"], "get": [[k, v] for k, v in get], "post": [[k, v] for k, v in post] if post else None,
             "headers": request.get("headers", []), "responseStatus": response.get("status"),
             "responseStatusText": response.get("statusText", ""), "responseHeaders": headers,
-            "saml": decode_saml_value(saml, "har")[0].decode() if saml else None, "protocol": "SAML-P" if saml else None,
+            "saml": decode_saml_value(saml, "har")[0].decode() if saml else None,
+            "protocol": "SAML-P" if saml else None,
         })
     return {"requests": requests}
 

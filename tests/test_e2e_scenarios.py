@@ -264,3 +264,65 @@ def test_record_scenarios_command_writes_the_recordings(tmp_path, capsys):
     assert [(e["request"]["url"].split("&")[0], e["response"]["status"]) for e in entries] == [
         ("https://sso.acme-ping.example/idp/startSSO.ping", 404)]
     assert capsys.readouterr().out.split() == ["ssodiag", "analyze", str(har), "--atlan", ATLAN, "--alias", "ping"]
+
+
+# --------------------------------------------------------------------------- sanitized recordings
+
+
+def _sanitized_pair(recording: Recording, form: str, folder) -> tuple[str, str]:
+    """(original, sanitized) evidence files of the recorded login in ``form``: the HAR itself, the SAML-tracer
+    export of the same requests, or the posted SAMLResponse alone as base64."""
+    from typer.testing import CliRunner
+
+    from ssodiag.diag.cli import app
+    from tests.harbuild import tracer_export_of
+
+    original = folder / f"original.{form}"
+    if form == "har":
+        original.write_bytes(recording.har.read_bytes())
+    elif form == "saml-tracer":
+        original.write_text(json.dumps(tracer_export_of(json.loads(recording.har.read_text()))))
+    else:
+        ((_, saml_response),) = _posted_responses(recording)
+        original.write_text(saml_response)
+    safe = folder / f"safe.{form}"
+    result = CliRunner().invoke(app, ["sanitize", str(original), "-o", str(safe)])
+    assert result.exit_code == 0, result.output
+    return str(original), str(safe)
+
+
+def _analyzed(path: str, options: tuple[str, ...]) -> dict:
+    from typer.testing import CliRunner
+
+    from ssodiag.diag.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", path, *options, "-f", "json", "--fail-on", "never", "--no-redact"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+_SANITIZED_SCENARIOS = [pytest.param(name, form, id=f"{name}[{form}]")
+                        for name, kind in PLANNED if kind == "simplesamlphp" and scenario(name).preserve_log
+                        and (name in ("okta-sp-healthy", "okta-idp-healthy") or name not in HEALTHY)
+                        for form in ("har", "saml-tracer", "message")]
+
+
+@pytest.mark.parametrize(("name", "form"), _SANITIZED_SCENARIOS)
+def test_a_sanitized_recording_leaks_nothing_and_diagnoses_the_same(recordings, name, form, tmp_path):
+    recording = recordings[(name, "simplesamlphp")]
+    original, safe = _sanitized_pair(recording, form, tmp_path)
+    text = open(safe, encoding="utf-8").read()
+    if form == "message":
+        text = base64.b64decode(text).decode()
+    cookies = {c["value"] for e in json.loads(recording.har.read_text())["log"]["entries"]
+               for c in e["request"].get("cookies", []) + e["response"].get("cookies", []) if len(c["value"]) >= 8}
+    for personal in ("alice@acme.example", "Liddell", *cookies):
+        assert personal not in text
+    assert "ssodiag-sanitized" in text  # the SAML messages are still there, marked
+    before, after = _analyzed(original, recording.atlan_options), _analyzed(safe, recording.atlan_options)
+    assert after["verdict"]["status"] == {"pass": "inconclusive"}.get(before["verdict"]["status"],
+                                                                      before["verdict"]["status"])
+    top = lambda report: next((f["check_id"] for f in _failing(report)), None)  # noqa: E731
+    assert top(after) == top(before), (before["verdict"]["summary"], after["verdict"]["summary"])
+    assert after["messages"] and all(m["signature"]["reason"].startswith("not-checked: sanitized")
+                                     for m in after["messages"])

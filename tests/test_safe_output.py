@@ -261,3 +261,36 @@ def test_error_lines_escape_control_and_bidi_characters(tmp_path):
     assert result.exit_code == 2
     assert not RAW_UNSAFE.search(result.stderr) and "\\u001b" in result.stderr and "\\u202e" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_fixed_text_of_keycloak_and_atlan_pages_stays_and_the_person_on_them_does_not():
+    """Keycloak's login theme titles every page of Atlan's login "Sign in to Atlan": remembered as page text, it
+    was replaced wherever a report said it."""
+    r = Redactor()
+    page = ("Sign in to Atlan We are sorry... Hello Zoe Quisenberry, Invalid requester « Back to Application")
+    r.remember_page(page)
+    r.remember_page("Sign in to Atlan Account already exists User with email zoe@corp.example already exists. "
+                    "How do you want to continue? Review profile Add to existing account")
+    r.remember_page("Sign in to Atlan Update Account Information Email zoe@corp.example First name Zoe")
+    for fixed in ("Sign in to Atlan", "the page titled Sign in to Atlan", "We are sorry...", "Review profile",
+                  "First name", "Email"):
+        assert r.text(fixed) == fixed
+    out = r.text(page)
+    assert "Sign in to Atlan" in out and "We are sorry..." in out and "Invalid requester" in out
+    assert "Quisenberry" not in out and "<page-" in out
+    assert "zoe@corp.example" not in r.text("User with email zoe@corp.example already exists.")
+    assert "Zoe" not in r.text("Email zoe@corp.example First name Zoe")
+
+
+def test_a_keycloak_page_title_stays_readable_in_the_redacted_report(leaky_login, tmp_path):
+    _, har = leaky_login
+    doc = json.loads(har.read_text())
+    # Atlan's broker page as Keycloak renders it (login theme: title "Sign in to Atlan", error.ftl heading)
+    doc["log"]["entries"][-1]["response"]["content"]["text"] = (
+        "<html><head><title>Sign in to Atlan</title></head><body><h1>We are sorry...</h1>"
+        "<p>Welcome back, Zoe Quisenberry. Invalid requester.</p></body></html>")
+    source = tmp_path / "login.har"
+    source.write_text(json.dumps(doc))
+    report = invoke("analyze", str(source), *ATLAN_ARGS, "-f", "md", "--fail-on", "never").stdout
+    assert "Sign in to Atlan" in report and "Invalid requester" in report
+    assert "Quisenberry" not in report

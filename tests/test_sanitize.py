@@ -284,7 +284,8 @@ def test_a_single_message_is_written_back_in_its_own_encoding_and_diagnoses_the_
 def test_a_signed_redirect_url_stays_a_url_and_its_signature_is_not_checked(tmp_path):
     idp = TestIdP()
     request = idp.authn_request(id="_req1")
-    url = (f"https://idp.example.com/sso;jsessionid={COOKIE}?{redirect_query('SAMLRequest', request, 'rs1', key=idp.key)}"
+    query = redirect_query("SAMLRequest", request, "rs1", key=idp.key)
+    url = (f"https://idp.example.com/sso;jsessionid={COOKIE}?{query}"
            f"&login_hint={quote(EMAIL)}&session_token={BEARER}&password={PASSWORD}&id_token={JWT}")
     source = tmp_path / "url.txt"
     source.write_text(url)
