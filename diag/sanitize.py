@@ -82,13 +82,15 @@ class Sanitizer:
     def xml(self, xml: bytes) -> bytes:
         """The message with personal values replaced, marked as sanitized before its root element."""
         root = parse_xml(xml, self.source)
-        for element in root.iter():
-            if not isinstance(element.tag, str) or element.tag.startswith("{" + _DSIG + "}"):
+        for node in root.iter():
+            if node.tail and node.tail.strip():  # text after a comment inside a value is part of the value
+                node.tail = self.r.text(node.tail)
+            if isinstance(node.tag, str) and node.tag.startswith("{" + _DSIG + "}"):
                 continue  # signature values and certificates are not personal
-            if element.text and element.text.strip():
-                element.text = self.r.text(element.text)
-            for name, attribute in element.attrib.items():
-                element.set(name, self.r.text(attribute))
+            if node.text and node.text.strip():  # an element's text, or a comment's
+                node.text = self.r.text(node.text)
+            for name, attribute in node.attrib.items() if isinstance(node.tag, str) else ():
+                node.set(name, self.r.text(attribute))
         return f"<!--{SANITIZED_COMMENT}-->".encode("ascii") + etree.tostring(root, encoding="utf-8")
 
     def saml_value(self, value: str, *, url_encoded: bool = False) -> str:
@@ -365,8 +367,12 @@ def sanitize_har(fh: BinaryIO, redactor: Redactor, source: str) -> Iterator[str]
     yield head[:head.rindex("}", 0, -1)].rstrip() + ',\n    "entries": ['
     s = Sanitizer(redactor, source)
     separator = "\n"
-    for entry in har_entries(fh, source):
-        yield separator + json.dumps(s.entry(entry), indent=2, ensure_ascii=False)
+    for number, entry in enumerate(har_entries(fh, source), start=1):
+        try:
+            text = json.dumps(s.entry(entry), indent=2, ensure_ascii=False)
+        except RecursionError:  # ijson builds any depth; copying it is recursive
+            raise InputError(f"HAR entry {number} is nested too deeply", source) from None
+        yield separator + text
         separator = ",\n"
     yield "\n]\n  }\n}\n"
 

@@ -328,3 +328,14 @@ def test_a_har_is_sanitized_in_memory_of_its_largest_entry_not_its_size(tmp_path
     assert pieces > 100  # every entry was written
     # read whole, the file alone is 48 MB (and json.load makes several times that); one entry is 0.4 MB
     assert peak < 12 * entry_chars, peak
+
+
+def test_a_hostile_har_is_one_line_and_leaves_no_file(tmp_path):
+    depth = 5_000  # ijson builds an entry of any depth; the copy of it must not crash
+    source = tmp_path / "deep.har"
+    source.write_text('{"log": {"entries": [{"request": {"url": "https://a.example/"}, "response": {"status": 200}, '
+                      f'"_x": {"[" * depth}{"]" * depth}}}]}}}}')
+    result = CliRunner().invoke(app, ["sanitize", str(source), "-o", str(tmp_path / "safe.har")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"ssodiag: error: {source}: HAR entry 1 is nested too deeply"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep.har"]  # no copy, no temporary file
