@@ -15,7 +15,7 @@ from ssodiag.diag.certs import MIN_KEY_BITS, Validity, key_too_short, serial_is_
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Certificate, Finding, SamlMessage, Severity, SignatureReport, SignatureVerdict
 from ssodiag.diag.registry import CheckSpec, Need, check
-from ssodiag.diag.signature import is_sha1, unsupported_algorithms
+from ssodiag.diag.signature import is_sha1, keyinfo_trusted, unsupported_algorithms
 from ssodiag.diag.timefmt import before_or_after, format_instant, reference_name
 from ssodiag.diag.text import quoted
 
@@ -201,7 +201,13 @@ def signed_by_trusted_certificate(ctx: DiagContext, spec: CheckSpec) -> Iterator
     for msg in ctx.responses:
         skipped = _not_signed_yet(spec, msg)
         report = msg.signature
-        if skipped:
+        if msg.sanitized and keyinfo_trusted(report, ctx.trusted_certificates, ctx.expect.idp_fingerprints) is False:
+            embedded = "; ".join(describe_certificate(c) for c in report.embedded_certificates)
+            yield spec.fail(f"{_name(msg)} carries in its KeyInfo a certificate none of the configured ones is (the "
+                            "signature itself is not checked: the evidence was sanitized). KeyInfo: "
+                            f"{embedded}; configured: {'; '.join(configured)}.",
+                            expected="; ".join(configured), seen=embedded, **_where(msg))
+        elif skipped:
             yield skipped
         elif report.verdict is SignatureVerdict.VALID and report.signing_certificate:
             yield spec.passed(f"{_name(msg)} is signed by the configured certificate "

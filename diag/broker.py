@@ -26,7 +26,7 @@ from ssodiag.diag.certs import Validity, validity_at
 from ssodiag.diag.model import (
     Assertion, Certificate, Evidence, MessageKind, SamlMessage, SignatureVerdict,
 )
-from ssodiag.diag.signature import is_sha1
+from ssodiag.diag.signature import is_sha1, keyinfo_trusted
 from ssodiag.diag.timefmt import as_utc, format_instant
 from ssodiag.diag.urls import quoted
 from ssodiag.diag.xmlparse import NS
@@ -560,6 +560,12 @@ def _document_signature(step: _Step, login: Login, config: BrokerConfig) -> Step
         "Atlan's Keycloak runs on Java 17 or later (its secure-validation policy forbids SHA-1), accepted on Java 11; "
         "the runtime is not public.", INVALID_SIGNATURE, "invalid_signature",
         "Switch the IdP's signature and digest algorithms to SHA-256.")
+    if msg.sanitized and keyinfo_trusted(report, keys) is False:  # whether it verifies is unknown, KeyInfo is read
+        shown = "; ".join(quoted(c.subject) for c in report.embedded_certificates)
+        return fail(f"The message's KeyInfo carries {shown}, which is none of {origin} (the signature itself is not "
+                    "checked: a sanitized capture): the IdP signs with another certificate (a rotation).",
+                    "Upload the IdP's current signing certificate (or metadata) in Atlan's SSO settings; during a "
+                    "rollover keep both.")
     if msg.sanitized and weak:  # whether it verifies is unknown, the algorithm is still read
         return sha1("The signature (not checked: a sanitized capture) is made with")
     if verdict is SignatureVerdict.VALID:

@@ -104,6 +104,18 @@ class _Keys:
         return None
 
 
+def keyinfo_trusted(report: SignatureReport, trusted: Sequence[Certificate],
+                    fingerprints: Sequence[str] = ()) -> bool | None:
+    """Whether a certificate the message's KeyInfo carries is a trusted one (or matches a fingerprint); None when
+    KeyInfo carries none. It proves nothing about the signature: it is what is left to judge trust by when the
+    signature cannot be checked (a sanitized capture, whose personal values were replaced after signing)."""
+    if not report.embedded_certificates:
+        return None
+    known = {c.sha256 for c in trusted}
+    return any(c.sha256 in known or any(_fingerprint_matches(c, f) for f in fingerprints)
+               for c in report.embedded_certificates)
+
+
 def verify_message(message: SamlMessage, trusted: Sequence[Certificate],
                    fingerprints: Sequence[str], *, signer: str = "IdP") -> SignatureReport:
     """Verify ``message``'s XML signatures (and its HTTP-Redirect query signature) against the configured trust

@@ -20,7 +20,7 @@ from ssodiag.diag.demo import SAMPLES, STORIES
 from ssodiag.diag.evidence import load_evidence
 from ssodiag.diag.redact import Redactor
 from ssodiag.diag.sanitize import sanitize_har
-from ssodiag.diag.ticket import find_tickets, folder_ticket, ticket_result
+from ssodiag.diag.ticket import folder_ticket, ticket_result
 from ssodiag.reports.document import build_document
 from tests.harbuild import (
     RSA_SHA256, HarBuilder, deflate, post_body, redirect_query, tracer_export_of, write_session_har,
@@ -107,31 +107,19 @@ def test_metadata_is_refused_in_one_line(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def sanitized_samples(tmp_path_factory):
+def sanitized_samples(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("samples") / "s"
     shutil.copytree(SAMPLES, folder)
     for name in STORIES:
         result = CliRunner().invoke(app, ["sanitize", str(SAMPLES / name / "login.har"), "-o",
                                           str(folder / name / "login.har")])
         assert result.exit_code == 0, result.output
-    return {t.name: t for t in find_tickets(folder)}
+    return folder
 
 
 @pytest.mark.parametrize("name", list(STORIES))
 def test_analyze_reaches_the_same_diagnosis_on_the_sanitized_sample(name, sanitized_samples):
-    original = {t.name: t for t in find_tickets(SAMPLES)}[name]
-    before = summary_row(name, build_document(ticket_result(original)), {})
-    result = ticket_result(sanitized_samples[name])
-    after = summary_row(name, build_document(result), {})
-    assert after["connector"] == before["connector"]
-    assert after["check_id"] == before["check_id"]
-    signed = [m for m in result.evidence.messages if m.signature.signed_elements]
-    assert signed
-    for message in result.evidence.messages:
-        assert message.signature.verdict.value == "not-checked"
-        assert message.signature.reason.startswith("not-checked: sanitized")
-    summary = result.verdict.summary.lower()
-    assert "tamper" not in summary and "wrapping" not in summary
+    _same_diagnosis(SAMPLES / name, sanitized_samples / name)
 
 
 # --------------------------------------------------------------------------- SAML-tracer exports
@@ -210,13 +198,15 @@ def _same_diagnosis(original: Path, sanitized: Path) -> None:
     was not checked because the evidence was sanitized."""
     before = ticket_result(folder_ticket(original))
     after = ticket_result(folder_ticket(sanitized))
-    row_before = summary_row("t", build_document(before), {})
-    row_after = summary_row("t", build_document(after), {})
+    doc_before, doc_after = build_document(before), build_document(after)
+    row_before, row_after = summary_row("t", doc_before, {}), summary_row("t", doc_after, {})
+    failing = lambda doc: {f["check_id"] for f in doc["findings"] if f["status"] == "fail"}  # noqa: E731
+    assert failing(doc_after) == failing(doc_before)
     for key in ("connector", "check_id"):
         assert row_after[key] == row_before[key], (key, row_before, row_after)
     # a healthy login cannot be called healthy without its signature: inconclusive, never a failure
     assert row_after["verdict"] == {"pass": "inconclusive"}.get(row_before["verdict"], row_before["verdict"])
-    assert after.evidence.messages
+    assert any(m.signature.signed_elements for m in after.evidence.messages)  # what is signed is still read
     for message in after.evidence.messages:
         assert message.signature.verdict.value == "not-checked"
         assert message.signature.reason.startswith("not-checked: sanitized")
