@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
@@ -362,19 +362,30 @@ def sanitize_har(fh: BinaryIO, redactor: Redactor, source: str) -> Iterator[str]
     log = redactor.walk({k: v for k, v in _log_members_before_entries(fh, source).items()
                          if k not in ("entries", "comment", "_ssodiag")})
     fh.seek(start)
-    log.update(comment=COMMENT, _ssodiag=dict(MARKER))
-    head = json.dumps({"log": log}, indent=2, ensure_ascii=False)
-    yield head[:head.rindex("}", 0, -1)].rstrip() + ',\n    "entries": ['
     s = Sanitizer(redactor, source)
+    log.update(comment=COMMENT, _ssodiag=dict(MARKER), entries=_ITEMS)
+    yield from _json_around({"log": log}, har_entries(fh, source), s.entry, "HAR entry", source)
+
+
+# Stands for the list of streamed items in the JSON written around it.
+_ITEMS = "\0items\0"
+
+
+def _json_around(document: dict[str, Any], items: Iterable[Any], sanitize: Callable[[Any], Any], noun: str,
+                 source: str) -> Iterator[str]:
+    """``document`` as JSON text in pieces, its :data:`_ITEMS` value written as the list of ``items``, each one
+    sanitized and serialised as it comes."""
+    before, _, after = json.dumps(document, indent=2, ensure_ascii=False).partition(json.dumps(_ITEMS))
+    yield before + "["
     separator = "\n"
-    for number, entry in enumerate(har_entries(fh, source), start=1):
+    for number, item in enumerate(items, start=1):
         try:
-            text = json.dumps(s.entry(entry), indent=2, ensure_ascii=False)
+            text = json.dumps(sanitize(item), indent=2, ensure_ascii=False)
         except RecursionError:  # ijson builds any depth; copying it is recursive
-            raise InputError(f"HAR entry {number} is nested too deeply", source) from None
+            raise InputError(f"{noun} {number} is nested too deeply", source) from None
         yield separator + text
         separator = ",\n"
-    yield "\n]\n  }\n}\n"
+    yield "\n]" + after + "\n"
 
 
 def _log_members_before_entries(fh: BinaryIO, source: str) -> dict[str, Any]:
