@@ -27,12 +27,12 @@ from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit, ur
 from lxml import etree
 
 from ssodiag.diag.broker import STATE_PART
-from ssodiag.diag.capture_stream import har_entries
+from ssodiag.diag.capture_stream import har_entries, tracer_requests, tracer_timestamp
 from ssodiag.diag.decode import LAYER_BASE64, LAYER_URL, decode_saml_value, encode_saml_value
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.evidence import is_pasted_value
 from ssodiag.diag.files import open_file
-from ssodiag.diag.har import MAX_RAW_SEARCH_CHARS, find_known_error, har_body, load_json, status_code
+from ssodiag.diag.har import MAX_RAW_SEARCH_CHARS, find_known_error, har_body, status_code
 from ssodiag.diag.limits import MAX_CAPTURE_BYTES, MAX_FILE_BYTES
 from ssodiag.diag.model import InputKind
 from ssodiag.diag.redact import SECRET, Redactor, is_secret_key
@@ -333,10 +333,9 @@ def sanitized(path: str, kind: InputKind | None, redactor: Redactor) -> Iterable
     """The sanitized copy of the evidence at ``path`` (a file, or a pasted value given as the argument), as text
     in pieces. ``kind`` is what ``analyze`` detected it to be."""
     if kind is InputKind.HAR:
-        return _har_file(path, redactor)
+        return _capture_file(path, sanitize_har, redactor)
     if kind is InputKind.SAML_TRACER:
-        with open_file(path, max_bytes=MAX_FILE_BYTES) as fh:
-            return [sanitize_tracer(fh.read(), redactor, path)]
+        return _capture_file(path, sanitize_tracer, redactor)
     if kind is InputKind.SAML_MESSAGE:
         if is_pasted_value(path):
             return [Sanitizer(redactor, "the argument").pasted(path)]
@@ -348,11 +347,12 @@ def sanitized(path: str, kind: InputKind | None, redactor: Redactor) -> Iterable
                      "(nothing personal to remove: share it as it is)", path)
 
 
-def _har_file(path: str, redactor: Redactor) -> Iterator[str]:
+def _capture_file(path: str, sanitize: Callable[[BinaryIO, Redactor, str], Iterator[str]],
+                  redactor: Redactor) -> Iterator[str]:
     with open_file(path, max_bytes=MAX_CAPTURE_BYTES) as fh:
         if fh.read(len(_UTF8_BOM)) != _UTF8_BOM:
             fh.seek(0)
-        yield from sanitize_har(fh, redactor, path)
+        yield from sanitize(fh, redactor, path)
 
 
 def sanitize_har(fh: BinaryIO, redactor: Redactor, source: str) -> Iterator[str]:
@@ -411,12 +411,13 @@ def _log_members_before_entries(fh: BinaryIO, source: str) -> dict[str, Any]:
     return members
 
 
-def sanitize_tracer(data: bytes, redactor: Redactor, source: str) -> str:
-    """The sanitized SAML-tracer export as JSON text."""
-    export = load_json(data, source)
-    if not isinstance(export, dict) or not isinstance(export.get("requests"), list):
-        raise InputError("not a SAML-tracer export: no requests list", source)
+def sanitize_tracer(fh: BinaryIO, redactor: Redactor, source: str) -> Iterator[str]:
+    """The sanitized SAML-tracer export as JSON text in pieces, read from ``fh`` one request at a time; of its
+    other members only the export's ``timestamp`` is kept (the add-on writes no others)."""
+    start = fh.tell()
+    timestamp = tracer_timestamp(fh, start)
+    fh.seek(start)
     s = Sanitizer(redactor, source)
-    out = redactor.walk({k: v for k, v in export.items() if k not in ("requests", "comment", "_ssodiag")})
-    out.update(comment=COMMENT, _ssodiag=dict(MARKER), requests=[s.tracer_request(r) for r in export["requests"]])
-    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    export = {} if timestamp is None else {"timestamp": timestamp}
+    export.update(comment=COMMENT, _ssodiag=dict(MARKER), requests=_ITEMS)
+    yield from _json_around(export, tracer_requests(fh, source), s.tracer_request, "SAML-tracer request", source)

@@ -19,7 +19,7 @@ from ssodiag.diag.cli import app
 from ssodiag.diag.demo import SAMPLES, STORIES
 from ssodiag.diag.evidence import load_evidence
 from ssodiag.diag.redact import Redactor
-from ssodiag.diag.sanitize import sanitize_har
+from ssodiag.diag.sanitize import sanitize_har, sanitize_tracer
 from ssodiag.diag.ticket import folder_ticket, ticket_result
 from ssodiag.reports.document import build_document
 from tests.harbuild import (
@@ -302,16 +302,36 @@ def test_a_pasted_url_is_sanitized_from_the_command_line(tmp_path):
 # --------------------------------------------------------------------------- a HAR is read one entry at a time
 
 
-def test_a_har_is_sanitized_in_memory_of_its_largest_entry_not_its_size(tmp_path):
-    har = HarBuilder()
-    har.add("POST", ACS_URL, body=post_body("SAMLResponse", TestIdP().signed_response(), "relay"))
+def _session_tracer(path: Path, target_bytes: int, value_chars: int) -> None:
+    """A SAML-tracer export of a long session written request by request (never held whole): the login's
+    requests, then requests with a ``value_chars``-character header each, until the file is ``target_bytes``."""
+    login = [json.dumps(r).encode() for r in _tracer("okta-healthy")["requests"]]
+    filler = json.dumps({"method": "GET", "url": "https://cdn.example.test/app.js", "responseStatus": 200,
+                         "headers": [{"name": "x-trace", "value": "x" * value_chars}]}).encode()
+    with open(path, "wb") as out:
+        out.write(b'{"requests": [' + b",".join(login))
+        written = sum(map(len, login))
+        while written < target_bytes:
+            out.write(b",\n" + filler)
+            written += len(filler) + 2
+        out.write(b'], "timestamp": 1795000000000}')
+
+
+@pytest.mark.parametrize("form", ["har", "saml-tracer"])
+def test_a_capture_is_sanitized_in_memory_of_its_largest_entry_not_its_size(form, tmp_path):
     entry_chars = 400_000
-    path = tmp_path / "session.har"
-    write_session_har(path, har.entries[0], target_bytes=48 * 1024 * 1024, body_chars=entry_chars)
+    path = tmp_path / "session"
+    if form == "har":
+        har = HarBuilder()
+        har.add("POST", ACS_URL, body=post_body("SAMLResponse", TestIdP().signed_response(), "relay"))
+        write_session_har(path, har.entries[0], target_bytes=48 * 1024 * 1024, body_chars=entry_chars)
+    else:
+        _session_tracer(path, target_bytes=48 * 1024 * 1024, value_chars=entry_chars)
+    sanitize = sanitize_har if form == "har" else sanitize_tracer
     tracemalloc.start()
     try:
         with open(path, "rb") as fh:
-            pieces = sum(1 for _ in sanitize_har(fh, Redactor(), str(path)))
+            pieces = sum(1 for _ in sanitize(fh, Redactor(), str(path)))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
