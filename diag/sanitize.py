@@ -1,8 +1,8 @@
 """`ssodiag sanitize`: a copy of the evidence that is safe to attach to a ticket and still diagnoses the same.
 
-Reads a HAR (one entry at a time: memory follows the largest entry, not the file), a SAML-tracer export, or a single
-message (raw XML, an encoded value, a form body, a URL or an auto-post page; a text file may hold several, one per
-paragraph) and writes it back in the same form.
+Reads a HAR or a SAML-tracer export (one entry at a time: memory follows the largest entry, not the file), or a
+single message (raw XML, an encoded value, a form body, a URL or an auto-post page; a text file may hold several,
+one per paragraph) and writes it back in the same form.
 
 Common HAR sanitizers delete the SAMLResponse, which destroys the evidence. Here credentials are removed (cookies,
 Authorization headers, bearer/JWT tokens, secret form fields and query values) and response bodies that are neither
