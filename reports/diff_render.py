@@ -10,8 +10,6 @@ def render_terminal(diff: dict, **_: object) -> str:
         lines.append(f"{side.upper():<5} {diff[side]['verdict']['status'].upper():<12} "
                      f"{clip(diff[side]['verdict']['summary'], 100)}")
         lines += [f"      input error: {clip(e, 150)}" for e in diff[side]["bad_files"]]
-    if diff["redacted"]:
-        lines.append(clip(diff["redaction"]["summary"], 300))
     lines.append("")
     lines.append("What differs, most likely cause first:" if diff["differences"] else
                  "No difference in the fields compared.")
@@ -26,4 +24,6 @@ def render_terminal(diff: dict, **_: object) -> str:
             lines += [f"  {f['check_id']} {clip(f['title'], 100)}", f"    fix: {clip(f['remediation'], 200)}"]
     if diff["only_good_fails"]:
         lines += ["", "Checks that fail for GOOD only: " + ", ".join(f["check_id"] for f in diff["only_good_fails"])]
+    if diff["redacted"]:  # the receipt ends every redacted output
+        lines += ["", clip(diff["redaction"]["summary"], 300)]
     return "\n".join(lines) + "\n"

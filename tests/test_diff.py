@@ -98,10 +98,13 @@ def test_two_users_nameid_is_redacted_in_files_but_still_compared(tmp_path):
     diff = json.loads(text)
     [nameid] = [d for d in diff["differences"] if d["field"] == "NameID"]
     assert nameid["good"] != nameid["bad"] and nameid["good"].startswith("<email-")
-    for fmt in ("md", "html"):
+    for fmt in ("md", "html", "terminal"):
         rendered = runner.invoke(app, ["diff", str(tmp_path / "good.xml"), str(tmp_path / "bad.xml"), "-c",
                                        str(config), "-f", fmt, "--redact"], catch_exceptions=False).stdout
         assert "NameID" in rendered and "amorris" not in rendered
+        # the receipt ends the output, as in every redacted report
+        last = [line for line in rendered.splitlines() if line.strip() and line not in ("</html>",)][-1]
+        assert "Redaction: replaced 2 e-mail addresses" in last, last
 
 
 def test_missing_side_is_a_one_line_error(tmp_path):
