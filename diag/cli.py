@@ -17,7 +17,7 @@ from ssodiag.diag import __version__
 from ssodiag.diag.batch import batch_command
 from ssodiag.diag.diff import diff_command
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.reconcile import check_atlan_url, reconcile_alias
+from ssodiag.diag.reconcile import check_atlan_url, reconcile_alias, reconcile_atlan
 from ssodiag.diag.groupsync_cli import groupsync_app
 from ssodiag.diag.enums import Connector, InputKind, Severity, Status, VerdictStatus
 from ssodiag.diag.output import (
@@ -288,6 +288,7 @@ def analyze(
         fmt = choose_format(fmt, output)
         check_atlan_url(atlan)
         ev = load_evidence(evidence, stdin=_stdin(evidence))
+        atlan, atlan_said = reconcile_atlan(atlan, ev)
         alias, said = reconcile_alias(atlan, alias, ev)
         expect = build_expectations(  # a bad option file is reported before the evidence's own errors
             idp_metadata=idp_metadata, idp_cert=idp_cert, idp_fingerprint=idp_fingerprint,
@@ -299,8 +300,9 @@ def analyze(
             typer.echo(error_line(bad.error), err=True)
         if not any(i.error is None for i in ev.inputs):
             raise typer.Exit(2)
-        if said:
-            note(said)
+        for line in (atlan_said, said):
+            if line:
+                note(line)
         if mappings is not None and atlan_users is None:
             note("--mappings without --atlan-users: the mappings judge the group claim (ATTR003); add --atlan-users "
                  "(CSV username,email,atlan_group) to see what the next sync does to each user's groups")

@@ -258,7 +258,7 @@ def _atlan_in_capture(ctx: DiagContext) -> tuple[str, str] | None:
 
 
 def tenant(ctx: DiagContext) -> Tenant:
-    from ssodiag.diag.context import atlan_endpoints
+    from ssodiag.diag.context import atlan_base, atlan_endpoints
 
     expect = ctx.expect
     if expect.atlan_url and expect.atlan_alias:
@@ -268,8 +268,7 @@ def tenant(ctx: DiagContext) -> Tenant:
     else:
         base, alias, origin = PLACEHOLDER_ATLAN, PLACEHOLDER_ALIAS, "placeholders"
     entity, (acs_sp, acs_idp) = atlan_endpoints(base, alias)
-    parts = urlsplit(base if "://" in base else f"https://{base}")
-    return Tenant(atlan=f"{parts.scheme}://{parts.netloc}", alias=alias,
+    return Tenant(atlan=atlan_base(base), alias=alias,
                   sp_entity_id=expect.sp_entity_id or entity, acs_sp=acs_sp, acs_idp=acs_idp, origin=origin)
 
 

@@ -25,6 +25,21 @@ ATLAN_REALM_PATH = "/auth/realms/default"
 ATLAN_IDP_INITIATED_SUFFIX = "/clients/atlan-saml"
 
 
+def atlan_base(atlan_url: str) -> str:
+    """`scheme://host[:port]` of an Atlan URL as Keycloak builds its URLs from a request: scheme and host in lower
+    case, no default port, no path (`HTTPS://ACME.atlan.com:443/home` is `https://acme.atlan.com`)."""
+    parts = urlsplit(atlan_url.strip() if "://" in atlan_url else f"https://{atlan_url.strip()}")
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a number: keep what was written, the comparison will show it
+        return f"{scheme}://{parts.netloc.lower()}"
+    default = {"https": 443, "http": 80}.get(scheme)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
+    return f"{scheme}://{host}{'' if port in (None, default) else f':{port}'}"
+
+
 def atlan_endpoints(atlan_url: str, alias: str) -> tuple[str, tuple[str, str]]:
     """(SP entity ID, (SP-initiated ACS, IdP-initiated ACS)) for an Atlan tenant and IdP alias.
 
@@ -32,8 +47,7 @@ def atlan_endpoints(atlan_url: str, alias: str) -> tuple[str, tuple[str, str]]:
     atlanhq/keycloak-identity 20.0.2): Atlan's docs never print the literal value, so checks built on it say it is
     derived, and ``--sp-entity-id`` wins.
     """
-    parts = urlsplit(atlan_url if "://" in atlan_url else f"https://{atlan_url}")
-    base = f"{parts.scheme}://{parts.netloc}"
+    base = atlan_base(atlan_url)
     acs = f"{base}{ATLAN_REALM_PATH}/broker/{alias}/endpoint"
     return f"{base}{ATLAN_REALM_PATH}", (acs, acs + ATLAN_IDP_INITIATED_SUFFIX)
 

@@ -29,16 +29,36 @@ def check_atlan_url(atlan: str | None) -> None:
                          "https://acme.atlan.com")
 
 
-def captured_aliases(evidence: Evidence) -> list[str]:
-    """The IdP aliases the capture's broker URLs show, most used first."""
+def _broker_urls(evidence: Evidence) -> list[str]:
+    """The URLs of the evidence that name Keycloak's broker endpoint (Destinations, ACS URLs, requests)."""
     urls = [m.destination for m in evidence.messages if m.destination]
     urls += [m.acs_url for m in evidence.messages if m.acs_url]
     urls += [h.url for f in evidence.flows for h in f.hops]
+    return [url for url in urls if _BROKER_ALIAS.search(url)]
+
+
+def captured_aliases(evidence: Evidence) -> list[str]:
+    """The IdP aliases the capture's broker URLs show, most used first."""
     counts: dict[str, int] = {}
-    for url in urls:
+    for url in _broker_urls(evidence):
         for alias in _BROKER_ALIAS.findall(url):
             counts[alias] = counts.get(alias, 0) + 1
     return sorted(counts, key=counts.get, reverse=True)
+
+
+def reconcile_atlan(atlan: str | None, evidence: Evidence) -> tuple[str | None, str | None]:
+    """--atlan with the scheme the evidence's broker URLs show for the same host, and what to tell the user (or
+    None): `http://` typed for an https tenant made every Audience and Destination "wrong"."""
+    if atlan is None:
+        return None, None
+    given = urlsplit(atlan.strip())
+    for url in _broker_urls(evidence):
+        seen = urlsplit(url.strip())
+        if seen.hostname and seen.hostname == given.hostname and seen.scheme.lower() != given.scheme.lower():
+            fixed = f"{seen.scheme.lower()}://{seen.netloc.lower()}"
+            return fixed, (f"--atlan {clip(atlan, 80)} contradicts the evidence, whose broker URLs are on {fixed}: "
+                           f"judging with {fixed}")
+    return atlan, None
 
 
 def reconcile_alias(atlan: str | None, alias: str | None, evidence: Evidence) -> tuple[str | None, str | None]:

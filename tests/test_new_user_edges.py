@@ -115,6 +115,24 @@ def test_alias_comes_from_the_capture_and_a_contradicting_option_is_said(idp, tm
     assert json.loads(alone.stdout)["expectations"]["acs_urls"][0] == f"{SP}/broker/okta/endpoint"
 
 
+@pytest.mark.parametrize("atlan", ["http://acme.atlan.com", "HTTPS://ACME.Atlan.com", "https://acme.atlan.com:443",
+                                   "https://acme.atlan.com/home"])
+def test_another_spelling_of_the_atlan_url_is_not_blamed_on_the_idp(idp, tmp_path, atlan):
+    # each spelling made Atlan's SP entity ID and ACS URLs differ from the healthy login's: "AuthnRequest Issuer is
+    # not the SP entity ID", "Atlan stops at step 19: audience"
+    (tmp_path / "login.har").write_bytes(_har_with_broker_alias(idp, "okta"))
+    (tmp_path / "idp.pem").write_text(idp.cert_pem)
+    def run(url):
+        result = invoke("analyze", str(tmp_path / "login.har"), "--atlan", url, "--idp-cert",
+                        str(tmp_path / "idp.pem"), "-f", "json", "--no-redact", "--fail-on", "never")
+        doc = json.loads(result.stdout)
+        return result.stderr, doc["expectations"], sorted((f["check_id"], f["status"]) for f in doc["findings"])
+
+    said, expected, findings = run(atlan)
+    assert (expected, findings) == run(ATLAN)[1:] and expected["sp_entity_id"] == SP
+    assert ("contradicts the evidence" in said) is atlan.startswith("http:")
+
+
 def test_mappings_without_atlan_users_is_said_and_atlan_users_alone_refused(idp, tmp_path):
     (tmp_path / "r.xml").write_bytes(idp.signed_response())
     (tmp_path / "x.csv").write_text("sso_group,atlan_group\na,b\n")
