@@ -159,9 +159,14 @@ def test_planted_payloads_in_a_group_sync_plan_never_run(browser, tmp_path, mode
         page.close()
 
 
-@pytest.mark.parametrize("name", ["index", "groupsync-plan"])
-def test_the_demos_other_pages_are_quiet(browser, sample_reports, name):
-    page = ReportPage(browser, sample_reports / f"{name}.html", DESKTOP)
+@pytest.mark.parametrize("name", ["index", "groupsync-plan", "checks"])
+def test_the_other_pages_are_quiet(browser, sample_reports, tmp_path, name):
+    """The demo's index and plan, and the check catalogue (`checks list -f html`)."""
+    path = sample_reports / f"{name}.html"
+    if name == "checks":
+        path = tmp_path / "checks.html"
+        path.write_text(runner.invoke(app, ["checks", "list", "-f", "html"], catch_exceptions=False).stdout)
+    page = ReportPage(browser, path, DESKTOP)
     try:
         assert page.page.locator("h1").first.is_visible()
         assert not page.errors and not page.others() and not page.dialogs
