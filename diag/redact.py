@@ -52,8 +52,9 @@ _PATH_PARAM_RE = re.compile(r";([^;=/?#]*)=([^;/?#]*)")
 _JWT_RE = re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*")
 # The credential of an Authorization header; it holds a digit, which the words after SAML's "bearer" never do.
 _BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+(?=[\w.~+/=-]*\d)[\w.~+/=-]{12,}")
-# A home folder in a local path names its owner (/Users/jane.doe/Downloads/login.har).
-_HOME_RE = re.compile(r"(?i)(/Users/|/home/|[A-Z]:\\Users\\)[^/\\\s`'\"]+")
+# A home folder in a local path names its owner (/Users/jane.doe/Downloads/login.har); not the path of a URL
+# (`https://acme.okta.com/home/acme_atlan_1/…`, an Okta app link), where a host name comes before it.
+_HOME_RE = re.compile(r"(?i)((?<![\w.%~-])/Users/|(?<![\w.%~-])/home/|[A-Z]:\\Users\\)[^/\\\s`'\"]+")
 # Remembered values are found inside other text by their first characters, with one regex built as a trie (one
 # pass per string, whatever the number of values: a capture of 500 logins holds tens of thousands of attribute
 # values, and testing each against each string never finished), then compared in full.

@@ -64,8 +64,13 @@ def leaky_login(tmp_path_factory) -> tuple[Path, Path]:
     return home, home / "login.har"
 
 
+# Certificates and signature values in the report's XML: base64, where two letters such as `Li` turn up by chance
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
+
+
 def _leaks(text: str) -> dict[str, str]:
     found = {}
+    text = _BASE64_RUN.sub(" ", text)
     for what, value in PLANTED.items():
         # a short value is a word in its own case (`Li`, not the `<li>` of an HTML list)
         found_here = (re.search(rf"(?<![A-Za-z]){re.escape(value)}(?![A-Za-z])", text) if len(value) < 3
@@ -161,6 +166,8 @@ def test_redactor_rules_one_by_one():
     assert r.text("/home/jdoe/evidence/login.har") == "/home/<user>/evidence/login.har"
     kinds = {entry["kind"]: entry["count"] for entry in r.receipt()}
     assert kinds["nameid"] == 1 and kinds["attr"] == 1 and kinds["secret"] >= 7 and kinds["path"] == 1
+    okta_app_link = "https://acme.okta.com/home/acme_atlan_1/0oa1b2c3/aln1b2c3"  # a URL path, not a home folder
+    assert r.text(okta_app_link) == okta_app_link and r.text("C:/Users/jdoe/x.har") == "C:/Users/<user>/x.har"
 
 
 def test_a_short_name_is_not_replaced_inside_the_reports_own_words():
