@@ -1,9 +1,13 @@
 """`ssodiag --help` loads no heavy module: the XML, crypto, capture and report libraries load only when a command
-runs. Asserted by what is imported, not by the clock (bench/bench_whole_process.py measures the time)."""
+runs; and no command loads pydantic (typer 0.29 imports it to coerce option values: pyproject keeps typer below).
+Asserted by what is imported, not by the clock (bench/bench_whole_process.py measures the time)."""
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+SAMPLES = Path(__file__).resolve().parent.parent / "diag" / "samples"
 
 HEAVY = ("lxml", "signxml", "cryptography", "xmlsec", "ijson", "jinja2", "rich", "ssodiag.diag.evidence",
          "ssodiag.diag.signature", "ssodiag.diag.redact", "ssodiag.reports.document",
@@ -25,3 +29,22 @@ def test_help_loads_no_heavy_module():
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, check=True)
     loaded = set(done.stdout.split("\n")[-2].split())
     assert "Usage:" in done.stdout and not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+ANALYZE_PROBE = """
+import sys
+from ssodiag.diag.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as exc:
+    print("exit", exc.code)
+print("pydantic loaded" if "pydantic" in sys.modules else "no pydantic")
+"""
+
+
+def test_analyze_loads_no_pydantic():
+    sample = SAMPLES / "okta-healthy"
+    args = ["analyze", str(sample / "login.har"), "--idp-metadata", str(sample / "okta-metadata.xml"), "-f", "json",
+            "--fail-on", "never", "--no-redact"]
+    done = subprocess.run([sys.executable, "-c", ANALYZE_PROBE, *args], capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines()[-2:] == ["exit 0", "no pydantic"], done.stdout[-300:] + done.stderr[-300:]
