@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
@@ -29,7 +30,7 @@ from ssodiag.diag.model import Evidence, Expectations, MessageKind, Status
 from ssodiag.diag.redact import Redactor
 from ssodiag.diag.registry import load_builtin_checks
 from ssodiag.diag.saml import parse_message
-from ssodiag.diag.text import clip
+from ssodiag.diag.text import clip, printable
 from tests.harbuild import HarBuilder, post_body, redirect_query
 from tests.hostile import (
     ELEMENT_FLOODS, gzip_bomb_page_har, har_with_page_body, long_dotted_value, many_messages_har, remembered_values,
@@ -305,6 +306,17 @@ def test_clip_shows_control_and_bidi_characters_as_escapes():
     shown = clip("a\x1b[2Jb\x9b31mc\u202ed\u200be\x07")
     assert not RAW_UNSAFE.search(shown)
     assert shown == "a\\u001b[2Jb\\u009b31mc\\u202ed\\u200be\\u0007"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None)) | st.text(alphabet="ab\n\t…\x1b\x7f\x85\u202e\ud800\udfff\ufeff"))
+def test_printable_escapes_every_unsafe_character_and_keeps_lines(text):
+    """printable skips its regex when nothing unsafe is there: the result is the regex's on any text, lone
+    surrogates included (a mis-decoded input)."""
+    shown = printable(text)
+    assert not RAW_UNSAFE.search(shown.replace("\t", ""))
+    assert shown == re.sub("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+                           "\ufeff\ufff9-\ufffb\ud800-\udfff]", lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def test_terminal_report_prints_no_raw_control_character(tmp_path, idp):
