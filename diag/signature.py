@@ -186,18 +186,16 @@ def _signatures_worth_verifying(document: etree._Element, signatures: list[etree
 
 
 def _as_signed(message: SamlMessage, document: etree._Element,
-               signature: etree._Element) -> tuple[etree._Element, etree._Element, bytes]:
-    """(signature, its document, that document's bytes) as the signer produced them.
+               signature: etree._Element) -> tuple[etree._Element, etree._Element]:
+    """(signature, its document) as the signer produced them.
 
     Normally the message as received. After decryption the tree holds the decrypted assertion: its own signature is
     verified there, while the Response's signature was computed over the bytes as received (with the ciphertext).
     """
-    if not any(a.decrypted_from for a in message.assertions):
-        return signature, document, message.raw_xml
-    if signature.getparent() is document:
+    if signature.getparent() is document and any(a.decrypted_from for a in message.assertions):
         received = parse_xml(message.raw_xml, message.source)
-        return received.find(DS_SIGNATURE), received, message.raw_xml
-    return signature, document, etree.tostring(document)
+        return received.find(DS_SIGNATURE), received
+    return signature, document
 
 
 def _signed_is_read_rule(message: SamlMessage, results: list[_Result], consumed: etree._Element | None,
@@ -267,10 +265,9 @@ def _trust_summary(embedded: list[Certificate], trusted: tuple[Certificate, ...]
 # --------------------------------------------------------------------------- one XML signature
 
 
-def _verify_signature(signature: etree._Element, document: etree._Element, raw_xml: bytes, keys: _Keys,
+def _verify_signature(signature: etree._Element, document: etree._Element, keys: _Keys,
                       consumed: etree._Element | None) -> _Result:
-    """Both verifiers' judgement of ``signature`` in ``document`` (parsed from ``raw_xml``), with the key that made
-    its SignatureValue."""
+    """Both verifiers' judgement of ``signature`` in ``document``, with the key that made its SignatureValue."""
     result = _describe_signature(signature)
     unsupported = _unsupported_algorithm(signature)
     if unsupported:
@@ -285,12 +282,17 @@ def _verify_signature(signature: etree._Element, document: etree._Element, raw_x
         result.outcome = Outcome.UNVERIFIABLE
         result.detail = "no configured certificate and no embedded certificate to verify with"
         return result
-    signing_key = find_signing_key(signature, candidates)
+    # Among several candidates, the key finder picks the one the verifiers run with. With one (the configured
+    # certificate, which the IdP also embeds), the verifiers run with it anyway: the finder is needed only to tell
+    # why they refuse.
+    signing_key = find_signing_key(signature, candidates) if len(candidates) > 1 else None
     judged_with = signing_key or candidates[0]  # with no matching key, the verifiers confirm the refusal once
-    judgements = (verify_with_signxml(raw_xml, signature, document, judged_with),
+    judgements = (verify_with_signxml(signature, document, judged_with),
                   verify_with_libxmlsec(signature, judged_with))
     if signing_key is None and any(j.accepted for j in judgements):
-        signing_key = judged_with  # a method the key finder does not evaluate (RSA-PSS): the verifiers found it
+        signing_key = judged_with  # one candidate, or a method the key finder does not evaluate (RSA-PSS)
+    elif signing_key is None and len(candidates) == 1:
+        signing_key = find_signing_key(signature, candidates)
     _judge(result, judgements, signing_key, keys, signature)
     if result.outcome is Outcome.VERIFIED:
         result.covers = _covers(judgements[0], signature, document, consumed)

@@ -4,13 +4,14 @@ Two independent implementations judge every signature; :mod:`ssodiag.diag.signat
 verified when both accept it, and never calls it tampered when one of them accepts it.
 
 - :func:`find_signing_key` picks, among the candidate certificates, the one whose key produced the SignatureValue
-  over the canonical SignedInfo. It costs one public-key operation per candidate and no re-parsing, so the two full
-  verifications below run once per signature, with that key only.
-- :func:`verify_with_signxml` verifies the signature in its place in the original document (``location`` pins which
-  ds:Signature), never on a re-serialised subtree. signxml itself re-serialises SignedInfo and the referenced
-  element on their own before canonicalising them, which drops what inclusive C14N takes from the ancestors: the
-  namespace declarations in scope and the inherited ``xml:*`` attributes (C14N 1.0 §2.4, document subsets), and
-  the in-scope prefixes an exclusive C14N ``InclusiveNamespaces PrefixList`` names (Okta's ``xs``).
+  over the canonical SignedInfo. It costs one public-key operation per candidate, so the two full verifications
+  below run once per signature, with that key only.
+- :func:`verify_with_signxml` verifies the signature in its place in the document as parsed from the bytes
+  received (``location`` pins which ds:Signature), never on a re-serialised subtree. signxml itself re-serialises
+  SignedInfo and the referenced element on their own before canonicalising them, which drops what inclusive C14N
+  takes from the ancestors: the namespace declarations in scope and the inherited ``xml:*`` attributes (C14N 1.0
+  §2.4, document subsets), and the in-scope prefixes an exclusive C14N ``InclusiveNamespaces PrefixList`` names
+  (Okta's ``xs``).
   :class:`_InContextVerifier` keeps that context when signxml serialises.
 - :func:`verify_with_libxmlsec` runs libxmlsec1 on the same parsed tree, which canonicalises document subsets
   natively. It is imported here only, where it is used.
@@ -228,6 +229,12 @@ class _InContextVerifier(XMLVerifier):
         self._signed_info_c14n = method.get("Algorithm") if method is not None else None
         self._reference_c14n = _reference_c14n(signature)
 
+    def get_root(self, data):
+        """The document as parsed from the bytes received (:func:`ssodiag.diag.xmlparse.parse_xml`: hardened, no
+        DOCTYPE). signxml would otherwise serialise it and parse it again; it only reads this tree, and copies the
+        document before applying the transforms to it."""
+        return data
+
     def _tostring(self, xml_node, **kwargs):
         if isinstance(xml_node, etree._Element) and xml_node.getparent() is not None and not kwargs:
             uri = self._signed_info_c14n if xml_node.tag == DS_SIGNATURE else self._reference_c14n
@@ -264,9 +271,8 @@ def signature_location(signature: etree._Element, root: etree._Element) -> str |
     return None
 
 
-def verify_with_signxml(raw_xml: bytes, signature: etree._Element, root: etree._Element,
-                        cert: Certificate) -> VerifierResult:
-    """signxml's verdict on ``signature`` (in the document ``raw_xml`` whose parse is ``root``) with ``cert``."""
+def verify_with_signxml(signature: etree._Element, root: etree._Element, cert: Certificate) -> VerifierResult:
+    """signxml's verdict on ``signature`` (in the document ``root``) with ``cert``."""
     location = signature_location(signature, root)
     if location is None:
         return VerifierResult("signxml", False, reason="the signature is not where it can be addressed")
@@ -280,7 +286,7 @@ def verify_with_signxml(raw_xml: bytes, signature: etree._Element, root: etree._
     try:
         with warnings.catch_warnings():  # an odd KeyInfo certificate is a finding, not a line on stderr
             warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-            verified = _InContextVerifier(signature).verify(raw_xml, x509_cert=x509_cert, expect_config=config)
+            verified = _InContextVerifier(signature).verify(root, x509_cert=x509_cert, expect_config=config)
     except InvalidDigest:
         return VerifierResult("signxml", False, digest_mismatch=True, reason="the digest does not match")
     except InvalidSignature as exc:
