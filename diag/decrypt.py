@@ -10,7 +10,6 @@ The result keeps ``raw_xml`` = the bytes as received, because a Response-level s
 from __future__ import annotations
 
 from dataclasses import replace
-from xml.sax.saxutils import quoteattr
 
 import xmlsec
 from lxml import etree
@@ -20,7 +19,7 @@ from ssodiag.diag.text import error_text
 from ssodiag.diag.model import Assertion, EncryptedPart, SamlMessage
 from ssodiag.diag.saml import encrypted_part  # the parser's own description, so both agree
 from ssodiag.diag.saml import parse_assertion
-from ssodiag.diag.xmlparse import NS, local_name, parse_xml
+from ssodiag.diag.xmlparse import NS, local_name, parse_xml, quote_attribute
 
 INNER_WRAPPERS = (f"{{{NS['saml']}}}EncryptedID", f"{{{NS['saml']}}}EncryptedAttribute")
 # What each encrypted wrapper must decrypt to (SAML core §2.2.4 EncryptedID, §2.3.4, §2.7.3.2).
@@ -117,7 +116,7 @@ def _parse_in_context(plaintext: bytes, wrapper: etree._Element, source: str) ->
     The encrypting IdP serialised the element out of its document, so its prefixes (``saml:``) may be declared
     only on an ancestor; a holder element re-declares them.
     """
-    declarations = "".join(f" xmlns:{prefix}={quoteattr(uri)}" if prefix else f" xmlns={quoteattr(uri)}"
+    declarations = "".join(f" xmlns:{prefix}={quote_attribute(uri)}" if prefix else f" xmlns={quote_attribute(uri)}"
                            for prefix, uri in wrapper.nsmap.items())
     holder = parse_xml(f"<holder{declarations}>".encode() + plaintext + b"</holder>", source)
     children = [child for child in holder if isinstance(child.tag, str)]

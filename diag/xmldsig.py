@@ -25,7 +25,6 @@ import warnings
 from functools import lru_cache
 from dataclasses import dataclass
 from datetime import timedelta
-from xml.sax.saxutils import quoteattr
 
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
@@ -40,7 +39,7 @@ from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
 from ssodiag.diag.certs import x509_certificate
 from ssodiag.diag.model import Certificate
 from ssodiag.diag.text import error_text
-from ssodiag.diag.xmlparse import NS
+from ssodiag.diag.xmlparse import NS, quote_attribute
 
 DS_SIGNATURE = f"{{{NS['ds']}}}Signature"
 XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
@@ -106,7 +105,7 @@ def serialise_in_context(element: etree._Element, *, inherit_xml_attributes: boo
         return text
     qname = f"{element.prefix}:{etree.QName(element).localname}" if element.prefix else etree.QName(element).localname
     head = f"<{qname}".encode()
-    declarations = "".join(f" {name}={quoteattr(value)}" for name, value in extra).encode()
+    declarations = "".join(f" {name}={quote_attribute(value)}" for name, value in extra).encode()
     return head + declarations + text[len(head):]
 
 

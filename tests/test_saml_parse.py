@@ -15,7 +15,7 @@ from lxml import etree
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.model import AudienceRestriction, MessageKind, RedirectSignature
 from ssodiag.diag.saml import classify_xml, parse_assertion, parse_boolean, parse_instant, parse_message
-from ssodiag.diag.xmlparse import NS, parse_xml
+from ssodiag.diag.xmlparse import NS, parse_xml, quote_attribute
 
 NSDECL = ('xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
           'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"')
@@ -88,6 +88,18 @@ def encrypted(element: str, *, key_in_keyinfo: bool = True, data_alg: str = AES1
 
 
 # --------------------------------------------------------------------------- Response
+
+
+# Characters XML 1.0 allows (§2.2): a parsed attribute value holds nothing else.
+XML_CHARS = st.characters(codec="utf-8", exclude_categories=["Cs"]).filter(lambda c: c in "\t\n\r" or c >= " ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=XML_CHARS | st.sampled_from("\t\n\r\"'&<>")))
+def test_a_quoted_attribute_parses_back_to_its_value(value):
+    """Namespace URIs and xml:* values written onto a start tag (for canonicalisation in context, and around a
+    decrypted assertion) must read back exactly, line breaks and quotes included."""
+    assert parse_xml(f"<e a={quote_attribute(value)}/>".encode()).get("a") == value
 
 
 def test_response_header_fields_and_status():
