@@ -99,7 +99,6 @@ def build_expectations(
     """Turn option values into Expectations; a bad option file is an InputError naming the option."""
     from ssodiag.diag.certs import load_certificates, normalise_fingerprint
     from ssodiag.diag.files import read_file
-    from ssodiag.diag.groupsync_io import read_atlan, read_mappings
     from ssodiag.diag.metadata import parse_metadata
     from ssodiag.diag.model import Expectations
 
@@ -125,6 +124,8 @@ def build_expectations(
     if atlan_users is not None and mappings is None:
         raise InputError("--atlan-users needs --mappings (the plan compares the SSO group mappings with the users' "
                          "current Atlan groups)")
+    if mappings is not None:  # the group-sync readers and model load only when a group-sync input is given
+        from ssodiag.diag.groupsync_io import read_atlan, read_mappings
     if clock_skew is not None and not 0 <= clock_skew <= MAX_CLOCK_SKEW:
         raise InputError(f"--clock-skew must be 0 to {MAX_CLOCK_SKEW} seconds (a day); a larger skew hides "
                          "every time problem")

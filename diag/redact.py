@@ -26,12 +26,14 @@ import posixpath
 import re
 from collections.abc import Iterable, Iterator
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ssodiag.diag.groupsync import USER_WARNINGS, SyncPlan
 from ssodiag.diag.har import known_error_text
 from ssodiag.diag.model import Certificate, RunResult
+
+if TYPE_CHECKING:  # the group-sync model loads only with a plan to redact (its 14 dataclasses cost every start)
+    from ssodiag.diag.groupsync import SyncPlan
 
 GROUP_ATTRIBUTES = {
     "memberOf", "groups", "group",
@@ -483,6 +485,8 @@ def redact_plan(plan: SyncPlan, doc: dict[str, Any], *, local_paths: Iterable[st
 def remember_plan(r: Redactor, plan: SyncPlan) -> None:
     """The plan says where its personal values are: usernames, blocked users' e-mails, subjects of user warnings.
     Group names are kept first, so a group named like a person's address stays readable."""
+    from ssodiag.diag.groupsync import USER_WARNINGS
+
     for change in plan.changes:
         r.keep(change.atlan_group)
         for group in change.sso_groups:

@@ -17,8 +17,6 @@ from ssodiag.diag.connectors import diagnosed_connectors, tailor
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.decrypt import decrypt_message
 from ssodiag.diag.detect import detect_connectors
-from ssodiag.diag.groupsync import simulate
-from ssodiag.diag.groupsync_io import idp_from_evidence
 from ssodiag.diag.judgement import ATLAN, atlan_reason, headline_fix, judgement_mode, regrade
 from ssodiag.diag.model import (
     Connector, Detection, Evidence, Expectations, Finding, Judgement, MessageKind, ResolvedExpectations, RunResult,
@@ -130,6 +128,9 @@ def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = 
                                     clock_skew=ctx.clock_skew)
     plan = None
     if expect.group_mappings is not None and expect.atlan_users is not None:
+        from ssodiag.diag.groupsync import simulate  # imported where used: most runs have no plan
+        from ssodiag.diag.groupsync_io import idp_from_evidence
+
         # the users of this evidence only: population-wide warnings (a group nobody has) would mislead here
         plan = simulate(expect.group_mappings, expect.atlan_users, idp_from_evidence(evidence), population=False)
     verdict = judge_run(findings, evidence.messages, evidence.inputs, evidence.flows)
