@@ -8,7 +8,6 @@ cancels the rest. Results are sorted before the index is written, so one worker 
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -162,6 +161,8 @@ def run_tickets(tickets: list[Ticket], options: ReportOptions, workers: int,
 
 def write_index(rows: list[dict[str, Any]], out: Path, *, title: str, extras: Iterable[tuple[str, str]] = ()) -> None:
     """index.html (linked reports), index.csv (a spreadsheet of the queue) and index.json (for scripts)."""
+    import csv  # imported where used, as the command line loads this module for every command
+
     from ssodiag.reports.jinja import environment
 
     view = [{**row, "link": main_report(row)} for row in rows]

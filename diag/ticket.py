@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -113,6 +112,8 @@ def _unique(found: list[Ticket]) -> Iterator[Ticket]:
 
 def read_config(path: Path) -> dict[str, Any]:
     """The options of one ``ssodiag.toml``, paths made absolute; an unknown key or a wrong type is an InputError."""
+    import tomllib  # imported where used, as the command line loads this module for every command
+
     from ssodiag.diag.files import read_file
 
     data = read_file(path)
