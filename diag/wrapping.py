@@ -21,7 +21,7 @@ MESSAGE_ROOTS = frozenset(f"{{{NS['samlp']}}}{kind.value}" for kind in MessageKi
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 MAX_TRANSFORMS = 2  # node-saml: "Invalid signature, too many transforms"
 MAX_SIGNATURES = 8
-ID_ATTRIBUTES = ("ID", "Id")  # what signxml resolves a "#..." Reference against
+ID_ATTRIBUTES = ("ID", "Id")  # SAML's ID, and the Id of other XML-DSig profiles: a duplicate of either misleads
 QUOTED_ID = 120  # characters of an ID, URI or algorithm quoted in a rule
 
 

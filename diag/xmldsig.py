@@ -285,7 +285,10 @@ def verify_with_signxml(signature: etree._Element, root: etree._Element, cert: C
     try:
         with warnings.catch_warnings():  # an odd KeyInfo certificate is a finding, not a line on stderr
             warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-            verified = _InContextVerifier(signature).verify(root, x509_cert=x509_cert, expect_config=config)
+            # "#id" resolves against the ID attribute, the one SAML's schema declares (xs:ID) and the one libxmlsec1
+            # is given below; signxml's default tries Id, then ID, id and xml:id, one document search each
+            verified = _InContextVerifier(signature).verify(root, x509_cert=x509_cert, expect_config=config,
+                                                            id_attribute="ID")
     except InvalidDigest:
         return VerifierResult("signxml", False, digest_mismatch=True, reason="the digest does not match")
     except InvalidSignature as exc:
