@@ -36,14 +36,21 @@ def printable(text: str) -> str:
     """Multi-line text (pretty XML, JSON) with unsafe characters escaped; line breaks and tabs kept.
 
     In JSON the escapes are valid string escapes: JSON itself already escapes C0 controls inside strings.
-    A report is megabytes of mostly safe ASCII, which the regex would walk character by character (about 45 ms
-    for 200 Responses' JSON): the safe ASCII bytes are dropped in C first, and the regex runs over the text only
-    when what is left (every other character, whole) holds an unsafe one.
     """
-    rest = text.encode("utf-8", "surrogatepass").translate(None, _SAFE_ASCII_BYTES)
-    if not _UNSAFE_IN_BLOCK.search(rest.decode("utf-8", "surrogatepass")):
+    if not holds_unsafe(text.encode("utf-8", "surrogatepass")):
         return text
     return _UNSAFE_IN_BLOCK.sub(_escape, text)
+
+
+def holds_unsafe(utf8: bytes) -> bool:
+    """Whether the text ``utf8`` encodes holds a character :func:`printable` escapes.
+
+    A report is megabytes of mostly safe ASCII, which the regex would walk character by character (about 45 ms
+    for 200 Responses' JSON): the safe ASCII bytes are dropped in C first, and the regex searches what is left
+    (every other character, whole).
+    """
+    rest = utf8.translate(None, _SAFE_ASCII_BYTES)
+    return _UNSAFE_IN_BLOCK.search(rest.decode("utf-8", "surrogatepass")) is not None
 
 
 def clip(value: object, limit: int = MAX_TEXT_EXCERPT) -> str:

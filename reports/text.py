@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ssodiag.diag.text import printable
+from ssodiag.diag.text import holds_unsafe, printable
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 STATUS_LABEL = {"fail": "FAIL", "warn": "WARN", "error": "ERROR", "skip": "SKIP", "pass": "PASS"}
@@ -37,10 +37,11 @@ def to_json(doc: dict) -> str:
     import orjson
 
     try:
-        text = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode("utf-8")
+        data = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
     except TypeError:  # orjson.JSONEncodeError
-        text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)
-    return printable(text) + "\n"
+        return printable(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
+    text = data.decode("utf-8")
+    return (printable(text) if holds_unsafe(data) else text) + "\n"
 
 
 # --------------------------------------------------------------------------- group-sync plans
