@@ -6,6 +6,7 @@ checks and KC001), so a text gets the same reading in both commands.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
@@ -57,6 +58,9 @@ def explain_text(text: str, values: Tenant, connectors: Iterable[Connector] | No
 
 def render_text(found: list[Explanation], text: str) -> str:
     if not found:
+        if re.fullmatch(r"https?://\S+", text.strip(), re.IGNORECASE):  # a launch link, not an error text
+            return (f"Not an error text: `{clip(text, 120)}` is a URL. `ssodiag analyze 'URL'` judges it (an IdP's "
+                    "launch link, a SAML message in its query), and the HAR of the login shows what followed.\n")
         return (f"Not recognised: `{clip(text, 120)}` holds no error text or code ssodiag knows. Give the HAR of "
                 "the login to `ssodiag analyze`.\n")
     lines = []

@@ -124,6 +124,9 @@ def test_cli_json_file_and_stdin(tmp_path):
 def test_cli_nothing_recognised_exits_1_and_bad_input_exits_2(tmp_path):
     result = invoke("explain", "all good here")
     assert result.exit_code == 1 and "Not recognised" in result.stdout
+    # a launch link pasted into explain: analyze judges URLs
+    result = invoke("explain", "https://sso.example.com/idp/startSSO.ping&PartnerSpId=x")
+    assert result.exit_code == 1 and "is a URL" in result.stdout and "ssodiag analyze 'URL'" in result.stdout
     binary = tmp_path / "x.bin"
     binary.write_bytes(b"\x00\x01\x02AADSTS50105")
     result = invoke("explain", str(binary))
