@@ -5,16 +5,19 @@ Run from the repo root:  python bench/bench_whole_process.py   (needs the `test`
 - `ssodiag --help` against `python -c "import typer"` (the floor of any typer command line);
 - `ssodiag analyze` of 200 signed Responses (one process, every check) against python3-saml's strict
   `is_valid` of the same 200 files (one process);
-- `ssodiag analyze` of a 100 MB HAR (a "Preserve log" session: one login among script bodies) against a process
-  that only runs `json.load` on the same file, and the same HAR's reading taken apart inside this process (CPU
-  seconds of `json.load`, of ijson's C parser alone, with the lone-surrogate rewrite, and of `read_har`), so that
-  what the whole process adds is visible.
+- `ssodiag analyze` of a 100 MB HAR (a "Preserve log" session: one login among script bodies, once plain `x` and once
+  script text with quotes, line feeds and non-ASCII as browsers save it) against a process that only runs
+  `json.load` on the same file, the same against a HAR of the login alone (the cost of any analyze before the
+  capture's size counts), and the 100 MB HAR's reading taken apart inside this process (CPU seconds of `json.load`,
+  of ijson's C parser alone, with the lone-surrogate rewrite, and of `read_har`), so that what the whole process
+  adds is visible.
 
-Each figure is the median of REPEAT runs after one unmeasured run; time is wall-clock and CPU (user + system) of the
-child, peak RSS is the kernel's figure for the child, started from a small interpreter so that this process's memory
-is not counted. The children write and reuse bytecode (in a temporary PYTHONPYCACHEPREFIX), as an installed package
-does: pip compiles it at install time, and the libraries the peers import have theirs. Without it, a shell with
-PYTHONDONTWRITEBYTECODE set recompiles every ssodiag module at each start (0.1-0.2 s of CPU per process).
+Each figure is the median of REPEAT runs after one unmeasured run, ssodiag's and the peer's runs alternating; time
+is wall-clock and CPU (user + system) of the child, peak RSS is the kernel's figure for the child, started from a
+small interpreter so that this process's memory is not counted. The children write and reuse bytecode (in a
+temporary PYTHONPYCACHEPREFIX), as an installed package does: pip compiles it at install time, and the libraries the
+peers import have theirs. Without it, a shell with PYTHONDONTWRITEBYTECODE set recompiles every ssodiag module at
+each start (0.1-0.2 s of CPU per process).
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harbuild import HarBuilder, post_body, write_session_har  # noqa: E402
+from tests.harbuild import SCRIPT_TEXT, HarBuilder, post_body, write_session_har  # noqa: E402
 from tests.idp import ACS_URL, TestIdP  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
@@ -73,37 +76,46 @@ CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECOD
     "PYTHONPYCACHEPREFIX": PYCACHE.name}
 
 
-def measure(command: list[str]) -> tuple[float, float, float]:
-    """Median (wall s, CPU s, peak RSS MiB) of REPEAT runs of ``command``, after one unmeasured run."""
-    subprocess.run(command, stdout=subprocess.DEVNULL, env=CHILD_ENV)  # writes the bytecode; not measured
-    runs = []
+def measure(ours: list[str], theirs: list[str]) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """Median (wall s, CPU s, peak RSS MiB) of REPEAT runs of each command, after one unmeasured run of each; the
+    runs alternate, so that both commands meet the same load from other work on a shared machine."""
+    for command in (ours, theirs):
+        subprocess.run(command, stdout=subprocess.DEVNULL, env=CHILD_ENV)  # writes the bytecode; not measured
+    runs: dict[int, list[tuple[float, float, float]]] = {0: [], 1: []}
     for _ in range(REPEAT):
-        out = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=True,
-                             env=CHILD_ENV)
-        wall, cpu, rss, code = out.stdout.split()
-        if int(code) not in (0, 1):
-            raise SystemExit(f"{command[:4]} exited {code}")
-        runs.append((float(wall), float(cpu), float(rss)))
-    return tuple(statistics.median(r[i] for r in runs) for i in range(3))
+        for side, command in enumerate((ours, theirs)):
+            out = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True,
+                                 check=True, env=CHILD_ENV)
+            wall, cpu, rss, code = out.stdout.split()
+            if int(code) not in (0, 1):
+                raise SystemExit(f"{command[:4]} exited {code}")
+            runs[side].append((float(wall), float(cpu), float(rss)))
+    ours_median, theirs_median = (tuple(statistics.median(r[i] for r in runs[side]) for i in range(3))
+                                  for side in (0, 1))
+    return ours_median, theirs_median
 
 
-def session_har(path: Path, idp: TestIdP) -> None:
-    """One login among script requests with 20 KB bodies and 20 headers each, HAR_BYTES in all."""
+def session_har(path: Path, idp: TestIdP, body: str) -> Path:
+    """One login among script requests with 20 KB bodies (``body`` repeated) and 20 headers each, HAR_BYTES in all;
+    returns a HAR of the login alone, written beside it."""
     har = HarBuilder()
     har.add("POST", ACS_URL, body=post_body("SAMLResponse", idp.signed_response(), "relay"))
-    write_session_har(path, har.entries[0], HAR_BYTES, body_chars=20_000, headers=20)
+    write_session_har(path, har.entries[0], HAR_BYTES, body_chars=20_000, headers=20, body=body)
+    login = path.with_name("login.har")
+    login.write_bytes(har.bytes())
+    return login
 
 
-def har_reading_parts(path: Path) -> None:
+def har_reading_parts(path: Path, bodies: str) -> str:
     """The HAR's reading taken apart in this process: the parse, the rewrite of lone surrogates, the entries."""
     import ijson
 
-    from ssodiag.diag.capture_stream import HAR_ENTRIES, har_entries
+    from ssodiag.diag.capture_stream import HAR_ENTRIES, READ_BYTES, har_entries
     from ssodiag.diag.har import read_har
 
     def parse_only():
         with open(path, "rb") as fh:
-            for _ in ijson.items(fh, HAR_ENTRIES, use_float=True):
+            for _ in ijson.items(fh, HAR_ENTRIES, use_float=True, buf_size=READ_BYTES):
                 pass
 
     def streamed():
@@ -120,9 +132,8 @@ def har_reading_parts(path: Path) -> None:
             json.load(fh)
 
     cpu = [median_seconds(f, REPEAT, clock=time.process_time) for f in (load, parse_only, streamed, read)]
-    print("\n| in this process (CPU s) | json.load | ijson items | + lone-surrogate rewrite | read_har (all) |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| HAR of {path.stat().st_size / 1e6:.0f} MB | " + " | ".join(f"{s:.3f}" for s in cpu) + " |", flush=True)
+    return (f"| HAR of {path.stat().st_size / 1e6:.0f} MB, {bodies} bodies | "
+            + " | ".join(f"{seconds:.3f}" for seconds in cpu) + " |")
 
 
 def row(what: str, ours: tuple[float, float, float], theirs: tuple[float, float, float], peer: str) -> str:
@@ -136,8 +147,8 @@ def main() -> int:
     print("| workload | peer | ssodiag wall (s) | peer wall (s) | wall ratio | ssodiag CPU (s) | peer CPU (s) | "
           "CPU ratio | ssodiag peak RSS (MiB) | peer peak RSS (MiB) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    print(row("`ssodiag --help`", measure(ssodiag + ["--help"]),
-              measure([sys.executable, "-c", "import typer"]), "`import typer`"), flush=True)
+    print(row("`ssodiag --help`", *measure(ssodiag + ["--help"], [sys.executable, "-c", "import typer"]),
+              "`import typer`"), flush=True)
     with tempfile.TemporaryDirectory(prefix="ssodiag-bench-") as tmp:
         folder = Path(tmp)
         cert = folder / "idp.pem"
@@ -146,17 +157,26 @@ def main() -> int:
         for i in range(RESPONSES):
             files.append(folder / f"response-{i:03d}.xml")
             files[-1].write_bytes(idp.signed_response())
-        ours = measure(ssodiag + ["analyze", *map(str, files), "--idp-cert", str(cert), "--format", "json",
-                                  "--fail-on", "never", "--no-redact"])
-        theirs = measure([sys.executable, "-c", PYTHON3_SAML, str(cert), *map(str, files)])
+        analyze = ssodiag + ["analyze", "--idp-cert", str(cert), "--format", "json", "--fail-on", "never",
+                             "--no-redact"]
+        ours, theirs = measure(analyze + list(map(str, files)),
+                               [sys.executable, "-c", PYTHON3_SAML, str(cert), *map(str, files)])
         print(row(f"{RESPONSES} signed Responses", ours, theirs, "python3-saml strict is_valid"), flush=True)
-        har = folder / "session.har"
-        session_har(har, idp)
-        ours = measure(ssodiag + ["analyze", str(har), "--idp-cert", str(cert), "--format", "json",
-                                  "--fail-on", "never", "--no-redact"])
-        theirs = measure([sys.executable, "-c", JSON_LOAD, str(har)])
-        print(row(f"HAR of {har.stat().st_size / 1e6:.0f} MB", ours, theirs, "`json.load`"), flush=True)
-        har_reading_parts(har)
+        parts = []
+        for bodies, body in (("plain", "x"), ("script", SCRIPT_TEXT)):
+            har = folder / f"session-{bodies}.har"
+            login = session_har(har, idp, body)
+            if bodies == "plain":  # what any analyze costs before the capture's size counts
+                ours, theirs = measure(analyze + [str(login)], [sys.executable, "-c", JSON_LOAD, str(login)])
+                print(row(f"HAR of the login alone ({login.stat().st_size / 1e3:.0f} KB)", ours, theirs,
+                          "`json.load`"), flush=True)
+            ours, theirs = measure(analyze + [str(har)], [sys.executable, "-c", JSON_LOAD, str(har)])
+            print(row(f"HAR of {har.stat().st_size / 1e6:.0f} MB, {bodies} bodies", ours, theirs, "`json.load`"),
+                  flush=True)
+            parts.append(har_reading_parts(har, bodies))
+        print("\n| in this process (CPU s) | json.load | ijson items | + lone-surrogate rewrite | read_har (all) |")
+        print("|---|---:|---:|---:|---:|")
+        print("\n".join(parts))
     return 0
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import BinaryIO
@@ -146,6 +145,8 @@ def _load_stream(fh: BinaryIO, source: str) -> _Parsed:
 def _read_stdin(stdin: BinaryIO | None) -> _Parsed:
     """Standard input, copied to an anonymous temporary file (in memory while small) and then read as a file is:
     a pipe cannot be read twice, and detection looks at the start before the reader streams the whole."""
+    import tempfile  # only for `-`: every other start skips it
+
     if stdin is None:
         raise InputError("no standard input to read", "stdin")
     with tempfile.SpooledTemporaryFile(max_size=STDIN_IN_MEMORY_BYTES) as spool:

@@ -170,14 +170,24 @@ def tracer_export_of(har: dict) -> dict:
     return {"requests": requests}
 
 
-def write_session_har(path, login_entry: dict, target_bytes: int, body_chars: int, headers: int = 0) -> None:
+# Script text as a browser saves it: quotes, backslashes, line feeds and tabs (escaped in the HAR), and non-ASCII
+# characters (written as UTF-8, as Chrome and Firefox write them).
+SCRIPT_TEXT = ('function render(e){var t="<div class=\\"card\\">"+e.title+"</div>";\n'
+               '\treturn t.replace(/\\s+/g," ")} // café, naïve ✓\n')
+
+
+def write_session_har(path, login_entry: dict, target_bytes: int, body_chars: int, headers: int = 0,
+                      body: str = "x") -> None:
     """A "Preserve log" session written entry by entry (never held whole): ``login_entry`` first, then script
-    requests with ``body_chars``-character bodies and ``headers`` headers each, until the file is ``target_bytes``."""
+    requests with ``body_chars``-character bodies (``body`` repeated) and ``headers`` headers each, until the file is
+    ``target_bytes``."""
     pairs = [{"name": f"x-header-{i}", "value": "v" * 40} for i in range(headers)]
+    text = (body * (body_chars // len(body) + 1))[:body_chars]
     script = json.dumps({"startedDateTime": "2026-11-28T09:30:01.000Z",
                          "request": {"method": "GET", "url": "https://cdn.example.test/app.js", "headers": pairs},
                          "response": {"status": 200, "headers": pairs,
-                                      "content": {"mimeType": "text/javascript", "text": "x" * body_chars}}}).encode()
+                                      "content": {"mimeType": "text/javascript", "text": text}}},
+                        ensure_ascii=False).encode()
     login = json.dumps(login_entry).encode()
     with open(path, "wb") as out:
         out.write(b'{"log": {"version": "1.2", "entries": [' + login)

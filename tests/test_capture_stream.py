@@ -94,7 +94,8 @@ def test_lone_surrogates_are_replaced_wherever_a_read_cuts_the_stream():
     """The streamed reader hands most chunks on untouched; wherever a read ends (inside an escape, between the two
     halves of a pair, inside an escaped backslash) the bytes must come out as load_json's rewrite of the whole."""
     text = (b'["a\\ud83d\\ude00b", "\\udc00", "\\ud800x", "\\ud800\\ud800\\udc00", "\\\\ud800", "plain",'
-            b' "\\uD83D\\uDE00\\uDBFF", "\\u00e9\\ud7ff\\ue000", "end\\udfff"]')
+            b' "\\uD83D\\uDE00\\uDBFF", "\\u00e9\\ud7ff\\ue000", "line\\nfeed\\t\\"quoted\\" back\\\\slash",'
+            b' "end\\udfff"]')
     whole = replace_lone_surrogates(text)
     assert whole != text  # the sample holds lone halves to rewrite
     for size in range(1, 40):
