@@ -7,7 +7,7 @@ from functools import lru_cache
 import jinja2
 from markupsafe import Markup, escape
 
-from ssodiag.diag.text import clip
+from ssodiag.diag.text import CLIP_MARK, clip
 from ssodiag.reports.text import INITIATION_LABEL, SEVERITY_ORDER, STATUS_LABEL, judgement_line, plan_view, problems
 
 
@@ -38,10 +38,17 @@ def _md_plain(text: str) -> str:
     return _TAG_START.sub("\\\\<", text)
 
 
+def _clipped(value: object, limit: int) -> str:
+    """``clip``, with a backticked value the cut left open closed again (`https://acme.atlan.com…`), so that it
+    still renders as code, not as a stray backtick."""
+    text = clip(value, limit)
+    return text + "`" if text.endswith(CLIP_MARK) and text.count("`") % 2 else text
+
+
 def md_escape(value: object, limit: int = 300) -> str:
     """Inline Markdown for a sentence whose `backticked` values (how findings quote evidence) become code spans;
     pastes cleanly into GitHub, Jira and Zendesk (no `\\``, no `&lt;`), and no HTML or link from a value survives."""
-    parts = _BACKTICKED.split(clip(value, limit))
+    parts = _BACKTICKED.split(_clipped(value, limit))
     return "".join(md_code(part, limit, table=True) if index % 2 else _md_plain(part)
                    for index, part in enumerate(parts))
 
@@ -57,7 +64,7 @@ def md_value(value: object, limit: int = 300) -> str:
 
 def html_code_spans(value: object, limit: int = 1000) -> Markup:
     """Clipped, escaped text whose `backticked` values (how findings quote evidence) render as <code>."""
-    escaped = str(escape(clip(value, limit)))
+    escaped = str(escape(_clipped(value, limit)))
     return Markup(_BACKTICKED.sub(r"<code>\1</code>", escaped))
 
 

@@ -111,6 +111,16 @@ def test_html_code_spans_escape_before_marking_up():
     assert out == "Issuer <code>&lt;script&gt;x&lt;/script&gt;</code> is not <code>a&amp;b</code>"
 
 
+def test_a_value_cut_inside_its_backticks_still_renders_as_code():
+    # "… the IdP-initiated URL `https://acme.atlan.com/auth/realms/…" cut by the length bound showed a stray backtick
+    # (HTML) or a quote (Markdown) instead of code
+    from ssodiag.reports.jinja import html_code_spans, md_escape
+    text = "Make `" + "https://acme.atlan.com/auth/realms/default/broker/okta/endpoint" * 3 + "` the ACS URL."
+    assert str(html_code_spans(text, 80)).count("<code>") == 1 and "`" not in str(html_code_spans(text, 80))
+    html = as_html(md_escape(text, 80))
+    assert html.count("<code>") == 1 and "'" not in html and "`" not in html
+
+
 def test_group_claims_that_look_like_addresses_stay_readable_and_personal_ones_do_not():
     result = _result(name_id="bob@corp.example",
                      attributes={"memberOf": ["team@lists.corp.example"], "email": ["bob@corp.example"]})
