@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import lxml.html
 from lxml import etree
 
 from ssodiag.diag.decode import (
@@ -153,6 +152,8 @@ class HarContent:
 
 
 def _html_root(html: str) -> etree._Element | None:
+    import lxml.html  # only for a page: a capture without one, or a message given alone, never needs it
+
     parser = lxml.html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, recover=True)
     try:
         return lxml.html.document_fromstring(html[:MAX_PAGE_CHARS], parser=parser)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.idp import TestIdP
+
 SAMPLES = Path(__file__).resolve().parent.parent / "diag" / "samples"
 
 HEAVY = ("lxml", "signxml", "cryptography", "xmlsec", "ijson", "jinja2", "rich", "ssodiag.diag.evidence",
@@ -48,3 +50,12 @@ def test_analyze_loads_no_pydantic():
             "--fail-on", "never", "--no-redact"]
     done = subprocess.run([sys.executable, "-c", ANALYZE_PROBE, *args], capture_output=True, text=True, timeout=120)
     assert done.stdout.splitlines()[-2:] == ["exit 0", "no pydantic"], done.stdout[-300:] + done.stderr[-300:]
+
+
+def test_a_message_alone_loads_no_html_parser(tmp_path):
+    """lxml.html (about 20 ms of every start) loads only when a page is read, not for a Response given alone."""
+    (tmp_path / "response.xml").write_bytes(TestIdP().signed_response())
+    probe = ANALYZE_PROBE.replace("pydantic", "lxml.html")
+    done = subprocess.run([sys.executable, "-c", probe, "analyze", str(tmp_path / "response.xml"), "-f", "json",
+                           "--fail-on", "never"], capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines()[-2:] == ["exit 0", "no lxml.html"], done.stdout[-300:] + done.stderr[-300:]
