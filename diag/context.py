@@ -75,11 +75,11 @@ class DiagContext:
     def messages_of(self, kind: MessageKind) -> tuple[SamlMessage, ...]:
         return tuple(m for m in self.evidence.messages if m.kind is kind)
 
-    @property
+    @cached_property  # every Response check walks them: picked out of the evidence once
     def responses(self) -> tuple[SamlMessage, ...]:
         return self.messages_of(MessageKind.RESPONSE)
 
-    @property
+    @cached_property
     def authn_requests(self) -> tuple[SamlMessage, ...]:
         return self.messages_of(MessageKind.AUTHN_REQUEST)
 
