@@ -176,13 +176,14 @@ def exit_code(result: RunResult, fail_on: FailOn) -> int:
 def emit(result: RunResult, fmt: Format | None, output: Path | None, redact: bool | None, show_all: bool, *,
          local_paths: list[str], redaction_key: Path | None = None) -> None:
     """Render the report of ``result`` in ``fmt`` (or the format -o names), redacted unless it stays on a terminal."""
-    from ssodiag.diag.redact import redact_report, write_key_map
     from ssodiag.reports.document import build_document
     from ssodiag.reports.render import render
 
     fmt = choose_format(fmt, output)
     doc = build_document(result)
     if wants_redaction(redact, fmt, output):
+        from ssodiag.diag.redact import redact_report, write_key_map  # its patterns compile only when redacting
+
         doc, redactor = redact_report(result, doc, local_paths=local_paths)
     elif redaction_key is not None:
         raise InputError("--redaction-key: this report is not redacted (--no-redact, or the terminal on screen), so "
