@@ -350,11 +350,11 @@ def sanitize(
 ) -> None:
     """Write a copy of the evidence that is safe to attach to a ticket and still diagnoses the same.
 
-    INPUT: a HAR, a SAML-tracer export, or a SAML message (raw XML, base64, DEFLATE + base64, URL-encoded, a
-    SAMLResponse= form body, a URL, a text file of pasted values; or the URL or value itself). Cookies,
-    Authorization headers, tokens, passwords and unrelated response bodies are removed; SAML messages are kept in
-    their own encoding with personal values replaced by the reports' tokens (their signatures no longer verify,
-    and analyze reports them as not-checked: sanitized).
+    INPUT: a HAR, a SAML-tracer export, a SAML message (raw XML, base64, DEFLATE + base64, URL-encoded, a
+    SAMLResponse= form body, a URL, a text file of pasted values; or the URL or value itself), or an error page.
+    Cookies, Authorization headers, tokens, passwords and unrelated response bodies are removed; SAML messages are
+    kept in their own encoding with personal values replaced by the reports' tokens (their signatures no longer
+    verify, and analyze reports them as not-checked: sanitized).
 
     \b
     Examples:

@@ -336,15 +336,17 @@ def sanitized(path: str, kind: InputKind | None, redactor: Redactor) -> Iterable
         return _capture_file(path, sanitize_har, redactor)
     if kind is InputKind.SAML_TRACER:
         return _capture_file(path, sanitize_tracer, redactor)
-    if kind is InputKind.SAML_MESSAGE:
+    if kind in (InputKind.SAML_MESSAGE, InputKind.URL, InputKind.ERROR_PAGE):
         if is_pasted_value(path):
-            return [Sanitizer(redactor, "the argument").pasted(path)]
-        with open_file(path, max_bytes=MAX_FILE_BYTES) as fh:
-            text = fh.read().decode("utf-8-sig", errors="replace")
-        return [Sanitizer(redactor, path).pasted(text)]
+            source, text = "the argument", path
+        else:
+            with open_file(path, max_bytes=MAX_FILE_BYTES) as fh:
+                source, text = path, fh.read().decode("utf-8-sig", errors="replace")
+        s = Sanitizer(redactor, source)
+        return [s.page(text) if kind is InputKind.ERROR_PAGE else s.pasted(text)]
     what = kind.value if kind is not None else "not recognised"
-    raise InputError(f"sanitize reads HAR files, SAML-tracer exports and SAML messages; this input is {what} "
-                     "(nothing personal to remove: share it as it is)", path)
+    raise InputError(f"sanitize reads HAR files, SAML-tracer exports, SAML messages, URLs and error pages; this "
+                     f"input is {what} (nothing personal to remove: share it as it is)", path)
 
 
 def _capture_file(path: str, sanitize: Callable[[BinaryIO, Redactor, str], Iterator[str]],

@@ -102,7 +102,7 @@ def test_metadata_is_refused_in_one_line(tmp_path):
     source = SAMPLES / "okta-healthy" / "okta-metadata.xml"
     result = CliRunner().invoke(app, ["sanitize", str(source), "-o", str(tmp_path / "out.xml")])
     assert result.exit_code == 2
-    assert "SAML-tracer exports and SAML messages; this input is metadata" in result.stderr
+    assert "URLs and error pages; this input is metadata" in result.stderr
     assert "Traceback" not in result.output and not (tmp_path / "out.xml").exists()
 
 
@@ -349,3 +349,19 @@ def test_a_hostile_har_is_one_line_and_leaves_no_file(tmp_path):
     assert result.exit_code == 2, result.output
     assert result.stderr.strip() == f"ssodiag: error: {source}: HAR entry 1 is nested too deeply"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["deep.har"]  # no copy, no temporary file
+
+
+def test_a_launch_url_and_an_error_page_are_sanitized_too(tmp_path):
+    launch = (f"https://sso.acme.example/idp/startSSO.ping?PartnerSpId=https%3A%2F%2Facme.atlan.com%2Fauth%2Frealms"
+              f"%2Fdefault&TargetResource=https%3A%2F%2Facme.atlan.com%2F&login_hint={quote(EMAIL)}&token={BEARER}")
+    safe = _sanitize(launch, tmp_path / "launch.txt")
+    assert safe.startswith("https://sso.acme.example/idp/startSSO.ping?PartnerSpId=https%3A%2F%2Facme.atlan.com")
+    assert EMAIL not in unquote(safe) and BEARER not in safe
+    page = _under_home(tmp_path, "error.html")
+    page.write_text("<html><head><title>Sign in to Atlan</title></head><body><h1>We are sorry...</h1>"
+                    f"<p>Hello {EMAIL}, Invalid requester</p><p>Bearer {BEARER} {JWT}</p></body></html>")
+    safe = _sanitize(page, tmp_path / "safe.html")
+    _assert_nothing_planted(safe)
+    assert "Sign in to Atlan" in safe and "Invalid requester" in safe
+    [loaded] = load_evidence([str(tmp_path / "safe.html")]).inputs
+    assert loaded.kind.value == "error-page" and "Invalid requester" in loaded.detail
