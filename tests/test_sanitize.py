@@ -246,7 +246,7 @@ FORMS = {  # a Response as people hand it over
                                     + (f"&RelayState={quote(relay, safe='')}" if relay else ""),
     "URL in a log line": lambda xml, relay: (
         f'10.0.0.7 - - "GET https://acme.atlan.com/sso?SAMLResponse={quote(_b64(deflate(xml)), safe="")} HTTP/1.1" '
-        f"Authorization: Bearer {BEARER}\n"),
+        f"Authorization: Bearer {BEARER} Cookie: KC_SESSION={COOKIE}\n"),
     "two values, one per paragraph": lambda xml, relay: f"{_b64(xml)}\n\n{quote(_b64(deflate(xml)), safe='')}\n",
 }
 
