@@ -5,7 +5,7 @@ whole does, before it changes anything).
 Run from the repo root:  python bench/bench_sanitize.py   (needs the `test` and `bench` extras)
 
 The HAR is bench_whole_process's "Preserve log" session (one login among script requests with 20 KB bodies); the
-figures are medians of its `measure` (wall, CPU and peak RSS of the child process).
+figures are medians of its `measure` (wall, CPU and peak RSS of each child process, the two commands alternating).
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ ROUND_TRIP = "import json, sys; json.dump(json.load(open(sys.argv[1], 'rb')), op
 def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         har, out = Path(folder) / "session.har", Path(folder) / "safe.har"
-        session_har(har, TestIdP())
-        ours = measure([sys.executable, "-m", "ssodiag", "sanitize", str(har), "-o", str(out)])
-        theirs = measure([sys.executable, "-c", ROUND_TRIP, str(har), str(out)])
+        session_har(har, TestIdP(), "x")
+        ours, theirs = measure([sys.executable, "-m", "ssodiag", "sanitize", str(har), "-o", str(out)],
+                               [sys.executable, "-c", ROUND_TRIP, str(har), str(out)])
         size = har.stat().st_size / 1e6
     print(row(f"`sanitize` of a {size:.0f} MB HAR", ours, theirs, "`json.load` + `json.dump`"))
     return 0
