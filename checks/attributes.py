@@ -16,14 +16,13 @@ from collections.abc import Iterator
 from ssodiag.checks.common import each_assertion
 from ssodiag.diag.broker import NAMEID_EMAIL
 from ssodiag.diag.context import DiagContext
-from ssodiag.diag.connectors import active
+from ssodiag.diag.connectors import ATLAN_SAML_GUIDE, active
 from ssodiag.diag.model import Assertion, Attribute, Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import quoted
 
 REQUIRED = ("email", "firstName", "lastName")  # every IdP guide of Atlan's asks for these three
 GROUPS = "memberOf"  # the claim Atlan's group mappings read (saml-group-idp-mapper attribute.name)
-ATLAN_SAML_GUIDE = "https://ask.atlan.com/hc/en-us/articles/6751945317777-How-to-enable-SAML-2-0-for-SSO"
 ATLAN_GROUP_SYNC = ("https://docs.atlan.com/product/capabilities/governance/access-control/troubleshooting/"
                     "troubleshooting-group-sync")
 

@@ -209,6 +209,9 @@ def classify_text(text: str, connectors: Iterable[Connector] | None = None) -> l
 
 _ATLAN_ACS = re.compile(r"^(https?://[^/?#]+)/auth/realms/default/broker/([^/?#]+)/endpoint(?:/clients/atlan-saml)?/?$")
 PLACEHOLDER_ATLAN = "https://TENANT.atlan.com"
+# Atlan's guide for an IdP it has no page of its own for (generic SAML 2.0): where the certificate, entity ID, ACS URL
+# and attribute names of a fix are entered on Atlan's side.
+ATLAN_SAML_GUIDE = "https://ask.atlan.com/hc/en-us/articles/6751945317777-How-to-enable-SAML-2-0-for-SSO"
 PLACEHOLDER_ALIAS = "ALIAS"
 
 
@@ -290,12 +293,17 @@ def tailor(findings: Iterable[Finding], ctx: DiagContext) -> list[Finding]:
     """Generic findings that failed or warned, led by how to make their fix in the console of each connector in play
     (the vendor's console decides the concrete values, the generic advice follows); a finding the vendor documents as
     harmless becomes a skip that says why. A finding whose link is a specification PDF links the setup guide of the
-    IdP in play instead: the guide shows where the value the fix names is set, a 90-page PDF does not."""
+    IdP in play instead (Atlan's generic SAML 2.0 guide for an Atlan login with no vendor in play): the guide shows
+    where the value the fix names is set, a 90-page PDF does not."""
+    from ssodiag.diag.judgement import ATLAN
+
     decls = active(ctx)
-    if not decls:
+    atlan_login = ctx.judgement == ATLAN
+    if not decls and not atlan_login:
         return list(findings)
     values = tenant(ctx)
-    guide = next((d.docs for d in decls if d.proxy_host_suffix is None), None)  # the IdP's, not a proxy's
+    # the IdP's guide (not a proxy's); for an Atlan login with no vendor in play, Atlan's generic SAML 2.0 guide
+    guide = next((d.docs for d in decls if d.proxy_host_suffix is None), ATLAN_SAML_GUIDE if atlan_login else None)
     tailored = []
     for f in findings:
         if f.status in (Status.FAIL, Status.WARN):

@@ -184,3 +184,22 @@ def test_problems_link_the_idps_guide_not_a_specification_pdf(results, name):
     assert problems and not [(f.check_id, f.docs) for f in problems if (f.docs or "").lower().endswith(".pdf")]
     if name == "okta-failure":
         assert next(f for f in problems if f.check_id == "SIG004").docs.endswith("How-to-enable-Okta-for-SSO")
+
+
+def test_an_atlan_login_with_a_generic_idp_links_atlans_saml_guide(tmp_path):
+    # no vendor in play: the fix of a wrong audience is entered in Atlan's generic SAML 2.0 set-up, which its guide
+    # shows; judged by the specifications alone (no Atlan in the evidence) the specification stays the reference
+    from ssodiag.diag.connectors import ATLAN_SAML_GUIDE
+
+    idp = TestIdP()
+    (tmp_path / "r.xml").write_bytes(idp.signed_response())
+    (tmp_path / "idp.pem").write_text(idp.cert_pem)
+    args = ["analyze", str(tmp_path / "r.xml"), "--idp-cert", str(tmp_path / "idp.pem"), "-f", "json",
+            "--fail-on", "never"]
+    atlan = json.loads(runner.invoke(app, [*args, "--atlan", "https://acme.atlan.com", "--alias", "corp"]).stdout)
+    problems = {f["check_id"]: f["docs"] for f in atlan["findings"] if f["status"] in ("fail", "warn")}
+    assert problems["SAML012"] == ATLAN_SAML_GUIDE
+    assert not [docs for docs in problems.values() if (docs or "").lower().endswith(".pdf")]
+    strict = json.loads(runner.invoke(app, args).stdout)
+    assert strict["judgement"]["mode"] == "strict"
+    assert all(f["docs"] != ATLAN_SAML_GUIDE for f in strict["findings"] if f["check_id"].startswith("SAML"))
