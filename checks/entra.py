@@ -43,7 +43,7 @@ _MAPPING = ("Entra ID (Atlan's Azure AD guide names only the groups claim), in "
             "(user.surname), each with an empty Namespace (Entra's defaults are http://schemas.xmlsoap.org/... URIs).")
 
 
-def _code(number: str) -> re.Pattern[str]:
+def _code(number: str) -> str:
     return phrase(raw=rf"\bAADSTS{number}\b")
 
 

@@ -29,6 +29,8 @@ KEYCLOAK_MESSAGES = ("https://github.com/atlanhq/keycloak-identity/blob/20.0.2/t
 
 @dataclass(frozen=True)
 class KeycloakMessage:
+    """One sentence of Keycloak's login theme that Atlan's broker shows, with what it means and what decides it."""
+
     key: str  # the message key in Keycloak's theme (messages_en.properties)
     text: str  # the sentence, {0} placeholders as in the theme
     where: str  # where Atlan's broker shows it: the step(s) of diag.broker and the HTTP status

@@ -36,6 +36,8 @@ MAX_FIX_CHARS = 240
 
 @dataclass(frozen=True)
 class ReportOptions:
+    """How every ticket's reports are written: where, in which formats, redacted or not."""
+
     out: Path
     formats: tuple[str, ...]
     redact: bool

@@ -281,6 +281,8 @@ def delivery_url(evidence: Evidence, index: int) -> str | None:
 
 @dataclass(frozen=True)
 class StepResult:
+    """What one step of the broker does with this login (its Outcome), why, and the fix when the step stops it."""
+
     number: int
     name: str
     outcome: Outcome
@@ -327,6 +329,8 @@ class Prediction:
 
 @dataclass(frozen=True)
 class _Step:
+    """One step of the broker's handling of a Response, and the function that judges it."""
+
     number: int
     name: str
     cite: str

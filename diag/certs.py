@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.utils import CryptographyDeprecationWarning
 
 from ssodiag.diag.errors import InputError
@@ -71,7 +71,7 @@ def _load_certificates(data: bytes, source: str) -> tuple[Certificate, ...]:
     if other_label:
         label = other_label.group(1).decode("ascii")
         if label in _PEM_PKCS7_LABELS:
-            return _describe_all(_load_pkcs7(pkcs7.load_pem_pkcs7_certificates, text, source), source)
+            return _describe_all(_load_pem_pkcs7(text, source), source)
         if label in _PEM_CERT_LABELS:
             raise InputError(f"not an X.509 certificate: the PEM {label} block has no END line (truncated?)", source)
         raise InputError(f"not an X.509 certificate: found a PEM '{label}' block, not a CERTIFICATE", source)
@@ -214,6 +214,8 @@ def _load_der_or_pkcs7(der: bytes, source: str) -> list[x509.Certificate]:
         return [x509.load_der_x509_certificate(der)]
     except _DER_ERRORS as exc:
         cert_error = exc
+    from cryptography.hazmat.primitives.serialization import pkcs7  # see _load_pem_pkcs7
+
     try:
         found = pkcs7.load_der_pkcs7_certificates(der)
     except (*_DER_ERRORS, UnsupportedAlgorithm):
@@ -224,9 +226,12 @@ def _load_der_or_pkcs7(der: bytes, source: str) -> list[x509.Certificate]:
     raise InputError(f"not an X.509 certificate: DER does not parse ({error_text(cert_error)})", source)
 
 
-def _load_pkcs7(loader, data: bytes, source: str) -> list[x509.Certificate]:
+def _load_pem_pkcs7(data: bytes, source: str) -> list[x509.Certificate]:
+    # Imported for a bundle only: cryptography's pkcs7 module loads the email package (about 5 ms of every start).
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
     try:
-        found = loader(data)
+        found = pkcs7.load_pem_pkcs7_certificates(data)
     except (*_DER_ERRORS, UnsupportedAlgorithm) as exc:
         raise InputError(f"not an X.509 certificate: PKCS#7 does not parse ({error_text(exc)})", source) from None
     if not found:

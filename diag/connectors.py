@@ -14,6 +14,7 @@ with the tenant's values (``--atlan``/``--alias``, else what the capture shows, 
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,8 @@ class SignalKind(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Signal:
+    """One sign of a vendor in the evidence: where it is looked for and the pattern that finds it."""
+
     kind: SignalKind
     what: str  # how the report names it: "an Okta issuer"
     pattern: re.Pattern[str]
@@ -51,7 +54,7 @@ class VendorError:
     """One error the vendor (or Atlan's login, after this vendor's login) shows, with what it means and the fix."""
 
     code: str  # how support names it: "AADSTS50105", "403 app_not_configured_for_user"
-    pattern: re.Pattern[str]  # how it appears in page text or a pasted message
+    expression: str  # how it appears in page text or a pasted message: a regular expression (from `phrase`)
     meaning: str
     causes: tuple[str, ...]
     fix: str  # a template: see the module docstring
@@ -61,9 +64,15 @@ class VendorError:
     catch_all: bool = False  # e.g. any AADSTS code: used only when no specific row of the vendor matched
     names_vendor: bool = True  # the text alone says which vendor showed it (not so for "System Error")
 
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _compiled(self.expression)
+
 
 @dataclass(frozen=True)
 class ConnectorDeclaration:
+    """Everything ssodiag knows about one IdP vendor (see the module docstring)."""
+
     connector: Connector
     title: str  # "Okta"
     signals: tuple[Signal, ...]
@@ -92,7 +101,7 @@ class ConnectorDeclaration:
 
     def detection_signals(self) -> tuple[Signal, ...]:
         """The declared signals, plus one for the vendor's own error texts (a page only this vendor shows names it)."""
-        own = [e.pattern.pattern for e in self.errors if e.names_vendor and not e.shown_by]
+        own = [e.expression for e in self.errors if e.names_vendor and not e.shown_by]
         if not own:
             return self.signals
         pattern = re.compile("|".join(f"(?:{p})" for p in own), re.IGNORECASE)
@@ -130,7 +139,7 @@ def declaration(connector: Connector) -> ConnectorDeclaration | None:
 
 def page_text_pattern() -> re.Pattern[str]:
     """One pattern for every declared error text: finds the pages worth keeping in a capture."""
-    parts = [e.pattern.pattern for d in declarations() for e in d.errors]
+    parts = [e.expression for d in declarations() for e in d.errors]
     parts += [s.pattern.pattern for d in declarations() for s in d.signals if s.kind is SignalKind.PAGE]
     return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
 
@@ -155,9 +164,10 @@ def login_path_pattern() -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE) if parts else None
 
 
-def phrase(*texts: str, raw: str | None = None) -> re.Pattern[str]:
+def phrase(*texts: str, raw: str | None = None) -> str:
     """A pattern matching any of the vendor's texts as written, ignoring case and spacing; `{}` in a text stands for
-    a value the vendor fills in (an app name, an e-mail). ``raw`` adds a regular expression alternative."""
+    a value the vendor fills in (an app name, an e-mail). ``raw`` adds a regular expression alternative. Returned as
+    text: it is compiled on first use (:attr:`VendorError.pattern`), as most runs read no page and never need it."""
     alternatives = []
     for text in texts:
         parts = [r"\s+".join(re.escape(word).replace("'", "['’]") for word in part.split())
@@ -166,7 +176,12 @@ def phrase(*texts: str, raw: str | None = None) -> re.Pattern[str]:
         alternatives.append(body + (r"(?!\w)" if text[-1].isalnum() else ""))
     if raw:
         alternatives.append(raw)
-    return re.compile("|".join(alternatives), re.IGNORECASE)
+    return "|".join(alternatives)
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- text classification
@@ -174,6 +189,8 @@ def phrase(*texts: str, raw: str | None = None) -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class TextMatch:
+    """A vendor error found in a text, and the text that matched."""
+
     declaration: ConnectorDeclaration
     error: VendorError
     matched: str  # the text that matched, as shown

@@ -54,6 +54,8 @@ def atlan_endpoints(atlan_url: str, alias: str) -> tuple[str, tuple[str, str]]:
 
 @dataclass(frozen=True)
 class DiagContext:
+    """What every check reads: the evidence, the expectations, the detected connectors and the judging rules."""
+
     evidence: Evidence
     expect: Expectations
     detections: tuple[Detection, ...] = ()

@@ -49,6 +49,8 @@ def _values(evidence: Evidence) -> Iterator[tuple[SignalKind, str, str]]:
 
 @dataclass
 class _Tally:
+    """The evidence gathered for one connector while detecting."""
+
     declaration: ConnectorDeclaration
     first_seen: int
     score: int = 0

@@ -138,6 +138,8 @@ class Exchange:
 
 @dataclass(frozen=True)
 class HarContent:
+    """What one capture holds: its SAML messages, login flow, error pages, URLs and cookies."""
+
     messages: tuple[SamlMessage, ...]
     flow: Flow | None  # None when the capture holds nothing SAML-related
     error_pages: tuple[ErrorPage, ...]

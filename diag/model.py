@@ -47,6 +47,8 @@ class Certificate:
 
 @dataclass(frozen=True)
 class NameID:
+    """The Subject's ``<NameID>``: the user's identifier, with its Format and qualifiers."""
+
     value: str
     format: str | None = None
     sp_name_qualifier: str | None = None
@@ -59,6 +61,8 @@ class NameID:
 
 @dataclass(frozen=True)
 class SubjectConfirmation:
+    """One ``<SubjectConfirmation>`` with its ``<SubjectConfirmationData>`` (bearer: recipient, time limit, request)."""
+
     method: str
     not_before: datetime | None = None
     not_on_or_after: datetime | None = None
@@ -78,6 +82,8 @@ class AudienceRestriction:
 
 @dataclass(frozen=True)
 class Conditions:
+    """An Assertion's ``<Conditions>``: its validity window and audience restrictions."""
+
     not_before: datetime | None = None
     not_on_or_after: datetime | None = None
     audience_restrictions: tuple[AudienceRestriction, ...] = ()
@@ -87,6 +93,8 @@ class Conditions:
 
 @dataclass(frozen=True)
 class Attribute:
+    """One ``<Attribute>`` of the AttributeStatement, with its values as text."""
+
     name: str
     name_format: str | None = None
     friendly_name: str | None = None
@@ -95,6 +103,8 @@ class Attribute:
 
 @dataclass(frozen=True)
 class AuthnStatement:
+    """One ``<AuthnStatement>``: when the user authenticated and the IdP session."""
+
     authn_instant: datetime | None = None
     session_index: str | None = None
     session_not_on_or_after: datetime | None = None
@@ -115,6 +125,8 @@ class EncryptedPart:
 
 @dataclass(frozen=True)
 class Assertion:
+    """An ``<Assertion>`` as read (or decrypted) from a Response."""
+
     id: str | None
     issuer: str | None
     issue_instant: datetime | None
@@ -137,6 +149,8 @@ class Assertion:
 
 @dataclass(frozen=True)
 class StatusInfo:
+    """A Response's ``<Status>``: the top-level and second-level status codes and the message."""
+
     code: str | None
     sub_code: str | None = None
     message: str | None = None
@@ -163,6 +177,8 @@ class SignedElement:
 
 @dataclass(frozen=True)
 class SignatureReport:
+    """What the trust engine concluded about a message's signatures, and why."""
+
     verdict: SignatureVerdict = SignatureVerdict.NOT_CHECKED
     signed_elements: tuple[SignedElement, ...] = ()
     algorithm: str | None = None
@@ -185,6 +201,8 @@ class RedirectSignature:
 
 @dataclass(frozen=True)
 class SamlMessage:
+    """One SAML message found in the evidence (Response, AuthnRequest, ...), decoded and read."""
+
     kind: MessageKind
     source: str  # human locator: "login.har entry 14: POST https://x/endpoint" or "response.b64"
     binding: str  # "post", "redirect", "raw"
@@ -223,6 +241,8 @@ class SamlMessage:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """A metadata service endpoint (SSO, SLO, ACS): binding and location."""
+
     binding: str
     location: str
     index: int | None = None
@@ -231,6 +251,8 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class KeyDescriptor:
+    """A ``<KeyDescriptor>`` of metadata and the certificate it holds."""
+
     use: str | None  # "signing", "encryption" or None (both)
     certificate: Certificate | None
     error: str | None = None  # the KeyDescriptor's certificate could not be read
@@ -238,6 +260,8 @@ class KeyDescriptor:
 
 @dataclass(frozen=True)
 class RoleDescriptor:
+    """An IdP or SP role of an entity's metadata: its endpoints, keys and signing settings."""
+
     role: str  # "idp" or "sp"
     sso_services: tuple[Endpoint, ...] = ()
     slo_services: tuple[Endpoint, ...] = ()
@@ -255,6 +279,8 @@ class RoleDescriptor:
 
 @dataclass(frozen=True)
 class EntityMetadata:
+    """One ``<EntityDescriptor>``: the entity ID and its roles."""
+
     entity_id: str
     roles: tuple[RoleDescriptor, ...]
     valid_until: datetime | None = None
@@ -266,6 +292,8 @@ class EntityMetadata:
 
 @dataclass(frozen=True)
 class Metadata:
+    """A metadata document as loaded: one or more entities (an ``<EntitiesDescriptor>``)."""
+
     source: str
     entities: tuple[EntityMetadata, ...]
     has_signature: bool = False
@@ -277,6 +305,8 @@ class Metadata:
 
 @dataclass(frozen=True)
 class FlowHop:
+    """One request of the browser's login flow, and the SAML message it carries, if any."""
+
     index: int  # position in the capture, from 1 (the HAR entry number a browser's network panel shows)
     time: datetime | None
     method: str
@@ -293,6 +323,8 @@ class FlowHop:
 
 @dataclass(frozen=True)
 class Flow:
+    """The login flow of one capture: its hops, how it started, and the requests answered by Responses."""
+
     source: str
     hops: tuple[FlowHop, ...]
     initiation: Initiation
@@ -304,6 +336,8 @@ class Flow:
 
 @dataclass(frozen=True)
 class LoadedInput:
+    """One input the user gave, as recognised (kind) or refused (error)."""
+
     source: str
     kind: InputKind | None
     detail: str = ""
@@ -332,6 +366,8 @@ class Cookie:
 
 @dataclass(frozen=True)
 class Evidence:
+    """Everything read from the inputs: messages, metadata, certificates, flows, pages, URLs and cookies."""
+
     inputs: tuple[LoadedInput, ...] = ()
     messages: tuple[SamlMessage, ...] = ()
     metadata: tuple[Metadata, ...] = ()
@@ -369,12 +405,16 @@ class Expectations:
 
 @dataclass(frozen=True)
 class Detection:
+    """An IdP vendor (connector) the evidence points to, and the evidence that says so."""
+
     connector: Connector
     reason: str
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One check's result on one piece of evidence: what was seen, what was expected, and the fix."""
+
     check_id: str
     title: str
     severity: Severity
@@ -443,6 +483,8 @@ class Judgement:
 
 @dataclass(frozen=True)
 class RunResult:
+    """Everything one ``analyze`` run produced: the evidence, what it was judged against, and the answer."""
+
     tool_version: str
     evidence: Evidence
     expectations: Expectations

@@ -55,6 +55,8 @@ CHECK_ID_RE = re.compile(r"^[A-Z]+\d{3}$")
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """A registered check: its id, title, severity, what evidence it needs, and the function that runs it."""
+
     id: str
     title: str
     severity: Severity

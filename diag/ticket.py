@@ -43,6 +43,8 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 @dataclass(frozen=True)
 class Ticket:
+    """One ticket of a batch: its evidence files and the configurations that apply to it."""
+
     name: str  # unique in its batch; names the report files
     folder: Path  # the ticket's folder (for a loose file: the folder holding it)
     files: tuple[Path, ...]  # the evidence

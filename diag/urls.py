@@ -20,6 +20,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 @dataclass(frozen=True)
 class UrlComparison:
+    """A URL seen in the evidence against the one expected, and how they differ."""
+
     seen: str
     expected: str
     exact: bool  # the same string
@@ -33,6 +35,8 @@ class UrlComparison:
 
 @dataclass(frozen=True)
 class _Parts:
+    """A URL split into the parts that are compared one by one."""
+
     scheme: str
     host: str
     port: int | None
