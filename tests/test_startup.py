@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.idp import TestIdP
 
 SAMPLES = Path(__file__).resolve().parent.parent / "diag" / "samples"
@@ -52,10 +54,13 @@ def test_analyze_loads_no_pydantic():
     assert done.stdout.splitlines()[-2:] == ["exit 0", "no pydantic"], done.stdout[-300:] + done.stderr[-300:]
 
 
-def test_a_message_alone_loads_no_html_parser(tmp_path):
-    """lxml.html (about 20 ms of every start) loads only when a page is read, not for a Response given alone."""
+@pytest.mark.parametrize("module", [
+    "lxml.html",  # about 20 ms of every start: loads only when a page is read
+    "cryptography.hazmat.primitives.serialization.pkcs7",  # with the email package, about 5 ms: only for a bundle
+])
+def test_a_message_alone_loads_no_module_it_does_not_need(tmp_path, module):
     (tmp_path / "response.xml").write_bytes(TestIdP().signed_response())
-    probe = ANALYZE_PROBE.replace("pydantic", "lxml.html")
+    probe = ANALYZE_PROBE.replace("pydantic", module)
     done = subprocess.run([sys.executable, "-c", probe, "analyze", str(tmp_path / "response.xml"), "-f", "json",
                            "--fail-on", "never"], capture_output=True, text=True, timeout=120)
-    assert done.stdout.splitlines()[-2:] == ["exit 0", "no lxml.html"], done.stdout[-300:] + done.stderr[-300:]
+    assert done.stdout.splitlines()[-2:] == ["exit 0", f"no {module}"], done.stdout[-300:] + done.stderr[-300:]
