@@ -53,10 +53,15 @@ def prepare(evidence: Evidence, expect: Expectations, ctx_for_trust: DiagContext
         certs, fingerprints = sp_trust if signer == "SP" else idp_trust
         report = verify_message(message, certs, fingerprints, signer=signer)
         verifications += len(report.signed_elements)
-        if message.sanitized:
+        if message.sanitized and report.verdict not in KNOWN_DESPITE_SANITIZING:
             report = sanitized_report(report)
         messages.append(replace(message, signature=report))
     return replace(evidence, messages=tuple(messages))
+
+
+# What a message marked as sanitized still proves: a signature that verifies was not touched, and wrapping is read from
+# the structure, which sanitizing keeps. The mark is text anyone can write, so it never hides either of them.
+KNOWN_DESPITE_SANITIZING = frozenset({SignatureVerdict.VALID, SignatureVerdict.WRAPPING})
 
 
 def sanitized_report(report: SignatureReport) -> SignatureReport:

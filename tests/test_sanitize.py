@@ -365,3 +365,22 @@ def test_a_launch_url_and_an_error_page_are_sanitized_too(tmp_path):
     assert "Sign in to Atlan" in safe and "Invalid requester" in safe
     [loaded] = load_evidence([str(tmp_path / "safe.html")]).inputs
     assert loaded.kind.value == "error-page" and "Invalid requester" in loaded.detail
+
+
+@pytest.mark.parametrize("tamper, verdict", [(None, "valid"), ("xsw", "wrapping")])
+def test_the_sanitized_mark_never_hides_what_the_signature_proves(tamper, verdict, tmp_path):
+    # the mark is a comment anyone can write: a signature that verifies, or an assertion moved aside for an unsigned
+    # one (read from the structure, which sanitizing keeps), is reported as it is, not as "not-checked: sanitized"
+    from ssodiag.diag.saml import SANITIZED_COMMENT
+    from tests.interop import move_signed_assertion_aside
+
+    idp = TestIdP()
+    signed = idp.signed_response()
+    if tamper == "xsw":
+        signed = move_signed_assertion_aside(signed)
+    (tmp_path / "r.xml").write_bytes(f"<!--{SANITIZED_COMMENT}-->".encode() + signed)
+    (tmp_path / "idp.pem").write_text(idp.cert_pem)
+    r = CliRunner().invoke(app, ["analyze", str(tmp_path / "r.xml"), "--idp-cert", str(tmp_path / "idp.pem"), "-f",
+                            "json", "--fail-on", "never"])
+    signature = json.loads(r.stdout)["messages"][0]["signature"]
+    assert signature["verdict"] == verdict and "sanitized" not in (signature.get("reason") or "")
