@@ -199,8 +199,8 @@ class Sanitizer:
         mime = str(post.get("mimeType", "")).lower()
         if isinstance(text, str):
             if "json" in mime:
-                out["text"] = json.dumps(self._json(_loads_or_none(text))) if _loads_or_none(text) is not None \
-                    else self.r.text(text)
+                body = _loads_or_none(text)
+                out["text"] = json.dumps(self._json(body)) if body is not None else self.r.text(text)
             elif "=" in text and "<" not in text:
                 out["text"] = urlencode(self.pairs(parse_qsl(text, keep_blank_values=True)), safe="<>@")
             else:
