@@ -1,6 +1,9 @@
 """Benchmark: ssodiag as a user runs it, a whole process each time, against the peer doing the same job.
 
-Run from the repo root:  python bench/bench_whole_process.py   (needs the `test` and `bench` extras)
+Run from the repo root:  python bench/bench_whole_process.py   (needs the `test` and `bench` extras), with the
+python of a venv made without system site-packages (`python -m venv v && v/bin/pip install -e '.[test,bench]'`): a
+``.pth`` file in a shared site-packages may import modules at every interpreter start, which both sides then pay
+for; the benchmark warns when the interpreter does.
 
 - `ssodiag --help` against `python -c "import typer"` (the floor of any typer command line);
 - `ssodiag analyze` of 200 signed Responses (one process, every check) against python3-saml's strict
@@ -141,7 +144,22 @@ def row(what: str, ours: tuple[float, float, float], theirs: tuple[float, float,
             f"{theirs[1]:.2f} | {ours[1] / theirs[1]:.2f} | {ours[2]:.0f} | {theirs[2]:.0f} |")
 
 
+def interpreter_extras() -> list[str]:
+    """Third-party modules the interpreter imports before any command runs (a ``.pth`` file in site-packages can
+    import anything at every start): they cost both sides the same fixed time and so flatter the ratios."""
+    out = subprocess.run([sys.executable, "-c", "import sys; print(*sys.modules)"], capture_output=True, text=True,
+                         check=True, env=CHILD_ENV).stdout.split()
+    top = {name.partition(".")[0] for name in out}
+    return sorted(name for name in top - set(sys.stdlib_module_names) - set(sys.builtin_module_names)
+                  if name not in ("_distutils_hack", "__main__") and not name.startswith("__editable__"))
+
+
 def main() -> int:
+    extras = interpreter_extras()
+    if extras:
+        print(f"warning: {sys.executable} imports {', '.join(extras)} at every start (a .pth file in its "
+              "site-packages); both sides pay for it, which flatters the ratios: run from a venv without system "
+              "site-packages", file=sys.stderr)
     idp = TestIdP()
     ssodiag = [sys.executable, "-m", "ssodiag"]
     print("| workload | peer | ssodiag wall (s) | peer wall (s) | wall ratio | ssodiag CPU (s) | peer CPU (s) | "
