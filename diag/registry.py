@@ -77,11 +77,13 @@ class CheckSpec:
         return (self.func.__doc__ or "").strip()
 
     def _finding(self, status: Status, message: str, *, severity: Severity | None = None,
-                 remediation: str | None = None, docs: str | None = None, **where: str | None) -> Finding:
+                 remediation: str | None = None, docs: str | None = None, source: str | None = None,
+                 locator: str | None = None, expected: str | None = None, seen: str | None = None) -> Finding:
+        # where the finding points (source ... seen) named one by one: a check builds tens of findings per message
         return Finding(
             check_id=self.id, title=self.title, severity=severity or self.severity, status=status,
             connector=self.connector, message=message, remediation=remediation or self.remediation,
-            docs=docs or self.docs, **where,
+            docs=docs or self.docs, source=source, locator=locator, expected=expected, seen=seen,
         )
 
     def fail(self, message: str, **kw) -> Finding:

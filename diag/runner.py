@@ -7,6 +7,7 @@ run:     a check whose inputs are missing -> one ``skip`` finding naming the opt
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -20,7 +21,7 @@ from ssodiag.diag.detect import detect_connectors
 from ssodiag.diag.judgement import ATLAN, atlan_reason, headline_fix, judgement_mode, regrade
 from ssodiag.diag.model import (
     Connector, Detection, Evidence, Expectations, Finding, Judgement, MessageKind, ResolvedExpectations, RunResult,
-    SignatureReport, SignatureVerdict, Status,
+    Severity, SignatureReport, SignatureVerdict, Status,
 )
 from ssodiag.diag.registry import CheckSpec, load_builtin_checks
 from ssodiag.diag.signature import verify_message
@@ -118,14 +119,7 @@ def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = 
     if mode == ATLAN:
         findings = regrade(findings, ctx.predictions)
 
-    def order(f: Finding):
-        """Most likely root cause first: failures, where Atlan's broker stops, the worst, causes before
-        symptoms, and a connector's own finding (it names the vendor setting) before a generic one."""
-        spec = registry.get(f.check_id)
-        return (_STATUS_ORDER[f.status], not (spec and spec.headline), -f.severity.rank, bool(spec and spec.symptom),
-                f.connector is Connector.GENERIC, f.check_id)
-
-    findings.sort(key=order)
+    findings.sort(key=finding_order(registry))
     if ctx.predictions:
         findings = headline_fix(findings, ctx.predictions)
     resolved = ResolvedExpectations(sp_entity_id=ctx.sp_entity_id, acs_urls=ctx.acs_urls,
@@ -143,6 +137,24 @@ def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = 
                      detections=detections, findings=tuple(findings), verdict=verdict,
                      answer=build_answer(findings, verdict, evidence.inputs), groupsync=plan,
                      judgement=Judgement(mode, why), broker=ctx.predictions, judged_at=ctx.instant_for())
+
+
+def finding_order(registry: dict[str, CheckSpec]) -> Callable[[Finding], tuple]:
+    """The sort key of findings, most likely root cause first: failures, where Atlan's broker stops, the worst,
+    causes before symptoms, and a connector's own finding (it names the vendor setting) before a generic one.
+
+    What a check's catalogue entry decides is read once per check, not once per finding (tens per message)."""
+    by_check = {cid: (not spec.headline, spec.symptom) for cid, spec in registry.items()}
+    unregistered = (True, False)
+    worst_first = {severity: -severity.rank for severity in Severity}
+    generic = Connector.GENERIC
+
+    def order(f: Finding) -> tuple:
+        not_headline, symptom = by_check.get(f.check_id, unregistered)
+        return (_STATUS_ORDER[f.status], not_headline, worst_first[f.severity], symptom, f.connector is generic,
+                f.check_id)
+
+    return order
 
 
 def with_broker(ctx: DiagContext) -> DiagContext:

@@ -56,8 +56,9 @@ def holds_unsafe(utf8: bytes) -> bool:
 def clip(value: object, limit: int = MAX_TEXT_EXCERPT) -> str:
     """One-line, bounded, printable text for display (the JSON report keeps full values). A cut value ends with
     CLIP_MARK, the one clip mark of every message and report (redaction recognises it)."""
-    text = "" if value is None else str(value)
-    text = _UNSAFE.sub(_escape, " ".join(text.split()))
+    text = " ".join(("" if value is None else str(value)).split())
+    if not text.isprintable():  # every character _UNSAFE matches is unprintable: most values skip the regex
+        text = _UNSAFE.sub(_escape, text)
     return text if len(text) <= limit else text[: limit - 1] + CLIP_MARK
 
 

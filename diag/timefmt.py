@@ -8,6 +8,7 @@ evidence: the login time is unknown), else the current time. Findings name which
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ def as_utc(instant: datetime) -> datetime:
     return instant.replace(tzinfo=timezone.utc) if instant.tzinfo is None else instant.astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=1024)  # findings name the same few instants of a message again and again; strftime is slow
 def format_instant(instant: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``, to the second: how SAML writes xs:dateTime."""
     return as_utc(instant).strftime("%Y-%m-%dT%H:%M:%SZ")

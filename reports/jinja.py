@@ -23,7 +23,8 @@ def md_code(value: object, limit: int = 300, table: bool = False) -> str:
     if value is None:
         return "—"
     text = clip(value, limit)
-    fence = "`" * (max((len(run) for run in _BACKTICK_RUN.findall(text)), default=0) + 1)
+    longest_run = max(map(len, _BACKTICK_RUN.findall(text)), default=0) if "`" in text else 0
+    fence = "`" * (longest_run + 1)
     if text.startswith("`") or text.endswith("`"):
         text = f" {text} "
     if table:
@@ -33,9 +34,10 @@ def md_code(value: object, limit: int = 300, table: bool = False) -> str:
 
 def _md_plain(text: str) -> str:
     """Prose outside code spans: only what would turn into HTML, a link or a table cell boundary is escaped."""
-    text = _ESCAPING_BACKSLASH.sub(r"\\\\", text)
+    if "\\" in text:  # each regex substitution costs a Python call per use: a report has thousands of sentences
+        text = _ESCAPING_BACKSLASH.sub(r"\\\\", text)
     text = text.replace("`", "'").replace("](", "]\\(").replace("|", "\\|")
-    return _TAG_START.sub("\\\\<", text)
+    return _TAG_START.sub("\\\\<", text) if "<" in text else text
 
 
 def _clipped(value: object, limit: int) -> str:
@@ -65,7 +67,11 @@ def md_value(value: object, limit: int = 300) -> str:
 def html_code_spans(value: object, limit: int = 1000) -> Markup:
     """Clipped, escaped text whose `backticked` values (how findings quote evidence) render as <code>."""
     escaped = str(escape(_clipped(value, limit)))
-    return Markup(_BACKTICKED.sub(r"<code>\1</code>", escaped))
+    return Markup(_BACKTICKED.sub(_code_element, escaped))
+
+
+def _code_element(match: re.Match[str]) -> str:  # faster than the template r"<code>\1</code>", expanded in Python
+    return f"<code>{match.group(1)}</code>"
 
 
 def html_value(value: object, limit: int = 1000) -> Markup:

@@ -36,12 +36,12 @@ def to_json(doc: dict) -> str:
     refuses (a lone surrogate from a mis-decoded input, an integer over 64 bits) goes through the standard one."""
     import orjson
 
-    try:
-        data = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    try:  # the final line feed added by orjson: a report is megabytes, `text + "\n"` would copy them
+        data = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
     except TypeError:  # orjson.JSONEncodeError
         return printable(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
     text = data.decode("utf-8")
-    return (printable(text) if holds_unsafe(data) else text) + "\n"
+    return printable(text) if holds_unsafe(data) else text
 
 
 # --------------------------------------------------------------------------- group-sync plans

@@ -59,10 +59,12 @@ def flow_views(doc: dict) -> list[dict[str, Any]]:
 
 def message_views(doc: dict) -> list[dict[str, Any]]:
     """Each message with its XML as lines, the lines holding a value a problem names marked."""
+    seen_in: dict[str, set[str]] = {}  # the values problems name, by the source they were seen in
+    for f in problems(doc):
+        seen_in.setdefault(f["evidence"]["source"], set()).add(_bare(f["evidence"]["seen"]))
     views = []
     for m in doc["messages"][:SHOWN_MESSAGES]:
-        seen = {_bare(f["evidence"]["seen"]) for f in problems(doc) if f["evidence"]["source"] == m["source"]}
-        seen = {s for s in seen if len(s) >= MIN_HIGHLIGHT and "\n" not in s}
+        seen = {s for s in seen_in.get(m["source"], ()) if len(s) >= MIN_HIGHLIGHT and "\n" not in s}
         lines = [{"text": line, "mark": any(s in line for s in seen)} for line in m.get("xml", "").splitlines()]
         views.append({"message": m, "lines": lines, "marked": sum(1 for line in lines if line["mark"])})
     return views

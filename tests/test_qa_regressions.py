@@ -30,7 +30,7 @@ from ssodiag.diag.model import Evidence, Expectations, MessageKind, Status
 from ssodiag.diag.redact import Redactor
 from ssodiag.diag.registry import load_builtin_checks
 from ssodiag.diag.saml import parse_message
-from ssodiag.diag.text import clip, printable
+from ssodiag.diag.text import _UNSAFE, clip, printable
 from tests.harbuild import HarBuilder, post_body, redirect_query
 from tests.hostile import (
     ELEMENT_FLOODS, gzip_bomb_page_har, har_with_page_body, long_dotted_value, many_messages_har, remembered_values,
@@ -317,6 +317,20 @@ def test_printable_escapes_every_unsafe_character_and_keeps_lines(text):
     assert not RAW_UNSAFE.search(shown.replace("\t", ""))
     assert shown == re.sub("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
                            "\ufeff\ufff9-\ufffb\ud800-\udfff]", lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def test_every_character_clip_escapes_is_unprintable():
+    """clip skips its regex on printable text: that is only safe while every character the regex escapes is one
+    Python calls unprintable (a character added to the unsafe set must keep this true)."""
+    assert not [c for c in map(chr, range(0x110000)) if _UNSAFE.match(c) and c.isprintable()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None)) | st.text(alphabet="ab \n\t…\x1b\x7f\x85\u202e\ud800\udfff\ufeff"))
+def test_clip_is_the_regex_on_the_collapsed_text(text):
+    expected = re.sub("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+                      "\ufeff\ufff9-\ufffb\ud800-\udfff]", lambda m: f"\\u{ord(m.group(0)):04x}", " ".join(text.split()))
+    assert clip(text, 10_000) == expected
 
 
 def test_terminal_report_prints_no_raw_control_character(tmp_path, idp):
