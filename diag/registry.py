@@ -53,6 +53,22 @@ class Need(str, enum.Enum):
 CHECK_ID_RE = re.compile(r"^[A-Z]+\d{3}$")
 
 
+def _finding_of(status: Status) -> Callable[..., Finding]:
+    """The CheckSpec method that builds a finding of ``status``: one call per finding (checks build tens of them per
+    message), its arguments named one by one rather than passed on in a dict."""
+
+    def finding(self: CheckSpec, message: str, *, severity: Severity | None = None, remediation: str | None = None,
+                docs: str | None = None, source: str | None = None, locator: str | None = None,
+                expected: str | None = None, seen: str | None = None) -> Finding:
+        return Finding(
+            check_id=self.id, title=self.title, severity=severity or self.severity, status=status,
+            connector=self.connector, message=message, remediation=remediation or self.remediation,
+            docs=docs or self.docs, source=source, locator=locator, expected=expected, seen=seen,
+        )
+
+    return finding
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     """A registered check: its id, title, severity, what evidence it needs, and the function that runs it."""
@@ -76,30 +92,13 @@ class CheckSpec:
         """The long help: the check function's docstring."""
         return (self.func.__doc__ or "").strip()
 
-    def _finding(self, status: Status, message: str, *, severity: Severity | None = None,
-                 remediation: str | None = None, docs: str | None = None, source: str | None = None,
-                 locator: str | None = None, expected: str | None = None, seen: str | None = None) -> Finding:
-        # where the finding points (source ... seen) named one by one: a check builds tens of findings per message
-        return Finding(
-            check_id=self.id, title=self.title, severity=severity or self.severity, status=status,
-            connector=self.connector, message=message, remediation=remediation or self.remediation,
-            docs=docs or self.docs, source=source, locator=locator, expected=expected, seen=seen,
-        )
-
-    def fail(self, message: str, **kw) -> Finding:
-        return self._finding(Status.FAIL, message, **kw)
-
-    def warn(self, message: str, **kw) -> Finding:
-        return self._finding(Status.WARN, message, **kw)
-
-    def passed(self, message: str, **kw) -> Finding:
-        return self._finding(Status.PASS, message, **kw)
-
-    def skip(self, message: str, **kw) -> Finding:
-        return self._finding(Status.SKIP, message, **kw)
-
-    def error(self, message: str, **kw) -> Finding:
-        return self._finding(Status.ERROR, message, **kw)
+    # spec.fail(message, seen=..., ...) and the like: a finding of that status, with the spec's id, title, severity,
+    # connector, remediation and docs unless given
+    fail = _finding_of(Status.FAIL)
+    warn = _finding_of(Status.WARN)
+    passed = _finding_of(Status.PASS)
+    skip = _finding_of(Status.SKIP)
+    error = _finding_of(Status.ERROR)
 
 
 REGISTRY: dict[str, CheckSpec] = {}

@@ -9,6 +9,7 @@ import copy
 from collections import Counter
 from datetime import datetime, timezone
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -24,6 +25,7 @@ SCHEMA_VERSION = "1.0"
 MAX_XML_CHARS = 100_000  # of one message's pretty XML in the report: a real Response is 5-20 KB
 
 
+@lru_cache(maxsize=1024)  # a message names a few instants many times; its certificate's are every message's
 def _time(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
 
