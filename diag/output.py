@@ -100,9 +100,9 @@ def check_output_path(output: Path | str | None, inputs: Iterable[Path | str], o
                              "evidence, give another name")
 
 
-def write_file(path: Path | str, text: str | Iterable[str], *, mode: int | None = None) -> None:
-    """Write ``text`` (or its pieces, written as they come) to ``path`` atomically: a temporary file in the same
-    folder, renamed into place; an error while the pieces are made leaves no file.
+def write_file(path: Path | str, text: str | bytes | Iterable[str], *, mode: int | None = None) -> None:
+    """Write ``text`` (or its pieces, written as they come; or bytes, UTF-8 already) to ``path`` atomically: a
+    temporary file in the same folder, renamed into place; an error while the pieces are made leaves no file.
 
     The rename replaces a symbolic link at ``path`` rather than following it (rename(2)), and the check before it
     refuses one, so a link planted at the output name never redirects the report.
@@ -115,8 +115,9 @@ def write_file(path: Path | str, text: str | Iterable[str], *, mode: int | None 
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            if isinstance(text, str):
+        binary = isinstance(text, bytes)
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            if binary or isinstance(text, str):
                 handle.write(text)
             else:
                 handle.writelines(text)
@@ -140,11 +141,17 @@ def write_file(path: Path | str, text: str | Iterable[str], *, mode: int | None 
         raise
 
 
-def deliver(text: str, output: Path | str | None, *, what: str) -> None:
-    """Print the rendered report, or write it to ``output`` and say so on stderr."""
+def deliver(text: str | bytes, output: Path | str | None, *, what: str) -> None:
+    """Print the rendered report, or write it to ``output`` and say so on stderr. Bytes (a JSON report) are UTF-8
+    already and go out as they are."""
     if to_stdout(output):
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        if isinstance(text, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
         return
     write_file(output, text)
     note(f"{what} written to {output}")

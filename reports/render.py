@@ -43,7 +43,7 @@ def _diff_view(diff: dict, **_: object) -> dict:
     return {"diff": diff}
 
 
-def _json(doc: dict, **_: object) -> str:
+def _json(doc: dict, **_: object) -> bytes:
     return to_json(doc)
 
 
@@ -59,7 +59,7 @@ def _catalogue_terminal(checks: list[dict], **_: object) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS: dict[tuple[str, str], Callable[..., str]] = {
+RENDERERS: dict[tuple[str, str], Callable[..., str | bytes]] = {
     ("report", "terminal"): _imported("ssodiag.reports.terminal", "render"),
     ("report", "json"): _json,
     ("report", "md"): _template("report.md.j2", True, _report_view),
@@ -79,8 +79,10 @@ RENDERERS: dict[tuple[str, str], Callable[..., str]] = {
 }
 
 
-def render(kind: str, doc: dict, fmt: str, **options: object) -> str:
-    """``doc`` of ``kind`` in ``fmt``; options a format does not use (color, width, limit, show_passed) are ignored."""
+def render(kind: str, doc: dict, fmt: str, **options: object) -> str | bytes:
+    """``doc`` of ``kind`` in ``fmt``; options a format does not use (color, width, limit, show_passed) are ignored.
+    A report, plan or comparison in JSON comes as UTF-8 bytes (reports.text.to_json), the rest as text;
+    output.deliver and output.write_file write either."""
     if (kind, fmt) not in RENDERERS:
         raise ValueError(f"unknown format {fmt!r} for a {kind}; choose one of {', '.join(FORMATS)}")
     return RENDERERS[(kind, fmt)](doc, **options)

@@ -28,20 +28,25 @@ def judgement_line(doc: dict) -> str:
             f"strict service providers apply them. Allowed clock skew {skew} s.")
 
 
-def to_json(doc: dict) -> str:
-    """Stable JSON (sorted keys, UTC times already in the document) for diffs between runs.
+def to_json(doc: dict) -> bytes:
+    """Stable JSON (sorted keys, UTC times already in the document) for diffs between runs, as the UTF-8 bytes
+    written: a report of a long capture is megabytes, and decoding them to text only to encode them again for the
+    file or the terminal cost more than writing them.
 
     orjson writes the same indented text as ``json.dumps(indent=2, sort_keys=True, ensure_ascii=False)`` in C
     (the standard library's indenting encoder is pure Python: about a second for a 100k-user plan); what orjson
     refuses (a lone surrogate from a mis-decoded input, an integer over 64 bits) goes through the standard one."""
     import orjson
 
-    try:  # the final line feed added by orjson: a report is megabytes, `text + "\n"` would copy them
+    try:
         data = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
     except TypeError:  # orjson.JSONEncodeError
-        return printable(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
-    text = data.decode("utf-8")
-    return printable(text) if holds_unsafe(data) else text
+        text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    else:
+        if not holds_unsafe(data):
+            return data
+        text = data.decode("utf-8")
+    return printable(text).encode("utf-8")  # lone surrogates are escaped by printable: the text encodes
 
 
 # --------------------------------------------------------------------------- group-sync plans
