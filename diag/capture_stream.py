@@ -22,8 +22,9 @@ READ_BYTES = 256 * 1024
 TRACER_REQUESTS = "requests.item"
 ESCAPE_PAIR_BYTES = len(rb"\ud83d\ude00")
 # The first 4 bytes of any surrogate escape (\ud800-\udfff): a chunk without them holds none, and can end only
-# inside one that starts at a backslash among its last 3 bytes.
+# inside one that starts among its last 3 bytes, with as much of those 4 bytes as the chunk has left.
 SURROGATE_START = re.compile(rb"\\u[dD][89a-fA-F]")
+CUT_SURROGATE_START = re.compile(rb"\\(?:u[dD]?)?\Z")
 
 
 def capture_key(fh: BinaryIO) -> str | None:
@@ -67,17 +68,23 @@ class _LoneSurrogatesReplaced:
             if not chunk:
                 self._carry = b""
                 return replace_lone_surrogates(data)
-            # Nearly every chunk holds no surrogate escape: handed on as read (one C search instead of the scan and
-            # rewrite below, about a fifth of the reading time of a 100 MB capture), but for a backslash among its
-            # last 3 bytes, which may start an escape the next chunk completes
-            if SURROGATE_START.search(data) is None:
-                boundary = data.rfind(b"\\", max(0, len(data) - 3))
-                if boundary < 0:
+            # Nearly every chunk holds no surrogate escape: handed on as read (C searches instead of the scan and
+            # rewrite below, about a fifth of the reading time of a 100 MB capture), but for its last bytes when
+            # they start one the next chunk may complete. Bodies of text or base64 often hold no backslash at all,
+            # which memchr finds faster than the pattern; script bodies hold one every few bytes, and rarely end in
+            # a cut escape, so the chunk is seldom split (a copy of it).
+            backslash = data.find(b"\\")
+            if backslash < 0:
+                self._carry = b""
+                return data
+            if SURROGATE_START.search(data, backslash) is None:
+                cut = CUT_SURROGATE_START.search(data, max(backslash, len(data) - 3))
+                if cut is None:
                     self._carry = b""
                     return data
-                if boundary > 0:
-                    self._carry = data[boundary:]
-                    return data[:boundary]
+                if cut.start() > 0:
+                    self._carry = data[cut.start():]
+                    return data[:cut.start()]
                 continue
             boundary = len(data) - ESCAPE_PAIR_BYTES + 1  # an escape starting later may continue in the next chunk
             for match in SURROGATE_ESCAPE.finditer(data, max(0, boundary - ESCAPE_PAIR_BYTES + 1)):
