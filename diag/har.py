@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -255,7 +256,7 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
     """Messages, flow, error pages and URLs of one capture, in time order."""
     ordered = list(exchanges)
     if all(ex.time is not None for ex in ordered):
-        ordered.sort(key=lambda ex: ex.time)  # stable: equal times keep file order
+        ordered.sort(key=attrgetter("time"))  # stable: equal times keep file order
     messages: list[SamlMessage] = []
     problems: list[str] = []
     hop_message: dict[int, int] = {}  # position in ``ordered`` -> index into ``messages``
@@ -266,6 +267,7 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
     excerpts: dict[int, str] = {}
 
     decoded_bytes = 0  # of every message decoded so far: inflating is where a small capture becomes a big one
+    login = login_path()
     for pos, ex in enumerate(ordered):
         for where, params, binding in _message_sources(ex):
             if len(messages) >= MAX_MESSAGES or decoded_bytes >= MAX_DECODED_BYTES:
@@ -287,7 +289,8 @@ def content_from_exchanges(exchanges: Sequence[Exchange], source: str) -> HarCon
             if message_index is not None:
                 hop_message[pos] = message_index
                 sso_hops.add(pos)
-        if _relay_state(ex) is not None or login_path().search(ex.url.split("?", 1)[0]):
+        query = ex.url.find("?")  # the path is searched without copying it out of the URL
+        if _relay_state(ex) is not None or login.search(ex.url, 0, query if query >= 0 else len(ex.url)):
             sso_hops.add(pos)
         page = _error_page(ex, source)
         if page is not None:
@@ -495,12 +498,14 @@ def header(headers: Any, name: str) -> str | None:
     elif isinstance(headers, list):
         # A 20-header list is searched for each of 10,000s of requests: one plain loop, and names of another
         # length passed over before lower() (a generator of pairs was half of the per-entry reading time)
+        size = len(name)
         for item in headers:
-            key = item.get("name") if isinstance(item, dict) else None
-            if isinstance(key, str) and len(key) == len(name) and key.lower() == name:
-                value = item.get("value")
-                if isinstance(value, str):
-                    return value
+            if isinstance(item, dict):
+                key = item.get("name")
+                if isinstance(key, str) and len(key) == size and key.lower() == name:
+                    value = item.get("value")
+                    if isinstance(value, str):
+                        return value
     return None
 
 
@@ -535,7 +540,7 @@ def _har_exchange(index: int, entry: Any, budget: PageScanBudget) -> Exchange | 
     if isinstance(resource_type, str):  # Chrome / Edge say what the request was for
         is_document = resource_type == "document"
     else:
-        is_document = (any(t in mime for t in ("html", "text/plain"))
+        is_document = ("html" in mime or "text/plain" in mime
                        or (header(request.get("headers"), "accept") or "").startswith("text/html"))
     failed = status is not None and status >= 400
     # A sign-in form shows its error from a failed API call (Okta's widget: a 401 JSON with "E0000004"), so a
@@ -545,11 +550,13 @@ def _har_exchange(index: int, entry: Any, budget: PageScanBudget) -> Exchange | 
     if page is not None and not failed and not (budget.allows(page, index)
                                                 and find_known_error(page, MAX_RAW_SEARCH_CHARS)):
         page = None  # neither failed nor showing a known error: not kept, so memory follows the error pages only
+    # Most requests of a session post nothing and carry no cookie: those are not looked into
+    post, sent, received = request.get("postData"), request.get("cookies"), response.get("cookies")
     return Exchange(index=index, time=parse_instant(_string(entry.get("startedDateTime")) or None),
                     method=_string(request.get("method")).upper()[:16] or "GET", url=url, status=status,
-                    location=location, form=_har_form(_object(request.get("postData"))), is_document=is_document,
-                    page=page, page_form=page_form,
-                    cookies=_har_cookies(url, request.get("cookies"), response.get("cookies")))
+                    location=location, form=_har_form(post) if isinstance(post, dict) else None,
+                    is_document=is_document, page=page, page_form=page_form,
+                    cookies=_har_cookies(url, sent, received) if sent or received else ())
 
 
 def _har_cookies(url: str, *lists: Any) -> tuple[Cookie, ...]:
