@@ -514,10 +514,14 @@ def status_code(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 999 else None
 
 
-def redirect_target(url: str, status: int | None, location: str | None) -> str | None:
-    if not location or status is None or not 300 <= status < 400:
-        return None
-    return urljoin(url, location.strip())[:MAX_BODY_CHARS]
+def is_redirect(status: int | None) -> bool:
+    """A 3xx answer: the only one whose Location header the browser follows."""
+    return status is not None and 300 <= status < 400
+
+
+def redirect_target(url: str, location: str | None) -> str | None:
+    """A redirect's Location, made absolute against the URL it answered; None when there is none."""
+    return urljoin(url, location.strip())[:MAX_BODY_CHARS] if location else None
 
 
 def _har_exchange(index: int, entry: Any, budget: PageScanBudget) -> Exchange | str:
@@ -530,10 +534,10 @@ def _har_exchange(index: int, entry: Any, budget: PageScanBudget) -> Exchange | 
         return "no request.url"
     status = status_code(response.get("status"))
     headers = response.get("headers")
-    # Headers are searched only when their answer is used: a Location only on a redirect (redirect_target), an
+    # Headers are searched only when their answer is used: a Location only on a redirect (is_redirect), an
     # Accept only when the content type does not already say the body is a page.
-    location = (redirect_target(url, status, _string(response.get("redirectURL")) or header(headers, "location"))
-                if status is not None and 300 <= status < 400 else None)
+    location = (redirect_target(url, _string(response.get("redirectURL")) or header(headers, "location"))
+                if is_redirect(status) else None)
     content = _object(response.get("content"))
     mime = (_string(content.get("mimeType")) or (header(headers, "content-type") or "")).lower()
     resource_type = entry.get("_resourceType")

@@ -20,7 +20,7 @@ from typing import Any
 from ssodiag.diag.decode import SamlParams, pairs_look_encoded, saml_params_from_pairs
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.har import (
-    MAX_BODY_CHARS, Exchange, HarContent, content_from_exchanges, header, redirect_target, status_code,
+    MAX_BODY_CHARS, Exchange, HarContent, content_from_exchanges, header, is_redirect, redirect_target, status_code,
 )
 from ssodiag.diag.limits import MAX_HAR_ENTRIES, MAX_XML_BYTES
 from ssodiag.diag.saml import parse_instant
@@ -72,7 +72,8 @@ def _exchange(index: int, item: Any) -> Exchange | None:
     url = item["url"]
     method = item.get("method") if isinstance(item.get("method"), str) else "GET"
     status = status_code(item.get("responseStatus"))
-    location = redirect_target(url, status, header(item.get("responseHeaders"), "location"))
+    # a Location is looked for only on a redirect: most requests of an export are none
+    location = redirect_target(url, header(item.get("responseHeaders"), "location")) if is_redirect(status) else None
     accept = header(item.get("headers"), "accept") or ""
     saml = item.get("saml")
     decoded = saml.strip().encode("utf-8") if isinstance(saml, str) and saml.strip().startswith("<") else None
