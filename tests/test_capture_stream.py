@@ -104,6 +104,19 @@ def test_lone_surrogates_are_replaced_wherever_a_read_cuts_the_stream():
         assert out == whole, size
 
 
+def test_a_chunk_is_handed_on_whole_unless_it_ends_in_a_cut_surrogate_escape():
+    """Script bodies hold a backslash every few bytes: a chunk ending in one that cannot start a surrogate escape
+    (\\n, \\", \\u00e9) is handed on as read, not split and copied; one ending in the start of an escape waits."""
+    for tail in (b'\\"', b'\\n', b'\\nx', b'\\u00', b'\\u0', b'\\uE'):
+        chunk = b"a" * 10 + tail
+        reader = _LoneSurrogatesReplaced(_Chunks(chunk + b"b" * 20, len(chunk)))
+        assert reader.read(len(chunk)) == chunk, tail
+    for tail in (b"\\", b"\\u", b"\\ud", b"\\uD"):
+        text = b"a" * 10 + tail
+        reader = _LoneSurrogatesReplaced(_Chunks(text + b"800 and more", len(text)))
+        assert reader.read(len(text)) == b"a" * 10, tail
+
+
 # --------------------------------------------------------------------------- no carrier lost
 
 IDP_SSO = "https://idp.example.test/sso"
