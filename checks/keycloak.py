@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from ssodiag.diag.broker import (
     CLIENT_NOT_FOUND, INTERNAL_ERROR, INVALID_REQUEST, INVALID_REQUESTER, INVALID_RESPONSE, INVALID_SIGNATURE,
@@ -27,8 +28,7 @@ KEYCLOAK_MESSAGES = ("https://github.com/atlanhq/keycloak-identity/blob/20.0.2/t
                      "login/messages/messages_en.properties")
 
 
-@dataclass(frozen=True)
-class KeycloakMessage:
+class KeycloakMessage(Struct, frozen=True):
     """One sentence of Keycloak's login theme that Atlan's broker shows, with what it means and what decides it."""
 
     key: str  # the message key in Keycloak's theme (messages_en.properties)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import quote, unquote, urlsplit
+
+from msgspec import Struct
 
 from ssodiag.checks.common import page_checks, vendor_page_findings
 from ssodiag.diag.connectors import (
@@ -109,8 +110,7 @@ PING = declare(ConnectorDeclaration(
 ))
 
 
-@dataclass(frozen=True)
-class Launch:
+class Launch(Struct, frozen=True):
     """A startSSO.ping URL from the capture, split the way PingFederate reads it."""
 
     url: str

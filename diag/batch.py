@@ -13,11 +13,11 @@ import json
 import os
 import signal
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+from msgspec import Struct
 
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.output import fail, write_file
@@ -34,8 +34,7 @@ VERDICT_ORDER = ("fail", "error", "warn", "inconclusive", "pass")
 MAX_FIX_CHARS = 240
 
 
-@dataclass(frozen=True)
-class ReportOptions:
+class ReportOptions(Struct, frozen=True):
     """How every ticket's reports are written: where, in which formats, redacted or not."""
 
     out: Path

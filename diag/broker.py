@@ -17,10 +17,12 @@ import enum
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from ssodiag.diag.certs import Validity, validity_at
 from ssodiag.diag.model import (
@@ -82,8 +84,7 @@ class Outcome(str, enum.Enum):
     NOT_APPLICABLE = "n/a"  # the step does not run for this login (e.g. InResponseTo for an IdP-initiated one)
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(Struct, frozen=True):
     """What the browser shows when the broker stops: a base-theme message (messages_en.properties)."""
 
     key: str
@@ -152,8 +153,7 @@ _SAML = NS["saml"]
 # --------------------------------------------------------------------------- configuration
 
 
-@dataclass(frozen=True)
-class AttributeMapper:
+class AttributeMapper(Struct, frozen=True):
     """A SAML Attribute Importer (``saml-user-attribute-idp-mapper``): SAML attribute -> user property."""
 
     name: str  # the mapper's name in the admin console
@@ -162,8 +162,7 @@ class AttributeMapper:
     kind: str = "saml-user-attribute-idp-mapper"
 
 
-@dataclass(frozen=True)
-class BrokerConfig:
+class BrokerConfig(Struct, frozen=True):
     """The identity provider's settings as the broker reads them; ``None`` where the setting is not known."""
 
     origin: str  # where the settings come from, said in the report
@@ -208,8 +207,7 @@ def assumed_config(idp_entity_id: str | None, alias: str | None) -> BrokerConfig
 # --------------------------------------------------------------------------- what one login looks like
 
 
-@dataclass(frozen=True)
-class Login:
+class Login(Struct, frozen=True):
     """One Response as the broker receives it, with what the rest of the evidence says about its delivery."""
 
     message: SamlMessage
@@ -279,8 +277,7 @@ def delivery_url(evidence: Evidence, index: int) -> str | None:
 # --------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
-class StepResult:
+class StepResult(Struct, frozen=True):
     """What one step of the broker does with this login (its Outcome), why, and the fix when the step stops it."""
 
     number: int
@@ -294,8 +291,7 @@ class StepResult:
     aspects: frozenset[str] = field(default_factory=frozenset)  # which of the step's rules failed, when it has several ("time", ...)
 
 
-@dataclass(frozen=True)
-class Prediction:
+class Prediction(Struct, frozen=True, dict=True):  # dict: room for its cached_property values
     """The broker's steps for one Response, in order."""
 
     source: str  # the Response's source, as findings name it
@@ -327,8 +323,7 @@ class Prediction:
 # --------------------------------------------------------------------------- steps
 
 
-@dataclass(frozen=True)
-class _Step:
+class _Step(Struct, frozen=True):
     """One step of the broker's handling of a Response, and the function that judges it."""
 
     number: int

@@ -17,10 +17,12 @@ import enum
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from ssodiag.diag.model import Connector, Detection, Finding, Status
 
@@ -38,8 +40,7 @@ class SignalKind(str, enum.Enum):
     PAGE = "page"  # visible text of a page
 
 
-@dataclass(frozen=True)
-class Signal:
+class Signal(Struct, frozen=True):
     """One sign of a vendor in the evidence: where it is looked for and the pattern that finds it."""
 
     kind: SignalKind
@@ -49,8 +50,7 @@ class Signal:
     weight: int = 2
 
 
-@dataclass(frozen=True)
-class VendorError:
+class VendorError(Struct, frozen=True):
     """One error the vendor (or Atlan's login, after this vendor's login) shows, with what it means and the fix."""
 
     code: str  # how support names it: "AADSTS50105", "403 app_not_configured_for_user"
@@ -69,8 +69,7 @@ class VendorError:
         return _compiled(self.expression)
 
 
-@dataclass(frozen=True)
-class ConnectorDeclaration:
+class ConnectorDeclaration(Struct, frozen=True):
     """Everything ssodiag knows about one IdP vendor (see the module docstring)."""
 
     connector: Connector
@@ -187,8 +186,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 # --------------------------------------------------------------------------- text classification
 
 
-@dataclass(frozen=True)
-class TextMatch:
+class TextMatch(Struct, frozen=True):
     """A vendor error found in a text, and the text that matched."""
 
     declaration: ConnectorDeclaration
@@ -232,8 +230,7 @@ ATLAN_SAML_GUIDE = "https://ask.atlan.com/hc/en-us/articles/6751945317777-How-to
 PLACEHOLDER_ALIAS = "ALIAS"
 
 
-@dataclass(frozen=True)
-class Tenant:
+class Tenant(Struct, frozen=True):
     """The values a fix quotes: Atlan's URL, the IdP alias, the SP entity ID and both broker endpoints."""
 
     atlan: str

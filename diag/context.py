@@ -1,11 +1,12 @@
 """DiagContext: the parsed evidence plus the resolved expectations, handed once to every check."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from msgspec import Struct, field
 
 from ssodiag.diag.har import capture_instant
 from ssodiag.diag.model import (
@@ -52,8 +53,7 @@ def atlan_endpoints(atlan_url: str, alias: str) -> tuple[str, tuple[str, str]]:
     return f"{base}{ATLAN_REALM_PATH}", (acs, acs + ATLAN_IDP_INITIATED_SUFFIX)
 
 
-@dataclass(frozen=True)
-class DiagContext:
+class DiagContext(Struct, frozen=True, dict=True):  # dict: room for its cached_property values
     """What every check reads: the evidence, the expectations, the detected connectors and the judging rules."""
 
     evidence: Evidence

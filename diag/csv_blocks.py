@@ -12,8 +12,9 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO, Any
+
+from msgspec import Struct
 
 BLOCK_BYTES = 1 << 20
 # Smaller files are read row by row: loading pyarrow costs more than it saves under a few hundred thousand rows.
@@ -31,8 +32,7 @@ def _suspect(block: bytes) -> bool:
     return bool(_SUSPECT_ASCII.search(block) or (not block.isascii() and _SUSPECT_UTF8.search(block)))
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(Struct, frozen=True):
     first_line: int  # line number of the block's first line
     data: bytes
     clean: bool  # nothing suspect: may be read as columns

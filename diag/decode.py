@@ -14,8 +14,9 @@ import binascii
 import re
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from urllib.parse import quote, unquote, unquote_plus
+
+from msgspec import Struct
 
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.limits import MAX_BASE64_CHARS, MAX_INFLATED_BYTES, MAX_URL_DECODE_ROUNDS
@@ -182,8 +183,7 @@ def _checked_xml(xml: bytes, layers: tuple[str, ...], source: str) -> tuple[byte
 # --------------------------------------------------------------------------- query strings and form bodies
 
 
-@dataclass(frozen=True)
-class SamlParams:
+class SamlParams(Struct, frozen=True):
     """The SAML binding parameters of one URL or form body.
 
     ``saml_request``/``saml_response`` are kept exactly as they appeared (still URL-encoded when they were), so

@@ -9,10 +9,9 @@ The result keeps ``raw_xml`` = the bytes as received, because a Response-level s
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import xmlsec
 from lxml import etree
+from msgspec.structs import replace
 
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.text import error_text

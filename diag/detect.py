@@ -8,8 +8,9 @@ IdP with the strongest evidence; ``--connector`` overrides detection.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
+
+from msgspec import Struct, field
 
 from ssodiag.diag.connectors import ConnectorDeclaration, SignalKind, declarations
 from ssodiag.diag.model import Connector, Detection, Evidence
@@ -47,8 +48,7 @@ def _values(evidence: Evidence) -> Iterator[tuple[SignalKind, str, str]]:
         yield SignalKind.PAGE, page.text, page.source
 
 
-@dataclass
-class _Tally:
+class _Tally(Struct):
     """The evidence gathered for one connector while detecting."""
 
     declaration: ConnectorDeclaration

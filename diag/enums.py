@@ -1,7 +1,8 @@
 """The model's vocabulary: the ``str`` Enums findings, messages and options are named with.
 
-Kept apart from ``diag.model`` (34 dataclasses) so that the command line can type its options (``--connector``,
-``--fail-on``) without loading the model: ``ssodiag --help`` stays light. ``diag.model`` re-exports every name.
+Kept apart from ``diag.model`` (34 records, and msgspec) so that the command line can type its options
+(``--connector``, ``--fail-on``) without loading the model: ``ssodiag --help`` stays light. ``diag.model`` re-exports
+every name.
 """
 from __future__ import annotations
 

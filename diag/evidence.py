@@ -11,8 +11,10 @@ import functools
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import BinaryIO
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from ssodiag.diag.certs import is_certificate_bytes, load_certificates
 from ssodiag.diag.decode import decode_saml_value, looks_like_xml, parse_saml_params
@@ -56,8 +58,7 @@ MAX_MULTI_DOCUMENT_BYTES = 2 * 1024 * 1024
 MAX_SKIPPED_NAMED = 10  # skipped capture entries named in the input's detail; the rest are counted  # each split is re-parsed: bound the work to a few pasted messages
 
 
-@dataclass(frozen=True)
-class _Parsed:
+class _Parsed(Struct, frozen=True):
     """What one input contributed."""
 
     kind: InputKind

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from ssodiag.diag.connectors import Tenant, classify_text
 from ssodiag.diag.har import MAX_ERROR_SEARCH_CHARS
@@ -18,8 +20,7 @@ from ssodiag.diag.text import clip
 KEYCLOAK_SOURCE = "Atlan's login (Keycloak)"
 
 
-@dataclass(frozen=True)
-class Explanation:
+class Explanation(Struct, frozen=True):
     source: str  # who showed it: "Okta", "Atlan's login (Keycloak)"
     code: str
     seen: str  # the text that matched

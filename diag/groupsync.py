@@ -21,7 +21,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import cache
 from itertools import chain
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 APPLIES_LOGIN = "login"  # mappers run at each SSO login ("Sync is login-triggered, not real-time")
 APPLIES_SCIM = "scim"  # the IdP pushes users and groups over SCIM 2.0 (Atlan's SCIM guides)
@@ -56,16 +57,14 @@ _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 # --------------------------------------------------------------------------- inputs
 
 
-@dataclass(frozen=True, slots=True)
-class Mapping:
+class Mapping(Struct, frozen=True):
     """One mapper: users sent ``sso_group`` (the memberOf value, exactly) become members of ``atlan_group``."""
 
     sso_group: str
     atlan_group: str
 
 
-@dataclass(frozen=True, slots=True)
-class InputProblem:
+class InputProblem(Struct, frozen=True):
     """A row or item that could not be read; the rest of the file was still used."""
 
     source: str
@@ -76,44 +75,38 @@ class InputProblem:
         return f"{self.source} {self.where}: {self.message}"
 
 
-@dataclass(frozen=True)
-class Problems:
+class Problems(Struct, frozen=True):
     """The first problems of an input (bounded) and how many there were in all."""
 
     kept: tuple[InputProblem, ...] = ()
     total: int = 0
 
 
-@dataclass(frozen=True)
-class MappingSet:
+class MappingSet(Struct, frozen=True):
     mappings: tuple[Mapping, ...]
     problems: Problems = field(default_factory=Problems)
     notes: tuple[str, ...] = ()  # mapper-level caveats found while reading (regex mappers, sync mode, ...)
 
 
-@dataclass(frozen=True, slots=True)
-class AtlanUser:
+class AtlanUser(Struct, frozen=True):
     email: str
     groups: tuple[str, ...]  # distinct Atlan group names
 
 
-@dataclass(frozen=True)
-class AtlanDirectory:
+class AtlanDirectory(Struct, frozen=True):
     users: dict[str, AtlanUser]  # by username, exactly as Atlan holds it
     groups: frozenset[str]  # every Atlan group that exists (members' groups plus groups listed with no member)
     problems: Problems = field(default_factory=Problems)
 
 
-@dataclass(frozen=True, slots=True)
-class IdpUser:
+class IdpUser(Struct, frozen=True):
     email: str
     groups: tuple[str, ...]  # distinct SSO group names as the IdP sends them
     overage: bool = False  # the token carried Entra's groups.link instead of the groups
     claims: tuple[str, ...] | None = None  # SAML only: the attributes that carried the groups (() = none did)
 
 
-@dataclass(frozen=True)
-class IdpDirectory:
+class IdpDirectory(Struct, frozen=True):
     users: dict[str, IdpUser]  # by username (NameID, username attribute or SCIM userName)
     kind: str  # "csv", "saml", "scim": where it came from, which decides `applies`
     listed_groups: frozenset[str] | None = None  # the IdP's own group list, when the export has one (SCIM Groups)
@@ -127,8 +120,7 @@ class IdpDirectory:
 # --------------------------------------------------------------------------- plan
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(Struct, frozen=True):
     username: str
     atlan_group: str
     action: str  # "add" or "remove"
@@ -137,16 +129,14 @@ class Change:
     new_user: bool = False  # the user does not exist in Atlan yet and is created by this login / provisioning
 
 
-@dataclass(frozen=True, slots=True)
-class Blocked:
+class Blocked(Struct, frozen=True):
     username: str  # as the IdP sends it
     atlan_username: str  # the existing Atlan user it looks like
     reason: str
     email: str = ""  # the IdP's email for the user, when it has one
 
 
-@dataclass(frozen=True, slots=True)
-class PlanWarning:
+class PlanWarning(Struct, frozen=True):
     code: str
     message: str
     subjects: tuple[str, ...] = ()  # usernames for USER_WARNINGS, else group names or input files
@@ -155,8 +145,7 @@ class PlanWarning:
 USER_WARNINGS = frozenset({"entra-group-overage", "username-change", "group-claim"})  # warnings whose subjects are usernames
 
 
-@dataclass(frozen=True)
-class SyncPlan:
+class SyncPlan(Struct, frozen=True):
     applies: str
     changes: tuple[Change, ...]
     blocked: tuple[Blocked, ...]
@@ -210,8 +199,7 @@ def _casefold_index(names: Iterable[str]) -> dict[str, list[str]]:
     return index
 
 
-@dataclass(frozen=True)
-class _Compiled:
+class _Compiled(Struct, frozen=True):
     """The mappings as the simulator uses them: only those whose Atlan group exists can change anything."""
 
     sso_to_atlan: dict[str, tuple[str, ...]]
@@ -318,8 +306,7 @@ def _plan_users(idp: IdpDirectory, atlan: AtlanDirectory, rules: _Compiled, appl
     return changes, blocked, unchanged, new_users, claimed
 
 
-@dataclass(frozen=True)
-class _Sides:
+class _Sides(Struct, frozen=True):
     """What the mappings are compared with: the groups the IdP sends and the groups Atlan has, indexed once."""
 
     members: Counter[str]  # SSO group -> how many IdP users are in it

@@ -20,13 +20,14 @@ import json
 import re
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
+from msgspec import Struct
+from msgspec.structs import replace
 
 from ssodiag.diag.decode import (
     SamlParams, decode_saml_value, pairs_look_encoded, parse_saml_params, saml_params_from_pairs,
@@ -103,8 +104,7 @@ def known_error_text() -> re.Pattern[str]:
     return re.compile("|".join(KEYCLOAK_ERROR_TEXT) + "|" + page_text_pattern().pattern, re.IGNORECASE)
 
 
-@dataclass
-class PageScanBudget:
+class PageScanBudget(Struct):
     """Characters of page text one capture may search for error texts: a HAR of thousands of big pages would
     otherwise take minutes. Pages after it is spent count as errors only by their HTTP status."""
 
@@ -119,8 +119,7 @@ class PageScanBudget:
         return True
 
 
-@dataclass(frozen=True)
-class Exchange:
+class Exchange(Struct, frozen=True):
     """One request and its response, as HAR and SAML-tracer both describe it."""
 
     index: int  # position in the capture file (HAR log.entries[index], SAML-tracer requests[index])
@@ -137,8 +136,7 @@ class Exchange:
     cookies: tuple[Cookie, ...] = ()  # sent with the request or set by the response
 
 
-@dataclass(frozen=True)
-class HarContent:
+class HarContent(Struct, frozen=True):
     """What one capture holds: its SAML messages, login flow, error pages, URLs and cookies."""
 
     messages: tuple[SamlMessage, ...]

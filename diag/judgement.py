@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from ssodiag.diag.broker import BROKER_STOP_CHECK, Outcome, Prediction, is_broker_url
 from ssodiag.diag.connectors import broker_step_checks

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ssodiag.diag.har import known_error_text
 from ssodiag.diag.model import Certificate, RunResult
 
-if TYPE_CHECKING:  # the group-sync model loads only with a plan to redact (its 14 dataclasses cost every start)
+if TYPE_CHECKING:  # the group-sync model loads only with a plan to redact: nothing else here needs it
     from ssodiag.diag.groupsync import SyncPlan
 
 GROUP_ATTRIBUTES = {

@@ -13,8 +13,9 @@ import enum
 import importlib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from ssodiag.diag.model import Connector, Finding, Severity, Status
 
@@ -69,8 +70,7 @@ def _finding_of(status: Status) -> Callable[..., Finding]:
     return finding
 
 
-@dataclass(frozen=True)
-class CheckSpec:
+class CheckSpec(Struct, frozen=True):
     """A registered check: its id, title, severity, what evidence it needs, and the function that runs it."""
 
     id: str
@@ -80,7 +80,7 @@ class CheckSpec:
     requires: frozenset[Need]
     remediation: str
     docs: str | None
-    func: Callable[[DiagContext, CheckSpec], Iterable[Finding]] = field(repr=False, compare=False)
+    func: Callable[[DiagContext, CheckSpec], Iterable[Finding]]
     # The check explains what the user saw (an error page) rather than finding a cause; among failures of the
     # same severity a cause is listed first, so the verdict names what to change, not the symptom.
     symptom: bool = False

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timezone
+
+from msgspec.structs import replace
 
 from ssodiag.diag import __version__
 from ssodiag.diag.broker import assumed_config, logins, predict

@@ -20,10 +20,11 @@ import binascii
 import copy
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from lxml import etree
+from msgspec import Struct
+from msgspec.structs import replace
 
 from ssodiag.diag.certs import certificate_from_base64, matches_fingerprint
 from ssodiag.diag.errors import InputError
@@ -63,8 +64,7 @@ class Outcome(str, enum.Enum):
     UNVERIFIABLE = "unverifiable"  # no key at all to try (no trust configured and none embedded)
 
 
-@dataclass
-class _Result:
+class _Result(Struct):
     """One signature's evaluation, before it is folded into the report."""
 
     element: str
@@ -84,8 +84,7 @@ class _Result:
                              outcome=self.outcome.value, detail=clip(self.detail, MAX_REASON))
 
 
-@dataclass(frozen=True)
-class _Keys:
+class _Keys(Struct, frozen=True):
     """The candidate keys for one message, in the order they are tried, each with how it came to be trusted."""
 
     trusted: tuple[Certificate, ...]  # configured certificates

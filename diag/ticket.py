@@ -14,9 +14,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from ssodiag.diag.enums import Connector
 from ssodiag.diag.errors import InputError
@@ -41,8 +43,7 @@ DEFAULTS: dict[str, Any] = {name: [] if kind in ("paths", "texts") else False if
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-@dataclass(frozen=True)
-class Ticket:
+class Ticket(Struct, frozen=True):
     """One ticket of a batch: its evidence files and the configurations that apply to it."""
 
     name: str  # unique in its batch; names the report files

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
+
+from msgspec.structs import replace
 
 from ssodiag.diag.decode import SamlParams, pairs_look_encoded, saml_params_from_pairs
 from ssodiag.diag.errors import InputError

@@ -10,16 +10,16 @@ Every URL here came from an untrusted document: :func:`quoted` bounds it before 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
+
+from msgspec import Struct
 
 from ssodiag.diag.text import quoted
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@dataclass(frozen=True)
-class UrlComparison:
+class UrlComparison(Struct, frozen=True):
     """A URL seen in the evidence against the one expected, and how they differ."""
 
     seen: str
@@ -33,8 +33,7 @@ class UrlComparison:
         return "; ".join(self.differences)
 
 
-@dataclass(frozen=True)
-class _Parts:
+class _Parts(Struct, frozen=True):
     """A URL split into the parts that are compared one by one."""
 
     scheme: str

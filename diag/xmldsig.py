@@ -23,7 +23,6 @@ import binascii
 import re
 import warnings
 from functools import lru_cache
-from dataclasses import dataclass
 from datetime import timedelta
 
 from cryptography.utils import CryptographyDeprecationWarning
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from lxml import etree
+from msgspec import Struct
 from signxml import SignatureConfiguration, XMLVerifier
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
@@ -60,8 +60,7 @@ SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 }
 
 
-@dataclass(frozen=True)
-class VerifierResult:
+class VerifierResult(Struct, frozen=True):
     """One implementation's judgement of one signature with one key."""
 
     verifier: str  # "signxml" or "libxmlsec1"

@@ -14,9 +14,10 @@ import html
 import json
 import shutil
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
+
+from msgspec import Struct, field
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,8 +40,7 @@ def acs(alias: str) -> str:
     return f"{REALM}/broker/{alias}/endpoint"
 
 
-@dataclass
-class Login:
+class Login(Struct):
     """One login as a browser captured it; the defaults are a healthy SP-initiated login."""
 
     name: str

@@ -14,12 +14,12 @@ import datetime as dt
 import html
 import json
 import zlib
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from msgspec import Struct, field
 
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 START = dt.datetime(2026, 11, 28, 9, 30, 0, 250000, tzinfo=dt.timezone.utc)
@@ -60,8 +60,7 @@ def auto_submit_page(action: str, xml: bytes, relay_state: str) -> str:
             '<noscript><button>Continue</button></noscript></form></body></html>')
 
 
-@dataclass
-class HarBuilder:
+class HarBuilder(Struct):
     """Entries appended in capture order, one second apart; ``har()`` gives the JSON object in the chosen shape."""
 
     shape: str = "chrome"  # "chrome" or "firefox"

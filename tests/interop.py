@@ -16,12 +16,13 @@ import datetime as dt
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import xmlsec
 from lxml import etree
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from tests.idp import ACS_URL, BEARER, IDP_ENTITY_ID, NAMEID_EMAIL, PASSWORD_PROTECTED, SP_ENTITY_ID, TestIdP, \
     new_id, saml_time, utc_now
@@ -44,8 +45,7 @@ DIGEST_TRANSFORMS = {"rsa-sha256": xmlsec.Transform.SHA256, "rsa-sha512": xmlsec
 C14N_TRANSFORMS = {"exclusive": xmlsec.Transform.EXCL_C14N, "inclusive": xmlsec.Transform.C14N}
 
 
-@dataclass(frozen=True)
-class Shape:
+class Shape(Struct, frozen=True):
     layout: str = "compact"  # compact | pretty | crlf
     namespaces: str = "root"  # root (declared once on the Response) | each (on every element) | default
     ds_prefix: str | None = "ds"  # None: ds is the Signature's default namespace
@@ -62,7 +62,7 @@ class Shape:
     @property
     def name(self) -> str:
         default = Shape()
-        return ",".join(f"{k}={v}" for k, v in vars(self).items() if getattr(default, k) != v) or "default"
+        return ",".join(f"{k}={v}" for k, v in asdict(self).items() if getattr(default, k) != v) or "default"
 
 
 # --------------------------------------------------------------------------- the document, in every layout

@@ -23,10 +23,11 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from msgspec.structs import asdict
 
 from tests.idp import BINDING_POST
 from tests.realidp import (

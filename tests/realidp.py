@@ -26,13 +26,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import jsonschema
 import pytest
+from msgspec import Struct
 
 from tests.idp import BINDING_POST, NAMEID_EMAIL, TestIdP
 
@@ -76,15 +76,13 @@ def simplesamlphp_missing() -> str | None:
 # --------------------------------------------------------------------------- configuration
 
 
-@dataclass(frozen=True)
-class IdpUser:
+class IdpUser(Struct, frozen=True):
     username: str
     password: str
     attributes: Mapping[str, Sequence[str]]  # e.g. {"email": ["a@x"], "memberOf": ["g1", "g2"]}
 
 
-@dataclass(frozen=True)
-class ServiceProvider:
+class ServiceProvider(Struct, frozen=True):
     """A remote SP as the IdP knows it. The first ACS URL is the default (used for IdP-initiated logins)."""
 
     entity_id: str
@@ -362,8 +360,7 @@ def redirect_binding_url(endpoint: str, authn_request: bytes, relay_state: str |
 # --------------------------------------------------------------------------- pure-HTTP login
 
 
-@dataclass(frozen=True)
-class PostedSamlResponse:
+class PostedSamlResponse(Struct, frozen=True):
     """What the IdP's auto-submitting form would POST to the SP (HTTP-POST binding, SAML bindings §3.5)."""
 
     acs_url: str
@@ -375,8 +372,7 @@ class PostedSamlResponse:
         return base64.b64decode(self.saml_response)
 
 
-@dataclass
-class _Form:
+class _Form(Struct):
     action: str
     method: str
     fields: dict[str, str]

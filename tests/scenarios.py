@@ -14,11 +14,11 @@ from __future__ import annotations
 import functools
 import urllib.parse
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from lxml import etree
+from msgspec import Struct, field
 
 from ssodiag.diag.xmlparse import NS, parse_xml
 from tests.browser import HarRecorder
@@ -53,8 +53,7 @@ IDP_KINDS: dict[str, type] = {"simplesamlphp": SimpleSamlIdp, "pysaml2": Pysaml2
 NO_IDP = "vendor-page"  # the "IdP" name of a recording that stops at a vendor page
 
 
-@dataclass(frozen=True)
-class Connector:
+class Connector(Struct, frozen=True):
     """A vendor's shape: the IdP entity ID, its public SSO and launch URLs, and Atlan's alias for it."""
 
     name: str
@@ -90,8 +89,7 @@ CONNECTORS = {
 }
 
 
-@dataclass(frozen=True)
-class IdpSetup:
+class IdpSetup(Struct, frozen=True):
     """How the IdP is configured for Atlan in a scenario (the knobs both real IdPs take)."""
 
     registered_acs: tuple[str, ...] | None = None  # ACS URLs registered for Atlan; None = both of Atlan's
@@ -102,8 +100,7 @@ class IdpSetup:
     clock_offset_s: int = 0
 
 
-@dataclass(frozen=True)
-class Scenario:
+class Scenario(Struct, frozen=True):
     name: str
     connector: str
     initiation: str  # "sp": the user starts at Atlan; "idp": at the IdP (tile, dashboard, startSSO.ping)
@@ -199,8 +196,7 @@ def recordings_planned(scenarios: Sequence[Scenario] = SCENARIOS) -> list[tuple[
 # --------------------------------------------------------------------------- recording
 
 
-@dataclass(frozen=True)
-class Recording:
+class Recording(Struct, frozen=True):
     scenario: Scenario
     idp_kind: str
     har: Path

@@ -25,10 +25,11 @@ import tempfile
 import threading
 import urllib.parse
 import uuid
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Mapping
+
+from msgspec import Struct
 
 from tests.idp import TestIdP
 from tests.realidp import redirect_binding_url
@@ -38,8 +39,7 @@ ATLAN_CLIENT = "atlan-frontend"  # the Keycloak client Atlan's web app logs in w
 MAX_REQUEST_BYTES = 1024 * 1024  # a SAMLResponse POST is a few KB
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(Struct, frozen=True):
     """One scripted HTTP answer."""
 
     status: int
@@ -102,8 +102,7 @@ ATLAN_HOME = Page(200, _html("Atlan", "<h1>Welcome to Atlan</h1>"))
 KEYCLOAK_NOT_FOUND = keycloak_error(404, "Page not found")
 
 
-@dataclass(frozen=True)
-class AcsAnswer:
+class AcsAnswer(Struct, frozen=True):
     """How the stand-in broker answers the SAMLResponse POST, as the scenario scripts it.
 
     ``page`` is shown at the ACS itself (Keycloak's error pages), or, when ``first_broker_login`` is set, after a
@@ -226,8 +225,7 @@ PINGFEDERATE_NOT_FOUND = Page(404, _html("404 Not Found", "<h1>404 Not Found</h1
 PINGFEDERATE_SYSTEM_ERROR = Page(200, _html("System Error", "<h1>System Error</h1>"))
 
 
-@dataclass(frozen=True)
-class VendorFront:
+class VendorFront(Struct, frozen=True):
     """The vendor's public IdP URLs, forwarding to the real IdP on loopback unless the scenario scripts a page.
 
     ``sso_url`` receives Atlan's AuthnRequest; ``launch_url`` is the IdP-initiated start (an Okta tile, Google's
@@ -271,8 +269,7 @@ class VendorFront:
 # --------------------------------------------------------------------------- one server for all hosts
 
 
-@dataclass
-class StandIns:
+class StandIns(Struct):
     """Every scripted host of one recording: the Atlan broker on its hosts and the vendor front."""
 
     broker: AtlanBroker

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from ssodiag.diag.broker import (
     STEPS, AttributeMapper, BrokerConfig, Login, Outcome, assumed_config, brokered_profile, predict, source_url,

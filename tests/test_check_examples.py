@@ -18,12 +18,13 @@ import functools
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from msgspec import Struct
+from msgspec.structs import replace
 
 from ssodiag.diag.broker import AttributeMapper, BrokerConfig
 from ssodiag.diag.certs import load_certificates
@@ -54,16 +55,14 @@ def certs(idp: TestIdP):
     return load_certificates(idp.cert_pem.encode(), "idp.pem")
 
 
-@dataclass(frozen=True, eq=False)  # compared and cached by identity: a row's input runs once
-class Case:
+class Case(Struct, frozen=True, eq=False):  # compared and cached by identity: a row's input runs once
     """Evidence files (name -> bytes) and the options (Expectations) of one ``ssodiag analyze`` run."""
 
     files: tuple[tuple[str, bytes], ...]
     options: Expectations
 
 
-@dataclass(frozen=True, eq=False)
-class Quiet:
+class Quiet(Struct, frozen=True, eq=False):
     """The passing input of a check that never passes by design: the check must report nothing wrong on it."""
 
     case: Case

@@ -2,9 +2,9 @@
 IDs (ENTRA013, ENTRA014), which judge the same attributes."""
 from __future__ import annotations
 
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from ssodiag.checks.attributes import GENERIC_MAPPING_ROW, canonical_name  # importing registers the ATTR checks
 from ssodiag.diag.connectors import declaration

@@ -15,10 +15,10 @@ import json
 import re
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import pytest
 from lxml import etree
+from msgspec import Struct
 from typer.testing import CliRunner
 
 from ssodiag.diag.cli import app
@@ -35,8 +35,7 @@ SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
 ID_PREFIX = {"simplesamlphp": "_", "pysaml2": "id-"}  # each implementation's own ID scheme
 
 
-@dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(Struct, frozen=True):
     """What the report must say. Patterns are case-insensitive regexes; every one in a tuple must match.
 
     ``root_cause`` is matched against the first failing finding's "check_id title message" (for an Atlan login,

@@ -22,9 +22,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-from dataclasses import dataclass
 
 import pytest
+from msgspec import Struct
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
@@ -43,8 +43,7 @@ IDP = TestIdP()
 SP_KEY, SP_CERT = sp_keypair()
 
 
-@dataclass(frozen=True)
-class Fixture:
+class Fixture(Struct, frozen=True):
     xml: bytes
     trusted: tuple[TestIdP, ...] = (IDP,)
     sp_key: bytes | None = None

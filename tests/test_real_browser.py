@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from msgspec import Struct
 
 from ssodiag.diag.xmlparse import parse_xml
 from tests.browser import HarRecorder, chromium_missing
@@ -40,8 +40,7 @@ BOB = IdpUser(
 ATLAN_OPTIONS = ("--atlan", ATLAN, "--alias", "okta")
 
 
-@dataclass(frozen=True)
-class Recordings:
+class Recordings(Struct, frozen=True):
     idp_initiated: Path
     sp_initiated: Path
     failed: Path

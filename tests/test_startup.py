@@ -15,7 +15,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "diag" / "samples"
 
 HEAVY = ("lxml", "signxml", "cryptography", "xmlsec", "ijson", "jinja2", "rich", "ssodiag.diag.evidence",
          "ssodiag.diag.signature", "ssodiag.diag.redact", "ssodiag.reports.document",
-         "ssodiag.diag.model")  # 34 dataclasses; the options' types come from ssodiag.diag.enums
+         "ssodiag.diag.model")  # 34 records and msgspec; the options' types come from ssodiag.diag.enums
 
 PROBE = """
 import sys
