@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
+from msgspec.structs import astuple
 
 from ssodiag.diag.enums import (  # noqa: F401  (re-exported: the model's vocabulary)
     Connector, InputKind, Initiation, MessageKind, Severity, SignatureVerdict, Status, VerdictStatus,
@@ -381,6 +382,11 @@ class Expectations(Struct, frozen=True):
     atlan_alias: str | None = None
     group_mappings: MappingSet | None = None  # --mappings: SSO group -> Atlan group
     atlan_users: AtlanDirectory | None = None  # --atlan-users: current memberships
+
+    def __repr__(self) -> str:  # the SP's private key never shows in a traceback, a debugger or a test's failure
+        shown = (f"{name}={'<hidden>' if name == 'sp_key_pem' and value else repr(value)}"
+                 for name, value in zip(self.__struct_fields__, astuple(self)))
+        return f"Expectations({', '.join(shown)})"
 
 
 class Detection(Struct, frozen=True):

@@ -6,7 +6,7 @@ from lxml import etree
 
 from ssodiag.diag.certs import load_certificates
 from ssodiag.diag.decrypt import decrypt_message
-from ssodiag.diag.model import SignatureVerdict
+from ssodiag.diag.model import Expectations, SignatureVerdict
 from ssodiag.diag.saml import parse_message
 from ssodiag.diag.signature import verify_message
 from ssodiag.diag.xmlparse import NS, parse_xml
@@ -123,3 +123,10 @@ def test_encrypted_name_id_is_decrypted_or_kept_with_its_error():
     failed = decrypt_message(msg, OTHER_SP_KEY)
     assert failed.assertions[0].name_id is None
     assert "wrong SP key" in failed.assertions[0].encrypted_parts[0].error
+
+
+def test_the_sp_key_never_shows_in_a_repr():
+    key = sp_keypair()[0]
+    shown = repr(Expectations(sp_key_pem=key, sp_entity_id="https://sp.example.test"))
+    assert key.decode().splitlines()[1] not in shown and "sp_key_pem=<hidden>" in shown
+    assert "sp_entity_id='https://sp.example.test'" in shown and "sp_key_pem=None" in repr(Expectations())
