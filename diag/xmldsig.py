@@ -26,10 +26,12 @@ from functools import lru_cache
 from datetime import timedelta
 
 from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature, UnsupportedAlgorithm
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lxml import etree
 from msgspec import Struct
 from signxml import SignatureConfiguration, XMLVerifier
@@ -301,12 +303,22 @@ def verify_with_signxml(signature: etree._Element, root: etree._Element, cert: C
 
 
 @lru_cache(maxsize=32)
-def _libxmlsec_key(der: bytes):
-    """libxmlsec1's key for a certificate, loaded once however many messages it signed (a SignatureContext takes
-    its own copy)."""
+def _libxmlsec_key(cert: x509.Certificate):
+    """libxmlsec1's key for a certificate, loaded once however many messages it signed: its public key alone.
+
+    A SignatureContext takes its own copy of the key, and a key loaded from the certificate carries the certificate
+    too, which made each copy (and each verification) cost more than the verification of a small Response. The
+    certificate adds nothing here: libxmlsec1 has no keys manager, so it judges no certificate, only the key.
+    A key cryptography cannot read (an explicit-parameters curve) is still loaded from the certificate, as before.
+    """
     import xmlsec
 
-    return xmlsec.Key.from_memory(der, xmlsec.KeyFormat.CERT_DER, None)
+    try:
+        public_key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        return xmlsec.Key.from_memory(cert.public_bytes(Encoding.DER), xmlsec.KeyFormat.CERT_DER, None)
+    return xmlsec.Key.from_memory(public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo),
+                                  xmlsec.KeyFormat.DER, None)
 
 
 def verify_with_libxmlsec(signature: etree._Element, cert: Certificate) -> VerifierResult:
@@ -316,7 +328,7 @@ def verify_with_libxmlsec(signature: etree._Element, cert: Certificate) -> Verif
     parent = signature.getparent()
     context = xmlsec.SignatureContext()
     try:
-        context.key = _libxmlsec_key(cert.der)
+        context.key = _libxmlsec_key(x509_certificate(cert))
         if parent.get("ID"):
             context.register_id(parent, "ID")
         context.verify(signature)
