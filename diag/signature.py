@@ -34,15 +34,15 @@ from ssodiag.diag.model import (
     Certificate, RedirectSignature, SamlMessage, SignatureReport, SignatureVerdict, SignedElement,
 )
 from ssodiag.diag.wrapping import (
-    DS_SIGNATURE, MAX_SIGNATURES, SAML_ASSERTION, QUOTED_ID, in_signable_place, references_whole_document,
+    DS_SIGNATURE, MAX_SIGNATURES, REFERENCES, SAML_ASSERTION, QUOTED_ID, in_signable_place, references_whole_document,
     structure_rules,
 )
 from ssodiag.diag.xmldsig import (
-    C14N_URIS, DIGEST_URIS, SIGNATURE_HASHES, SIGNATURE_URIS, VerifierResult, canonical_reference_data,
-    find_signing_key, remove_keeping_text, signature_location, signature_value_verifies, verify_with_libxmlsec,
-    verify_with_signxml,
+    C14N_METHOD, C14N_URIS, DIGEST_URIS, SIGNATURE_HASHES, SIGNATURE_METHOD, SIGNATURE_URIS, VerifierResult,
+    canonical_reference_data, find_signing_key, remove_keeping_text, signature_location, signature_value_verifies,
+    verify_with_libxmlsec, verify_with_signxml,
 )
-from ssodiag.diag.xmlparse import NS, local_name, parse_xml
+from ssodiag.diag.xmlparse import NS, ChildPath, local_name, parse_xml
 
 SHA1_URIS = frozenset({"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
                        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1"})
@@ -52,6 +52,8 @@ MAX_REDIRECT_SIGNATURE_CHARS = 4096  # base64 of a 16384-bit RSA signature is ~2
 MAX_REASON = 4 * MAX_TEXT_EXCERPT  # several certificates' fingerprints fit; a hostile document's text does not run on
 
 # Who signs, and the options that configure trust in them (named in an `untrusted` reason).
+_DIGEST_METHODS = ChildPath("ds:SignedInfo/ds:Reference/ds:DigestMethod")  # of a ds:Signature
+_KEYINFO_CERTIFICATES = ChildPath("ds:KeyInfo/ds:X509Data/ds:X509Certificate")
 TRUST_OPTIONS = {"IdP": "--idp-cert, --idp-fingerprint or --idp-metadata", "SP": "--sp-cert or --sp-metadata"}
 
 
@@ -273,7 +275,7 @@ def _verify_signature(signature: etree._Element, document: etree._Element, keys:
         result.outcome = Outcome.UNSUPPORTED
         result.detail = f"unsupported algorithm {quoted(unsupported, QUOTED_ID)} (cannot be verified here, nor by Keycloak)"
         return result
-    if len(signature.findall("ds:SignedInfo/ds:Reference", NS)) != 1:
+    if len(REFERENCES.all(signature)) != 1:
         result.detail = "not a single Reference, so not verified"
         return result
     candidates = keys.all()
@@ -300,9 +302,9 @@ def _verify_signature(signature: etree._Element, document: etree._Element, keys:
 
 def _describe_signature(signature: etree._Element) -> _Result:
     parent = signature.getparent()
-    references = signature.findall("ds:SignedInfo/ds:Reference", NS)
-    method = signature.find("ds:SignedInfo/ds:SignatureMethod", NS)
-    digest = signature.find("ds:SignedInfo/ds:Reference/ds:DigestMethod", NS)
+    references = REFERENCES.all(signature)
+    method = SIGNATURE_METHOD.first(signature)
+    digest = _DIGEST_METHODS.first(signature)
     return _Result(element=local_name(parent), element_id=parent.get("ID"),
                    reference_uri=references[0].get("URI") if references else None,
                    algorithm=method.get("Algorithm") if method is not None else None,
@@ -311,9 +313,9 @@ def _describe_signature(signature: etree._Element) -> _Result:
 
 
 def _unsupported_algorithm(signature: etree._Element) -> str | None:
-    method = signature.find("ds:SignedInfo/ds:SignatureMethod", NS)
-    c14n = signature.find("ds:SignedInfo/ds:CanonicalizationMethod", NS)
-    digests = [d.get("Algorithm") for d in signature.findall("ds:SignedInfo/ds:Reference/ds:DigestMethod", NS)]
+    method = SIGNATURE_METHOD.first(signature)
+    c14n = C14N_METHOD.first(signature)
+    digests = [d.get("Algorithm") for d in _DIGEST_METHODS.all(signature)]
     found = [u for u in (method.get("Algorithm") if method is not None else None,) if u and u not in SIGNATURE_URIS]
     found += [u for u in digests if u is not None and u not in DIGEST_URIS]
     found += [u for u in (c14n.get("Algorithm") if c14n is not None else None,) if u and u not in C14N_URIS]
@@ -401,7 +403,7 @@ def _embedded_certificates(signatures: list[etree._Element]) -> list[Certificate
     certs: list[Certificate] = []
     for signature in signatures[:MAX_SIGNATURES]:
         parent = signature.getparent()
-        for element in signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS):
+        for element in _KEYINFO_CERTIFICATES.all(signature):
             if len(certs) >= MAX_EMBEDDED_CERTIFICATES:
                 return certs
             try:

@@ -12,7 +12,7 @@ from lxml import etree
 
 from ssodiag.diag.model import MessageKind
 from ssodiag.diag.text import quoted
-from ssodiag.diag.xmlparse import NS, local_name
+from ssodiag.diag.xmlparse import NS, ChildPath, local_name
 
 DS_SIGNATURE = f"{{{NS['ds']}}}Signature"
 SAML_ASSERTION = f"{{{NS['saml']}}}Assertion"
@@ -23,6 +23,8 @@ MAX_TRANSFORMS = 2  # node-saml: "Invalid signature, too many transforms"
 MAX_SIGNATURES = 8
 ID_ATTRIBUTES = ("ID", "Id")  # SAML's ID, and the Id of other XML-DSig profiles: a duplicate of either misleads
 QUOTED_ID = 120  # characters of an ID, URI or algorithm quoted in a rule
+REFERENCES = ChildPath("ds:SignedInfo/ds:Reference")  # of a ds:Signature
+_TRANSFORMS = ChildPath("ds:Transforms/ds:Transform")  # of a ds:Reference
 
 
 def structure_rules(root: etree._Element, signatures: list[etree._Element],
@@ -58,7 +60,7 @@ def in_signable_place(signature: etree._Element, root: etree._Element) -> bool:
 
 def references_whole_document(signature: etree._Element) -> bool:
     """Reference URI="": the signature covers the whole document, less itself (XML-DSig §4.4.3.2)."""
-    references = signature.findall("ds:SignedInfo/ds:Reference", NS)
+    references = REFERENCES.all(signature)
     return len(references) == 1 and references[0].get("URI") == ""
 
 
@@ -73,7 +75,7 @@ def _signature_rules(signature: etree._Element, root: etree._Element, siblings: 
     if siblings > 1:
         rules.append(f"one-signature-per-element: {where} has {siblings} ds:Signature children "
                      "(python3-saml WRONG_NUMBER_OF_SIGNATURES)")
-    references = signature.findall("ds:SignedInfo/ds:Reference", NS)
+    references = REFERENCES.all(signature)
     if len(references) != 1:
         rules.append(f"one-reference: the signature in {where} has {len(references)} References, "
                      "a SAML signature has exactly one (node-saml)")
@@ -87,7 +89,7 @@ def _signature_rules(signature: etree._Element, root: etree._Element, siblings: 
         if not whole_document and (parent_id is None or uri != f"#{parent_id}"):
             rules.append(f"reference-is-parent: Reference URI {quoted(uri, QUOTED_ID)} does not point at its parent {where} "
                          f"(ID {quoted(parent_id, QUOTED_ID)}) (SAML core §5.4.2; python3-saml INVALID_SIGNED_ELEMENT)")
-        transforms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", NS)]
+        transforms = [t.get("Algorithm") for t in _TRANSFORMS.all(reference)]
         odd = [t for t in transforms if t not in allowed_transforms]
         if odd or len(transforms) > MAX_TRANSFORMS:
             rules.append(f"transforms: {len(transforms)} transforms {', '.join(quoted(t, QUOTED_ID) for t in (odd or transforms))}"

@@ -41,12 +41,16 @@ from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
 from ssodiag.diag.certs import x509_certificate
 from ssodiag.diag.model import Certificate
 from ssodiag.diag.text import error_text
-from ssodiag.diag.xmlparse import NS, quote_attribute
+from ssodiag.diag.xmlparse import NS, ChildPath, quote_attribute
 
 DS_SIGNATURE = f"{{{NS['ds']}}}Signature"
 XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
 EXC_C14N_PREFIX = "http://www.w3.org/2001/10/xml-exc-c14n#"
 C14N_11_PREFIX = "http://www.w3.org/2006/12/xml-c14n11"
+# within a ds:Signature
+SIGNATURE_METHOD = ChildPath("ds:SignedInfo/ds:SignatureMethod")
+C14N_METHOD = ChildPath("ds:SignedInfo/ds:CanonicalizationMethod")
+_REFERENCE_TRANSFORMS = ChildPath("ds:SignedInfo/ds:Reference/ds:Transforms/ds:Transform")
 
 # HMAC needs a shared secret no IdP publishes: for SAML trust it is as good as unsupported.
 SIGNATURE_METHODS = frozenset(m for m in SignatureMethod if not m.name.startswith("HMAC"))
@@ -115,14 +119,13 @@ def _is_inclusive(uri: str | None) -> bool:
 
 
 def _reference_c14n_transform(signature: etree._Element) -> etree._Element | None:
-    transforms = signature.findall("ds:SignedInfo/ds:Reference/ds:Transforms/ds:Transform", NS)
-    c14n = [t for t in transforms if t.get("Algorithm") in C14N_URIS]
+    c14n = [t for t in _REFERENCE_TRANSFORMS.all(signature) if t.get("Algorithm") in C14N_URIS]
     return c14n[-1] if c14n else None
 
 
-def _reference_c14n(signature: etree._Element) -> str:
-    transform = _reference_c14n_transform(signature)
-    # no canonicalisation transform: XML-DSig §4.4.3.2 canonicalises the node-set with inclusive C14N 1.0
+def _c14n_of(transform: etree._Element | None) -> str:
+    """The canonicalisation a Reference's last C14N ``transform`` applies: with none, XML-DSig §4.4.3.2
+    canonicalises the node-set with inclusive C14N 1.0."""
     return transform.get("Algorithm") if transform is not None else CanonicalizationMethod.CANONICAL_XML_1_0.value
 
 
@@ -151,13 +154,14 @@ def canonical_signed_info(signature: etree._Element) -> bytes:
 def canonical_reference_data(element: etree._Element, signature: etree._Element) -> bytes:
     """The octets a Reference to ``element`` digests when ``signature``, a child of it, is enveloped: the element
     canonicalised in its place with the signature node removed and the text around it kept (XML-DSig §6.6.4)."""
-    uri = _reference_c14n(signature)
+    transform = _reference_c14n_transform(signature)
+    uri = _c14n_of(transform)
     inclusive = _is_inclusive(uri)
     standalone = etree.fromstring(serialise_in_context(element, inherit_xml_attributes=inclusive,
                                                        c14n_11=uri.startswith(C14N_11_PREFIX)))
     remove_keeping_text(standalone[list(element).index(signature)])
     return etree.tostring(standalone, method="c14n", exclusive=not inclusive, with_comments=uri.endswith("#WithComments"),
-                          inclusive_ns_prefixes=None if inclusive else _prefix_list(_reference_c14n_transform(signature)))
+                          inclusive_ns_prefixes=None if inclusive else _prefix_list(transform))
 
 
 def remove_keeping_text(node: etree._Element) -> None:
@@ -203,7 +207,7 @@ def signature_value_verifies(cert: Certificate, raw_signature: bytes, data: byte
 
 def find_signing_key(signature: etree._Element, candidates: list[Certificate]) -> Certificate | None:
     """The first candidate whose key made the SignatureValue over the canonical SignedInfo, else None."""
-    method = signature.find("ds:SignedInfo/ds:SignatureMethod", NS)
+    method = SIGNATURE_METHOD.first(signature)
     value = signature.find("ds:SignatureValue", NS)
     if method is None or value is None:
         return None
@@ -225,9 +229,9 @@ class _InContextVerifier(XMLVerifier):
 
     def __init__(self, signature: etree._Element) -> None:
         super().__init__()
-        method = signature.find("ds:SignedInfo/ds:CanonicalizationMethod", NS)
+        method = C14N_METHOD.first(signature)
         self._signed_info_c14n = method.get("Algorithm") if method is not None else None
-        self._reference_c14n = _reference_c14n(signature)
+        self._reference_c14n = _c14n_of(_reference_c14n_transform(signature))
 
     def get_root(self, data):
         """The document as parsed from the bytes received (:func:`ssodiag.diag.xmlparse.parse_xml`: hardened, no

@@ -84,5 +84,24 @@ def text_of(element: etree._Element | None) -> str | None:
     return "".join(parts).strip() if parts else ""
 
 
+class ChildPath:
+    """A path of child steps (``ds:SignedInfo/ds:Reference``) compiled once into an XPath with :data:`NS`.
+
+    ``element.find(path, NS)`` walks the path step by step in Python at every call; the signature engine looks up
+    a dozen such paths per message, and a compiled XPath, evaluated in libxml2, finds the same elements (child
+    elements only, in document order) in a third of the time.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._xpath = etree.XPath(path, namespaces=NS)
+
+    def all(self, element: etree._Element) -> list[etree._Element]:
+        return self._xpath(element)
+
+    def first(self, element: etree._Element) -> etree._Element | None:
+        found = self._xpath(element)
+        return found[0] if found else None
+
+
 def local_name(element: etree._Element) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
