@@ -18,7 +18,7 @@ from ssodiag.diag.model import (
     Assertion, Attribute, AudienceRestriction, AuthnStatement, Conditions, EncryptedPart, MessageKind, NameID, RedirectSignature,
     SamlMessage, StatusInfo, SubjectConfirmation,
 )
-from ssodiag.diag.xmlparse import NS, local_name, parse_xml, text_of
+from ssodiag.diag.xmlparse import NS, ChildPath, local_name, parse_xml, text_of
 
 SAMLP = NS["samlp"]
 SAML = NS["saml"]
@@ -30,6 +30,34 @@ _MESSAGE_KINDS = {kind.value: kind for kind in MessageKind}
 MAX_ASSERTIONS = 20  # Assertion + EncryptedAssertion children of one Response
 MAX_SUBJECT_CONFIRMATIONS = 20
 MAX_AUTHN_STATEMENTS = 20
+# the children read, each path compiled once (see ChildPath)
+_KEY_INFO_ENCRYPTED_KEY = ChildPath("ds:KeyInfo/xenc:EncryptedKey")
+_SIGNATURE = ChildPath("ds:Signature")
+_ASSERTION = ChildPath("saml:Assertion")
+_ATTRIBUTE = ChildPath("saml:Attribute")
+_ATTRIBUTE_STATEMENT = ChildPath("saml:AttributeStatement")
+_ATTRIBUTE_VALUE = ChildPath("saml:AttributeValue")
+_AUDIENCE = ChildPath("saml:Audience")
+_AUDIENCE_RESTRICTION = ChildPath("saml:AudienceRestriction")
+_AUTHN_CONTEXT_CLASS_REF = ChildPath("saml:AuthnContext/saml:AuthnContextClassRef")
+_AUTHN_STATEMENT = ChildPath("saml:AuthnStatement")
+_CONDITIONS = ChildPath("saml:Conditions")
+_ENCRYPTED_ASSERTION = ChildPath("saml:EncryptedAssertion")
+_ENCRYPTED_ATTRIBUTE = ChildPath("saml:EncryptedAttribute")
+_ENCRYPTED_ID = ChildPath("saml:EncryptedID")
+_ISSUER = ChildPath("saml:Issuer")
+_NAME_ID = ChildPath("saml:NameID")
+_SUBJECT = ChildPath("saml:Subject")
+_SUBJECT_CONFIRMATION = ChildPath("saml:SubjectConfirmation")
+_SUBJECT_CONFIRMATION_DATA = ChildPath("saml:SubjectConfirmationData")
+_NAME_ID_POLICY = ChildPath("samlp:NameIDPolicy")
+_REQUESTED_AUTHN_CONTEXT = ChildPath("samlp:RequestedAuthnContext")
+_STATUS = ChildPath("samlp:Status")
+_STATUS_CODE = ChildPath("samlp:StatusCode")
+_STATUS_MESSAGE = ChildPath("samlp:StatusMessage")
+_ENCRYPTED_DATA = ChildPath("xenc:EncryptedData")
+_ENCRYPTED_KEY = ChildPath("xenc:EncryptedKey")
+_ENCRYPTION_METHOD = ChildPath("xenc:EncryptionMethod")
 _METADATA_ROOTS = ("EntityDescriptor", "EntitiesDescriptor")
 # The comment `ssodiag sanitize` writes before the root element of every message it re-encodes. It travels inside
 # the message through every binding and encoding (a HAR, a SAML-tracer export, a pasted base64 value, a Redirect
@@ -71,16 +99,16 @@ def parse_message(raw_xml: bytes, *, source: str, binding: str = "raw", encoding
     common = dict(
         kind=kind, source=source, binding=binding, encoding_layers=encoding_layers, raw_xml=raw_xml,
         # RequestAbstractType / StatusResponseType attributes (SAML core §3.2.1, §3.2.2)
-        id=root.get("ID"), issuer=text_of(root.find("saml:Issuer", NS)), destination=root.get("Destination"),
+        id=root.get("ID"), issuer=text_of(_ISSUER.first(root)), destination=root.get("Destination"),
         issue_instant=parse_instant(root.get("IssueInstant")), issue_instant_text=root.get("IssueInstant"),
-        version=root.get("Version"), has_signature=root.find("ds:Signature", NS) is not None,
+        version=root.get("Version"), has_signature=_SIGNATURE.first(root) is not None,
         relay_state=relay_state, redirect_signature=redirect_signature, captured_at=captured_at, root=root,
         sanitized=is_sanitized(root),
     )
     if kind in (MessageKind.RESPONSE, MessageKind.LOGOUT_RESPONSE):
         common.update(in_response_to=root.get("InResponseTo"), status=_status(root))
     if kind is MessageKind.RESPONSE:
-        plain, encrypted = root.findall("saml:Assertion", NS), root.findall("saml:EncryptedAssertion", NS)
+        plain, encrypted = _ASSERTION.all(root), _ENCRYPTED_ASSERTION.all(root)
         _at_most(plain + encrypted, MAX_ASSERTIONS, "assertions in the Response", source)
         common.update(
             assertions=tuple(parse_assertion(a, source) for a in plain),
@@ -101,35 +129,35 @@ def parse_assertion(element: etree._Element, source: str) -> Assertion:
     """One saml:Assertion element (SAML core §2.3.3); reused on assertions that came out of decryption."""
     if not isinstance(element.tag, str) or etree.QName(element).text != f"{{{SAML}}}Assertion":
         raise InputError(f"expected <{{{SAML}}}Assertion>, found <{shown_tag(element)}>", source)
-    subject = element.find("saml:Subject", NS)
+    subject = _SUBJECT.first(element)
     encrypted: list[EncryptedPart] = []
     name_id = None
     confirmations: tuple[SubjectConfirmation, ...] = ()
     if subject is not None:
-        name_id = _name_id(subject.find("saml:NameID", NS))
-        encrypted += [encrypted_part(e) for e in subject.findall("saml:EncryptedID", NS)]
+        name_id = _name_id(_NAME_ID.first(subject))
+        encrypted += [encrypted_part(e) for e in _ENCRYPTED_ID.all(subject)]
         confirmations = tuple(_subject_confirmation(c) for c in _at_most(
-            subject.findall("saml:SubjectConfirmation", NS), MAX_SUBJECT_CONFIRMATIONS,
+            _SUBJECT_CONFIRMATION.all(subject), MAX_SUBJECT_CONFIRMATIONS,
             "SubjectConfirmations in an assertion", source))
     attributes: list[Attribute] = []
-    for statement in element.findall("saml:AttributeStatement", NS):
-        attributes += [_attribute(a) for a in statement.findall("saml:Attribute", NS)]
-        encrypted += [encrypted_part(e) for e in statement.findall("saml:EncryptedAttribute", NS)]
+    for statement in _ATTRIBUTE_STATEMENT.all(element):
+        attributes += [_attribute(a) for a in _ATTRIBUTE.all(statement)]
+        encrypted += [encrypted_part(e) for e in _ENCRYPTED_ATTRIBUTE.all(statement)]
     return Assertion(
         id=element.get("ID"),
-        issuer=text_of(element.find("saml:Issuer", NS)),
+        issuer=text_of(_ISSUER.first(element)),
         issue_instant=parse_instant(element.get("IssueInstant")),
         issue_instant_text=element.get("IssueInstant"),
         version=element.get("Version"),
         name_id=name_id,
         subject_confirmations=confirmations,
-        conditions=_conditions(element.find("saml:Conditions", NS)),
+        conditions=_conditions(_CONDITIONS.first(element)),
         authn_statements=tuple(_authn_statement(s) for s in _at_most(
-            element.findall("saml:AuthnStatement", NS), MAX_AUTHN_STATEMENTS, "AuthnStatements in an assertion",
+            _AUTHN_STATEMENT.all(element), MAX_AUTHN_STATEMENTS, "AuthnStatements in an assertion",
             source)),
         attributes=tuple(attributes),
         encrypted_parts=tuple(encrypted),
-        has_signature=element.find("ds:Signature", NS) is not None,
+        has_signature=_SIGNATURE.first(element) is not None,
         element=element,
     )
 
@@ -182,23 +210,23 @@ def parse_boolean(text: str | None) -> bool | None:
 
 
 def _status(root: etree._Element) -> StatusInfo | None:
-    status = root.find("samlp:Status", NS)
+    status = _STATUS.first(root)
     if status is None:
         return None
-    code = status.find("samlp:StatusCode", NS)
+    code = _STATUS_CODE.first(status)
     # second-level status code (SAML core §3.2.2.2): a StatusCode nested in the top-level one
-    sub = code.find("samlp:StatusCode", NS) if code is not None else None
+    sub = _STATUS_CODE.first(code) if code is not None else None
     return StatusInfo(
         code=code.get("Value") if code is not None else None,
         sub_code=sub.get("Value") if sub is not None else None,
-        message=text_of(status.find("samlp:StatusMessage", NS)),
+        message=text_of(_STATUS_MESSAGE.first(status)),
     )
 
 
 def _authn_request_fields(root: etree._Element) -> dict:
     """AuthnRequest attributes and children (SAML core §3.4.1)."""
-    policy = root.find("samlp:NameIDPolicy", NS)
-    requested = root.find("samlp:RequestedAuthnContext", NS)
+    policy = _NAME_ID_POLICY.first(root)
+    requested = _REQUESTED_AUTHN_CONTEXT.first(root)
     refs: tuple[str, ...] = ()
     if requested is not None:
         refs = tuple(text_of(r) or "" for r in requested
@@ -211,7 +239,7 @@ def _authn_request_fields(root: etree._Element) -> dict:
         requested_authn_context=refs,
         force_authn=parse_boolean(root.get("ForceAuthn")),
         is_passive=parse_boolean(root.get("IsPassive")),
-        subject=_request_subject(root.find("saml:Subject", NS)),
+        subject=_request_subject(_SUBJECT.first(root)),
     )
 
 
@@ -229,12 +257,12 @@ def _request_subject(subject: etree._Element | None) -> NameID | None:
     """An AuthnRequest's Subject (SAML core §3.4.1): its NameID, or an empty one when it names none."""
     if subject is None:
         return None
-    return _name_id(subject.find("saml:NameID", NS)) or NameID(value="")
+    return _name_id(_NAME_ID.first(subject)) or NameID(value="")
 
 
 def _subject_confirmation(element: etree._Element) -> SubjectConfirmation:
     """SAML core §2.4.1.1 / §2.4.1.2: the bearer rules (Recipient, NotOnOrAfter, InResponseTo) live in the data."""
-    data = element.find("saml:SubjectConfirmationData", NS)
+    data = _SUBJECT_CONFIRMATION_DATA.first(element)
     get = data.get if data is not None else (lambda _name: None)
     return SubjectConfirmation(
         method=element.get("Method") or "",
@@ -251,8 +279,8 @@ def _conditions(element: etree._Element | None) -> Conditions | None:
     """SAML core §2.5.1: every AudienceRestriction must hold on its own, so each is kept apart."""
     if element is None:
         return None
-    restrictions = tuple(AudienceRestriction(tuple(text_of(a) or "" for a in r.findall("saml:Audience", NS)))
-                         for r in element.findall("saml:AudienceRestriction", NS))
+    restrictions = tuple(AudienceRestriction(tuple(text_of(a) or "" for a in _AUDIENCE.all(r)))
+                         for r in _AUDIENCE_RESTRICTION.all(element))
     return Conditions(not_before=parse_instant(element.get("NotBefore")),
                       not_on_or_after=parse_instant(element.get("NotOnOrAfter")), audience_restrictions=restrictions,
                       not_before_text=element.get("NotBefore"), not_on_or_after_text=element.get("NotOnOrAfter"))
@@ -264,7 +292,7 @@ def _authn_statement(element: etree._Element) -> AuthnStatement:
         authn_instant=parse_instant(element.get("AuthnInstant")),
         session_index=element.get("SessionIndex"),
         session_not_on_or_after=parse_instant(element.get("SessionNotOnOrAfter")),
-        authn_context_class_ref=text_of(element.find("saml:AuthnContext/saml:AuthnContextClassRef", NS)),
+        authn_context_class_ref=text_of(_AUTHN_CONTEXT_CLASS_REF.first(element)),
         session_not_on_or_after_text=element.get("SessionNotOnOrAfter"),
     )
 
@@ -275,16 +303,16 @@ def _attribute(element: etree._Element) -> Attribute:
         name=element.get("Name") or "",
         name_format=element.get("NameFormat"),
         friendly_name=element.get("FriendlyName"),
-        values=tuple(text_of(v) or "" for v in element.findall("saml:AttributeValue", NS)),
+        values=tuple(text_of(v) or "" for v in _ATTRIBUTE_VALUE.all(element)),
     )
 
 
 def encrypted_part(element: etree._Element) -> EncryptedPart:
     """An EncryptedElementType (SAML core §2.2.4): xenc:EncryptedData plus its key, inside KeyInfo or beside it."""
-    data = element.find("xenc:EncryptedData", NS)
-    key = data.find("ds:KeyInfo/xenc:EncryptedKey", NS) if data is not None else None
+    data = _ENCRYPTED_DATA.first(element)
+    key = _KEY_INFO_ENCRYPTED_KEY.first(data) if data is not None else None
     if key is None:
-        key = element.find("xenc:EncryptedKey", NS)
+        key = _ENCRYPTED_KEY.first(element)
     return EncryptedPart(
         element=local_name(element),
         data_algorithm=_encryption_method(data),
@@ -294,7 +322,7 @@ def encrypted_part(element: etree._Element) -> EncryptedPart:
 
 
 def _encryption_method(element: etree._Element | None) -> str | None:
-    method = element.find("xenc:EncryptionMethod", NS) if element is not None else None
+    method = _ENCRYPTION_METHOD.first(element) if element is not None else None
     return method.get("Algorithm") if method is not None else None
 
 
