@@ -97,5 +97,9 @@ def _signature_rules(signature: etree._Element, root: etree._Element, siblings: 
     return rules
 
 
+# every element's ID and Id value, the root's included, read in libxml2 rather than element by element in Python
+_ID_VALUES = etree.XPath(" | ".join(f"descendant-or-self::*/@{a}" for a in ID_ATTRIBUTES), smart_strings=False)
+
+
 def _all_ids(root: etree._Element) -> list[str]:
-    return [v for el in root.iter() if isinstance(el.tag, str) for a in ID_ATTRIBUTES if (v := el.get(a))]
+    return [v for v in _ID_VALUES(root) if v]
