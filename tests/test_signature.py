@@ -8,10 +8,11 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from ssodiag.diag.certs import load_certificates
+from ssodiag.diag.certs import load_certificates, x509_certificate
 from ssodiag.diag.metadata import parse_metadata
 from ssodiag.diag.model import (
     Certificate, Evidence, Expectations, Finding, RedirectSignature, SamlMessage, SignatureVerdict, Status,
@@ -19,6 +20,8 @@ from ssodiag.diag.model import (
 from ssodiag.diag.runner import analyze
 from ssodiag.diag.saml import parse_message
 from ssodiag.diag.signature import is_sha1, verify_message
+from ssodiag.diag.xmldsig import verify_with_libxmlsec
+from ssodiag.diag.xmlparse import NS
 from tests.idp import TestIdP, sp_keypair, utc_now
 
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
@@ -242,6 +245,22 @@ def test_hostile_signature_never_raises_and_never_validates(name):
     report = verify(_hostile_variants()[name], (cert_of(IDP),))
     assert report.verdict in (SignatureVerdict.INVALID, SignatureVerdict.WRAPPING, SignatureVerdict.UNSUPPORTED)
     assert len(report.reason) < 2000
+
+
+def test_libxmlsec1_judges_with_the_certificate_key_even_one_cryptography_cannot_read(monkeypatch):
+    # given a Response signed by an IdP, a second certificate for the same key, and an attacker's certificate
+    signed = message(IDP.signed_response())
+    signature = signed.root.find("saml:Assertion/ds:Signature", NS)
+    reissued = cert_of(TestIdP(common_name="reissued.example.test"))
+    # then libxmlsec1 accepts it with the signer's key, whichever certificate carries it, and refuses another key
+    assert verify_with_libxmlsec(signature, cert_of(IDP)).accepted
+    assert not verify_with_libxmlsec(signature, cert_of(ATTACKER)).accepted
+    # and when cryptography cannot read a certificate's key (GOST, SM2 in the wild), libxmlsec1 is given the
+    # certificate itself, and judges it as it would any other
+    def refuse(self):
+        raise UnsupportedAlgorithm("unknown key")
+    monkeypatch.setattr(type(x509_certificate(reissued)), "public_key", refuse)
+    assert verify_with_libxmlsec(signature, reissued).accepted
 
 
 def test_garbled_keyinfo_certificate_is_ignored_not_trusted():
