@@ -20,7 +20,7 @@ from ssodiag.diag.certs import is_certificate_bytes, load_certificates
 from ssodiag.diag.decode import decode_saml_value, looks_like_xml, parse_saml_params
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.capture_stream import capture_key, har_entries, tracer_requests, tracer_timestamp
-from ssodiag.diag.files import open_file
+from ssodiag.diag.files import open_file, read_at_most
 from ssodiag.diag.har import (
     MAX_COOKIES, MAX_URLS, HarContent, error_excerpt, find_known_error, load_json, page_text, read_har, saml_form,
 )
@@ -136,7 +136,7 @@ def _load_stream(fh: BinaryIO, source: str) -> _Parsed:
                                    timestamp=functools.partial(tracer_timestamp, fh, body_start))
         return _from_capture(content, InputKind.SAML_TRACER, "SAML-tracer export")
     fh.seek(0)
-    data = fh.read(MAX_FILE_BYTES + 1)
+    data = read_at_most(fh, MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise InputError(f"is over the {MAX_FILE_BYTES}-byte limit for anything but a HAR or a SAML-tracer export",
                          source)
