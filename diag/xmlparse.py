@@ -79,9 +79,8 @@ def text_of(element: etree._Element | None) -> str | None:
     """
     if element is None:
         return None
-    parts = [t for t in element.itertext(with_tail=True) if t]
     # itertext skips comments and PIs but keeps their tails, which is exactly what we need
-    return "".join(parts).strip() if parts else ""
+    return "".join(element.itertext(with_tail=True)).strip()
 
 
 class ChildPath:
