@@ -154,7 +154,7 @@ def _verify(message: SamlMessage, trusted: tuple[Certificate, ...], fingerprints
     embedded = _embedded_certificates(signatures)
     keys = _Keys(trusted, tuple(c for c in embedded if any(_fingerprint_matches(c, f) for f in fingerprints)),
                  tuple(embedded))
-    consumed = document.find("saml:Assertion", NS)
+    consumed = next(document.iterchildren(SAML_ASSERTION), None)
     results = [_verify_signature(*_as_signed(message, document, s), keys, consumed)
                for s in _signatures_worth_verifying(document, signatures)]
     if message.redirect_signature is not None:
@@ -181,7 +181,7 @@ def _signatures_worth_verifying(document: etree._Element, signatures: list[etree
     for signature in signatures[:MAX_SIGNATURES]:
         parent = signature.getparent()
         if in_signable_place(signature, document) and signature_location(signature, document) \
-                and parent.find(DS_SIGNATURE) is signature:
+                and next(parent.iterchildren(DS_SIGNATURE)) is signature:
             worth.append(signature)
     return worth
 
@@ -380,7 +380,7 @@ def _covers(signxml_judgement: VerifierResult, signature: etree._Element, docume
     if consumed is None or signed_xml is None:
         return False
     if signature.getparent() is document or references_whole_document(signature):
-        matching = [a for a in signed_xml.findall("saml:Assertion", NS) if a.get("ID") == consumed.get("ID")]
+        matching = [a for a in signed_xml.iterchildren(SAML_ASSERTION) if a.get("ID") == consumed.get("ID")]
         read = _without(consumed, signature) if signature.getparent() is consumed else consumed
         return len(matching) == 1 and _exclusive_c14n(matching[0]) == _exclusive_c14n(read)
     return signature.getparent() is consumed and canonical_reference_data(consumed, signature) == signed_data

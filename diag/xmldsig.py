@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import re
 import warnings
 from functools import lru_cache
 from datetime import datetime, timedelta
@@ -81,8 +80,6 @@ class VerifierResult(Struct, frozen=True):
 
 # --------------------------------------------------------------------------- canonical form in context
 
-_DECLARATION = re.compile(rb"\sxmlns(?::([^=\s]+))?\s*=")
-
 
 def serialise_in_context(element: etree._Element, *, inherit_xml_attributes: bool, c14n_11: bool = False) -> bytes:
     """``element`` serialised on its own, but carrying on its start tag every namespace declaration in scope and,
@@ -94,10 +91,11 @@ def serialise_in_context(element: etree._Element, *, inherit_xml_attributes: boo
     text = etree.tostring(element, with_tail=False)
     if element.getparent() is None:
         return text
-    # what lxml already declared on the start tag (it escapes ">" inside attribute values, so the first one ends it)
-    own = {m.group(1) or b"" for m in _DECLARATION.finditer(text, 0, text.index(b">"))}
+    # what lxml already declared on the start tag: it escapes ">" and '"' inside attribute values, so the first ">"
+    # ends the tag and ' xmlns:p="' in it can only be a declaration
+    start = text[:text.index(b">")]
     extra = [(f"xmlns:{p}" if p else "xmlns", uri) for p, uri in element.nsmap.items()
-             if (p.encode() if p else b"") not in own]
+             if (f' xmlns:{p}="' if p else ' xmlns="').encode() not in start]
     if inherit_xml_attributes:
         inherited: dict[str, str] = {}
         for ancestor in element.iterancestors():
@@ -134,7 +132,7 @@ def _c14n_of(transform: etree._Element | None) -> str:
 def _prefix_list(method: etree._Element | None) -> list[str] | None:
     if method is None:
         return None
-    inclusive = method.find("{http://www.w3.org/2001/10/xml-exc-c14n#}InclusiveNamespaces")
+    inclusive = next(method.iterchildren(f"{{{EXC_C14N_PREFIX}}}InclusiveNamespaces"), None)
     if inclusive is None or not inclusive.get("PrefixList"):
         return None
     return [p if p != "#default" else None for p in inclusive.get("PrefixList").split()]
@@ -279,7 +277,7 @@ def signature_location(signature: etree._Element, root: etree._Element) -> str |
     parent = signature.getparent()
     if parent is root:
         return "./"
-    if parent.getparent() is root and root.find(parent.tag) is parent:
+    if parent.getparent() is root and next(root.iterchildren(parent.tag)) is parent:
         return f"./{parent.tag}/"
     return None
 
