@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from ssodiag.checks.common import page_checks, vendor_page_findings
 from ssodiag.diag.connectors import ConnectorDeclaration, Signal, SignalKind, VendorError, declare, phrase, tenant
 from ssodiag.diag.context import DiagContext
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.model import Connector, Finding, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import quoted
@@ -23,7 +24,7 @@ from ssodiag.diag.text import quoted
 MDA_TROUBLESHOOTING = "https://learn.microsoft.com/en-us/defender-cloud-apps/troubleshooting-proxy"
 MDA_PROXY_URL = "https://learn.microsoft.com/defender-cloud-apps/troubleshooting-proxy-url"
 # The proxy's host rewrite: `<host>.mcas.ms`, and `.mcas-gov.us` / `.mcas-gov.ms` in government clouds.
-PROXY_SUFFIX = re.compile(r"\.(?:mcas\.ms|mcas-gov\.us|mcas-gov\.ms)$", re.I)
+PROXY_SUFFIX = LazyRegex(r"\.(?:mcas\.ms|mcas-gov\.us|mcas-gov\.ms)$", re.I)
 
 CA_APPS = "Microsoft Defender portal → Settings → Cloud Apps → Connected apps → Conditional Access App Control apps"
 BYPASS = ("To confirm the proxy is the cause, have an admin use \"Bypass session\" (or exclude Atlan from the "
@@ -39,9 +40,9 @@ DEFENDER = declare(ConnectorDeclaration(
     signals=(
         Signal(SignalKind.URL, "a Defender for Cloud Apps proxy host",
                re.compile(r"^https?://[^/?#]+\.(?:mcas\.ms|mcas-gov\.us|mcas-gov\.ms)(?::\d+)?(?:[/?#]|$)", re.I), 3),
-        Signal(SignalKind.PARAM, "a Defender for Cloud Apps proxy parameter", re.compile(r"^Mcas(?:Tsid|CSRF)$", re.I),
+        Signal(SignalKind.PARAM, "a Defender for Cloud Apps proxy parameter", LazyRegex(r"^Mcas(?:Tsid|CSRF)$", re.I),
                3),
-        Signal(SignalKind.COOKIE, "a Defender for Cloud Apps proxy cookie", re.compile(r"^Mcas", re.I), 3),
+        Signal(SignalKind.COOKIE, "a Defender for Cloud Apps proxy cookie", LazyRegex(r"^Mcas", re.I), 3),
     ),
     errors=(
         VendorError(

@@ -15,6 +15,7 @@ from ssodiag.diag.connectors import (
     ConnectorDeclaration, Signal, SignalKind, VendorError, classify_text, declare, phrase, tenant,
 )
 from ssodiag.diag.context import DiagContext
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.model import Assertion, Connector, Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import quoted
@@ -34,8 +35,8 @@ ATLAN_IDP_SETTINGS = "Atlan → Admin → SSO → the Azure AD / SAML provider (
 GROUPS_LINK = "http://schemas.microsoft.com/claims/groups.link"  # sent instead of the groups past the limit
 GROUPS_CLAIM = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
 GROUP_LIMIT = 150  # groups Entra puts in a SAML token, nested groups included
-GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_URL_IN_ERROR = re.compile(r"https?://[^\s'\"<>`]+")
+GUID = LazyRegex(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_URL_IN_ERROR = LazyRegex(r"https?://[^\s'\"<>`]+")
 
 _MAPPING = ("Entra ID (Atlan's Azure AD guide names only the groups claim), in " + CLAIMS + ": Add a group claim → "
             "\"Groups assigned to the application\" → Advanced options → Customize the name of the group claim: "
@@ -184,7 +185,7 @@ ENTRA = declare(ConnectorDeclaration(
             "ENTRA012", ENTRA_ERRORS, catch_all=True),
     ),
     mapping_row=_MAPPING,
-    login_paths=re.compile(r"/saml2/?$", re.I),
+    login_paths=LazyRegex(r"/saml2/?$", re.I),
     console=MappingProxyType({
         "app": APP,
         "basic": BASIC,

@@ -10,6 +10,7 @@ from types import MappingProxyType
 
 from ssodiag.checks.common import page_checks
 from ssodiag.diag.connectors import ConnectorDeclaration, Signal, SignalKind, VendorError, declare, phrase
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.model import Connector, Severity
 
 GOOGLE_ERRORS = "https://support.google.com/a/answer/6301076"
@@ -67,7 +68,7 @@ GOOGLE = declare(ConnectorDeclaration(
             "GWS004", GOOGLE_ERRORS),
     ),
     mapping_row=_MAPPING,
-    login_paths=re.compile(r"/o/saml2\b", re.I),
+    login_paths=LazyRegex(r"/o/saml2\b", re.I),
     console=MappingProxyType({
         "app": APP,
         "sp_details": SP_DETAILS,

@@ -19,6 +19,7 @@ from ssodiag.diag.broker import (
 )
 from ssodiag.diag.context import ATLAN_IDP_INITIATED_SUFFIX, DiagContext
 from ssodiag.diag.har import RECAPTURE_WITH_POST, short_url
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.model import Finding, MessageKind, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import clip
@@ -257,7 +258,7 @@ def capture_lacks_saml_post(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
 
 # Keycloak's broker endpoint for SP-initiated logins, `/auth/realms/{realm}/broker/{alias}/endpoint` (SAMLEndpoint.java
 # 172-210 in atlanhq/keycloak-identity 20.0.2; Atlan's guides print it as the SP-initiated assertion URL).
-_SP_INITIATED_ACS_PATH = re.compile(r"^(?:/auth)?/realms/[^/]+/broker/[^/]+/endpoint/?$")
+_SP_INITIATED_ACS_PATH = LazyRegex(r"^(?:/auth)?/realms/[^/]+/broker/[^/]+/endpoint/?$")
 # Atlan's PingFederate guide lists both assertion URLs: "To use both IdP- and SP-initiated SSO, add both the URLs".
 ATLAN_BOTH_ACS_URLS = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
                        "integration-with-pingfederate-using-saml")

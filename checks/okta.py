@@ -14,6 +14,7 @@ from ssodiag.diag.connectors import (
     PLACEHOLDERS, ConnectorDeclaration, Signal, SignalKind, VendorError, declare, phrase,
 )
 from ssodiag.diag.context import DiagContext
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.model import Connector, Finding, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import quoted
@@ -128,7 +129,7 @@ OKTA = declare(ConnectorDeclaration(
     mapping_row=_MAPPING,
     # first-broker-login (Keycloak's user lookup and review-profile step) is where these pages come from
     broker_steps=MappingProxyType({"OKTA003": 22, "OKTA004": 21}),
-    login_paths=re.compile(r"/app/[^/]+/[^/]+/sso/saml\b|/sso/saml\b", re.I),
+    login_paths=LazyRegex(r"/app/[^/]+/[^/]+/sso/saml\b|/sso/saml\b", re.I),
     console=MappingProxyType({
         "app": APP,
         "saml_settings": SAML_SETTINGS,

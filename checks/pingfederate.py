@@ -18,6 +18,7 @@ from ssodiag.diag.connectors import (
     ConnectorDeclaration, Signal, SignalKind, VendorError, declare, phrase, tenant,
 )
 from ssodiag.diag.context import DiagContext
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.model import Connector, Finding, Severity, Status
 from ssodiag.diag.registry import CheckSpec, Need, check
 from ssodiag.diag.text import quoted
@@ -40,7 +41,7 @@ KNOWN_PATHS = ("/idp/startSSO.ping", "/idp/SSO.saml2", "/idp/SLO.saml2", "/idp/s
 LAUNCH_PATH = "/idp/startSSO.ping"
 PARTNER_NAMES = ("PartnerSpId", "PARTNER")  # the SP's federation ID; "Parameters are case-sensitive."
 TARGET_NAMES = ("TargetResource", "TARGET")
-_RESTRICTED = re.compile(r"[:/?#\[\]@!$'()*+,;= ]")  # RFC 3986 reserved characters, and a space
+_RESTRICTED = LazyRegex(r"[:/?#\[\]@!$'()*+,;= ]")  # RFC 3986 reserved characters, and a space
 
 _MAPPING = ("PingFederate (Atlan's guide states no mapping): in " + SP_CONNECTION + " → Browser SSO → Assertion "
             "Creation → Attribute Contract, add `email`, `firstName`, `lastName` and `memberOf` (exact names) and "
@@ -54,9 +55,9 @@ PING = declare(ConnectorDeclaration(
         Signal(SignalKind.URL, "a PingFederate endpoint",
                re.compile(r"^https?://[^/?#]+/idp/(?:startSSO\.ping|SSO\.saml2|SLO\.saml2|startSLO\.ping)", re.I), 3),
         # PingFederate's session cookie; its value leads support to the server log's tracking ID
-        Signal(SignalKind.COOKIE, "PingFederate's session cookie", re.compile(r"^PF$"), 2),
+        Signal(SignalKind.COOKIE, "PingFederate's session cookie", LazyRegex(r"^PF$"), 2),
         Signal(SignalKind.PARAM, "a PingFederate launch parameter",
-               re.compile(r"^(?:PartnerSpId|TargetResource)$", re.I), 1),
+               LazyRegex(r"^(?:PartnerSpId|TargetResource)$", re.I), 1),
     ),
     errors=(
         VendorError(
@@ -85,7 +86,7 @@ PING = declare(ConnectorDeclaration(
             "PING002", PF_URL_ERRORS, names_vendor=False),
     ),
     mapping_row=_MAPPING,
-    login_paths=re.compile(r"/idp/(?:startSSO\.ping|SSO\.saml2|SLO\.saml2)", re.I),
+    login_paths=LazyRegex(r"/idp/(?:startSSO\.ping|SSO\.saml2|SLO\.saml2)", re.I),
     tracking_cookie="PF",
     console=MappingProxyType({
         "sp_connection": SP_CONNECTION,

@@ -25,6 +25,7 @@ from msgspec import Struct, field
 from msgspec.structs import replace
 
 from ssodiag.diag.certs import Validity, validity_at
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.model import (
     Assertion, Certificate, Evidence, MessageKind, SamlMessage, SignatureVerdict,
 )
@@ -249,8 +250,8 @@ def _broker_match(url: str | None) -> re.Match[str] | None:
 
 # Keycloak's pages of the first broker login and of post-login flows: the browser reaches them only after the broker
 # endpoint accepted a Response (IdentityBrokerService.authenticated redirects there).
-_AFTER_ACCEPTED_RESPONSE = re.compile(r"/realms/[^/]+/login-actions/(?:first-broker-login|post-broker-login|"
-                                      r"after-first-broker-login)/?$")
+_AFTER_ACCEPTED_RESPONSE = LazyRegex(r"/realms/[^/]+/login-actions/(?:first-broker-login|post-broker-login|"
+                                     r"after-first-broker-login)/?$")
 
 
 def after_accepted_response(url: str | None) -> bool:
@@ -390,7 +391,7 @@ def _https(step: _Step, login: Login, config: BrokerConfig) -> StepResult:
                    "public https URL (X-Forwarded-Proto).")
 
 
-_URI_ILLEGAL = re.compile(r"[\s<>\"{}|\\^`]|%(?![0-9A-Fa-f]{2})")
+_URI_ILLEGAL = LazyRegex(r"[\s<>\"{}|\\^`]|%(?![0-9A-Fa-f]{2})")
 
 
 @_step(4, "Parse the SAMLResponse", "SAMLEndpoint.java:624-630; SAMLResponseParser.java:53-54; "
@@ -461,7 +462,7 @@ def _java_uri_equal(a: str, b: str) -> bool:
 # Microsoft Defender for Cloud Apps session proxy: the browser posts to `<host>.mcas.ms`, and the proxy forwards the
 # request to `<host>`, which is the URL Keycloak computes (https://learn.microsoft.com/defender-cloud-apps/
 # proxy-intro-aad).
-_MCAS_HOST = re.compile(r"^(?P<host>[^/:]+?)(?:\.mcas\.ms)+(?::\d+)?$", re.I)
+_MCAS_HOST = LazyRegex(r"^(?P<host>[^/:]+?)(?:\.mcas\.ms)+(?::\d+)?$", re.I)
 
 
 def keycloak_view(url: str) -> str:
@@ -617,7 +618,7 @@ def _redirect_signature(step: _Step, login: Login, config: BrokerConfig) -> Step
                    f"{login.message.signature.reason}.")
 
 
-STATE_PART = re.compile(r"[A-Za-z0-9_-]+")  # a session code and a tab ID are URL-safe base64 / UUID text
+STATE_PART = LazyRegex(r"[A-Za-z0-9_-]+")  # a session code and a tab ID are URL-safe base64 / UUID text
 
 
 @_step(8, "Login session (RelayState / IdP-initiated client)",

@@ -8,12 +8,12 @@ keeps only the few fields of it that matter.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.har import SURROGATE_ESCAPE, replace_lone_surrogates
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.limits import MAX_HAR_ENTRIES
 
 HAR_ENTRIES = "log.entries.item"
@@ -23,8 +23,8 @@ TRACER_REQUESTS = "requests.item"
 ESCAPE_PAIR_BYTES = len(rb"\ud83d\ude00")
 # The first 4 bytes of any surrogate escape (\ud800-\udfff): a chunk without them holds none, and can end only
 # inside one that starts among its last 3 bytes, with as much of those 4 bytes as the chunk has left.
-SURROGATE_START = re.compile(rb"\\u[dD][89a-fA-F]")
-CUT_SURROGATE_START = re.compile(rb"\\(?:u[dD]?)?\Z")
+SURROGATE_START = LazyRegex(rb"\\u[dD][89a-fA-F]")
+CUT_SURROGATE_START = LazyRegex(rb"\\(?:u[dD]?)?\Z")
 
 
 def capture_key(fh: BinaryIO) -> str | None:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.utils import CryptographyDeprecationWarning
 
 from ssodiag.diag.errors import InputError
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.text import error_text
 from ssodiag.diag.limits import MAX_BASE64_CHARS, MAX_FILE_BYTES
 from ssodiag.diag.model import Certificate
@@ -41,9 +42,9 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 # what cryptography raises for DER it cannot read: ValueError, or InvalidVersion (an Exception) for a bad version
 _DER_ERRORS = (ValueError, x509.InvalidVersion)
 
-_FINGERPRINT_PREFIX = re.compile(r"^(?P<alg>sha-?(?:1|256))\s*(?:fingerprint)?\s*[:=]\s*", re.IGNORECASE)
-_FINGERPRINT_SEPARATORS = re.compile(r"[:\s]")
-_HEX = re.compile(r"[0-9A-F]+")
+_FINGERPRINT_PREFIX = LazyRegex(r"^(?P<alg>sha-?(?:1|256))\s*(?:fingerprint)?\s*[:=]\s*", re.IGNORECASE)
+_FINGERPRINT_SEPARATORS = LazyRegex(r"[:\s]")
+_HEX = LazyRegex(r"[0-9A-F]+")
 _FINGERPRINT_LENGTHS = {"SHA1": 40, "SHA256": 64}
 
 

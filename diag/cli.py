@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import gc
+import importlib
 import os
 import sys
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -13,13 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 import typer.core
+import typer.main
 
 from ssodiag.diag import __version__
-from ssodiag.diag.batch import batch_command
-from ssodiag.diag.diff import diff_command
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.reconcile import check_atlan_url, reconcile_alias, reconcile_atlan
-from ssodiag.diag.groupsync_cli import groupsync_app
 from ssodiag.diag.enums import Connector, InputKind, Severity, Status, VerdictStatus
 from ssodiag.diag.output import (
     Format, check_output_path, choose_format, deliver, error_line, fail, note, redaction_notice, to_stdout,
@@ -37,19 +37,61 @@ class PlainUsage(typer.core.TyperCommand):
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
 
 
+class Commands(typer.core.TyperGroup):
+    """``ssodiag``'s commands (:data:`COMMANDS`), each imported and built when it runs or a help lists it: typer
+    reads a command's click parameters from its function's signature and type hints (about 2 ms a command), and
+    building them all at every start cost every run the time of the commands it did not run."""
+
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.commands = BuiltOnUse()
+
+
+class BuiltOnUse(Mapping):
+    """The click command of each name in :data:`COMMANDS`, built on first look-up. Listing the names (typer's
+    "Did you mean ...?") builds none."""
+
+    def __init__(self) -> None:
+        self.built: dict[str, object] = {}
+
+    def __getitem__(self, name: str):
+        if name not in self.built:
+            self.built[name] = build_command(name, *COMMANDS[name])
+        return self.built[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS
+
+    def __iter__(self):
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+def build_command(name: str, target: str, cls: type[typer.core.TyperCommand] | None):
+    """The click command of ``target`` (``module:attribute``): a function becomes the command ``name``, a Typer app
+    is a group of its own."""
+    module, _, attribute = target.partition(":")
+    found = getattr(importlib.import_module(module), attribute)
+    if isinstance(found, typer.Typer):
+        return typer.main.get_command(found)
+    single = typer.Typer(add_completion=False, rich_markup_mode=None)
+    single.command(name, cls=cls)(found)
+    return typer.main.get_command(single)
+
+
 app = typer.Typer(
     name="ssodiag",
     help="Diagnose a failed SAML single sign-on login from the evidence you have (HAR, SAML message, metadata).",
+    cls=Commands,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain CLI help: options with their metavars, examples kept as written
 )
-checks_app = typer.Typer(help="The check catalogue.", no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(checks_app, name="checks")
-app.add_typer(groupsync_app, name="groupsync")
-app.command("batch", cls=PlainUsage)(batch_command)
-app.command("diff", cls=PlainUsage)(diff_command)
+checks_app = typer.Typer(name="checks", help="The check catalogue.", no_args_is_help=True, add_completion=False,
+                         rich_markup_mode=None)
 
 AT_RANGE = (1990, 2199)  # --at outside this is a typo, and would overflow the time arithmetic of the checks
 MAX_CLOCK_SKEW = 86_400
@@ -240,7 +282,6 @@ def require_evidence(evidence: list[str]) -> None:
         raise typer.BadParameter(f"give the evidence to read ({EVIDENCE_HELP[10:]})", param_hint="EVIDENCE")
 
 
-@app.command()
 def analyze(
     evidence: EvidenceArg = [],
     idp_metadata: Annotated[list[Path], typer.Option("--idp-metadata", metavar="FILE", help="IdP metadata XML (trust + expected issuer).")] = [],
@@ -317,7 +358,6 @@ def analyze(
     raise typer.Exit(exit_code(result, fail_on))
 
 
-@app.command()
 def demo(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write every report (HTML, Markdown, JSON), "
                                                    "the group-sync plan and an index into this folder (redacted).")] = None,
@@ -342,7 +382,6 @@ def demo(
         fail(str(exc))
 
 
-@app.command(cls=PlainUsage)
 def sanitize(
     evidence: Annotated[str, typer.Argument(metavar="INPUT", hidden=True, show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Write the sanitized copy here, in INPUT's form (never onto INPUT).", show_default=False)],
@@ -393,7 +432,6 @@ def sanitize(
 # --------------------------------------------------------------------------- decode
 
 
-@app.command()
 def decode(evidence: EvidenceArg = []) -> None:
     """Print each SAML message found, pretty-printed, with the encoding layers that were removed.
 
@@ -461,7 +499,6 @@ def _explain_input(what: str) -> str:
     return page_text(data[:MAX_EXPLAIN_CHARS].decode("utf-8", errors="replace"))
 
 
-@app.command(cls=PlainUsage)
 def explain(
     text: Annotated[str, typer.Argument(metavar="TEXT", hidden=True, show_default=False)],
     atlan: Annotated[Optional[str], typer.Option("--atlan", metavar="URL", help="Your Atlan URL (with --alias): the fix names your values.")] = None,
@@ -545,6 +582,21 @@ def checks_explain(check_id: Annotated[str, typer.Argument(metavar="CHECK_ID", h
     typer.echo(f"{spec.id}: {spec.title}\nseverity: {spec.severity.value}; connector: {spec.connector.value}; "
                f"needs: {', '.join(sorted(n.value for n in spec.requires)) or '-'}\n\n{spec.description}\n\n"
                f"Fix: {spec.remediation}" + (f"\nDocs: {spec.docs}" if spec.docs else ""))
+
+
+# In the order `ssodiag --help` lists them: name -> (the function or Typer app, as module:attribute; the command
+# class of a function, None for typer's).
+COMMANDS: dict[str, tuple[str, type[typer.core.TyperCommand] | None]] = {
+    "batch": ("ssodiag.diag.batch:batch_command", PlainUsage),
+    "diff": ("ssodiag.diag.diff:diff_command", PlainUsage),
+    "analyze": ("ssodiag.diag.cli:analyze", None),
+    "demo": ("ssodiag.diag.cli:demo", None),
+    "sanitize": ("ssodiag.diag.cli:sanitize", PlainUsage),
+    "decode": ("ssodiag.diag.cli:decode", None),
+    "explain": ("ssodiag.diag.cli:explain", PlainUsage),
+    "checks": ("ssodiag.diag.cli:checks_app", None),
+    "groupsync": ("ssodiag.diag.groupsync_cli:groupsync_app", None),
+}
 
 
 def main() -> None:

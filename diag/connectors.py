@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 from msgspec import Struct, field
 from msgspec.structs import replace
 
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.model import Connector, Detection, Finding, Status
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ class ConnectorDeclaration(Struct, frozen=True):
         own = [e.expression for e in self.errors if e.names_vendor and not e.shown_by]
         if not own:
             return self.signals
-        pattern = re.compile("|".join(f"(?:{p})" for p in own), re.IGNORECASE)
+        pattern = LazyRegex("|".join(f"(?:{p})" for p in own), re.IGNORECASE)
         return self.signals + (Signal(SignalKind.PAGE, f"{self.title}'s error text", pattern),)
 
     def error(self, code: str) -> VendorError:
@@ -222,7 +223,7 @@ def classify_text(text: str, connectors: Iterable[Connector] | None = None) -> l
 
 # --------------------------------------------------------------------------- the tenant's values in fixes
 
-_ATLAN_ACS = re.compile(r"^(https?://[^/?#]+)/auth/realms/default/broker/([^/?#]+)/endpoint(?:/clients/atlan-saml)?/?$")
+_ATLAN_ACS = LazyRegex(r"^(https?://[^/?#]+)/auth/realms/default/broker/([^/?#]+)/endpoint(?:/clients/atlan-saml)?/?$")
 PLACEHOLDER_ATLAN = "https://TENANT.atlan.com"
 # Atlan's guide for an IdP it has no page of its own for (generic SAML 2.0): where the certificate, entity ID, ACS URL
 # and attribute names of a fix are entered on Atlan's side.

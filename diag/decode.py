@@ -11,7 +11,6 @@ MAX_INFLATED_BYTES, so a deflate bomb costs at most that much memory.
 from __future__ import annotations
 
 import binascii
-import re
 import zlib
 from collections.abc import Iterable
 from urllib.parse import quote, unquote, unquote_plus
@@ -19,6 +18,7 @@ from urllib.parse import quote, unquote, unquote_plus
 from msgspec import Struct
 
 from ssodiag.diag.errors import InputError
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.limits import MAX_BASE64_CHARS, MAX_INFLATED_BYTES, MAX_URL_DECODE_ROUNDS
 from ssodiag.diag.model import RedirectSignature
 
@@ -26,8 +26,8 @@ LAYER_URL = "url-decode"
 LAYER_BASE64 = "base64"
 LAYER_INFLATE = "inflate"
 
-_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-_BASE64_BODY = re.compile(r"[A-Za-z0-9+/\-_]*={0,2}")
+_PERCENT_ESCAPE = LazyRegex(r"%[0-9A-Fa-f]{2}")
+_BASE64_BODY = LazyRegex(r"[A-Za-z0-9+/\-_]*={0,2}")
 _WHITESPACE = " \t\r\n"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -203,11 +203,11 @@ class SamlParams(Struct, frozen=True):
         return self.saml_request if self.saml_request is not None else self.saml_response
 
 
-_URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>]+")
-_FORM_BODY = re.compile(r"^[A-Za-z0-9_.\-]+=[^\s]*$")
+_URL_IN_TEXT = LazyRegex(r"https?://[^\s\"'<>]+")
+_FORM_BODY = LazyRegex(r"^[A-Za-z0-9_.\-]+=[^\s]*$")
 # A query or form body inside other text, such as an access-log line `"GET /sso?SAMLRequest=... HTTP/1.1"`.
-_PARAMS_IN_TEXT = re.compile(r"(?:^|[?&\s\"'])((?:SAMLRequest|SAMLResponse|RelayState)=[^\s\"'<>]*)")
-_SPACE_INSIDE_LINE = re.compile(r"\S[ \t]+\S")
+_PARAMS_IN_TEXT = LazyRegex(r"(?:^|[?&\s\"'])((?:SAMLRequest|SAMLResponse|RelayState)=[^\s\"'<>]*)")
+_SPACE_INSIDE_LINE = LazyRegex(r"\S[ \t]+\S")
 
 
 def _query_part(text: str) -> str | None:

@@ -24,6 +24,7 @@ from ssodiag.diag.files import open_file, read_at_most
 from ssodiag.diag.har import (
     MAX_COOKIES, MAX_URLS, HarContent, error_excerpt, find_known_error, load_json, page_text, read_har, saml_form,
 )
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.limits import MAX_CAPTURE_BYTES, MAX_FILE_BYTES
 from ssodiag.diag.metadata import parse_metadata
 from ssodiag.diag.model import (
@@ -38,19 +39,19 @@ STDIN = "-"
 STDIN_IN_MEMORY_BYTES = 8 * 1024 * 1024  # standard input beyond this is spooled to an unnamed temporary file
 MAX_CERT_FILE_BYTES = 1024 * 1024  # a PEM chain is a few KB; a bigger file is not sniffed as certificates
 _UTF8_BOM = b"\xef\xbb\xbf"
-_HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body|title|meta|div|span|p|h[1-6])[\s>/]", re.IGNORECASE)
-_ENCODED_TEXT = re.compile(r"[A-Za-z0-9+/=_\-%\s]+")
+_HTML_START = LazyRegex(rb"<(?:!doctype\s+html|html|head|body|title|meta|div|span|p|h[1-6])[\s>/]", re.IGNORECASE)
+_ENCODED_TEXT = LazyRegex(r"[A-Za-z0-9+/=_\-%\s]+")
 # Encoded SAML has long unbroken runs (base64 lines are 64-76 characters); prose has short words.
-_ENCODED_RUN = re.compile(r"[^\s]{40}")
+_ENCODED_RUN = LazyRegex(r"[^\s]{40}")
 # The parameter name, even when a line wrap cut it (`...?SAMLRes` / `ponse=...`); searched without copying the text.
-_SAML_PARAM_NAME = re.compile(r"S\s*A\s*M\s*L\s*R\s*e\s*(?:q\s*u\s*e\s*s\s*t|s\s*p\s*o\s*n\s*s\s*e)")
+_SAML_PARAM_NAME = LazyRegex(r"S\s*A\s*M\s*L\s*R\s*e\s*(?:q\s*u\s*e\s*s\s*t|s\s*p\s*o\s*n\s*s\s*e)")
 # Quotes a value picks up when copied out of JSON, a shell command or code; base64 and URLs never hold them.
 _PASTE_QUOTES = "\"'`"
 # Several messages pasted into one text file, one after another, separated by a blank line.
 # A URL alone (a launch link the user opened, e.g. PingFederate's startSSO.ping): no SAML message, but its host and
 # parameters name the IdP and are judged as a launch URL.
-_BARE_URL = re.compile(r"https?://[^\s\"'<>`]+", re.IGNORECASE)
-_BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
+_BARE_URL = LazyRegex(r"https?://[^\s\"'<>`]+", re.IGNORECASE)
+_BLANK_LINE = LazyRegex(r"\r?\n[ \t]*\r?\n")
 MAX_DOCUMENTS_PER_TEXT = 50
 MIN_PASTED_VALUE = 100  # shorter arguments are file names, even when shaped like base64
 MAX_ARGUMENT_VALUE = 2 * 1024 * 1024  # an operating system passes far less on a command line anyway

@@ -1,7 +1,7 @@
 """``ssodiag groupsync simulate``: what the SSO group mappings will do to each user's Atlan groups.
 
 Exit codes: 0 the plan was made (whatever it holds), 2 usage or input error (one line on stderr, no traceback).
-The lead mounts :data:`groupsync_app` into the main CLI as ``ssodiag groupsync``.
+:data:`ssodiag.diag.cli.COMMANDS` names :data:`groupsync_app` as ``ssodiag groupsync``.
 """
 from __future__ import annotations
 

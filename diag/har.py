@@ -33,6 +33,7 @@ from ssodiag.diag.decode import (
     SamlParams, decode_saml_value, pairs_look_encoded, parse_saml_params, saml_params_from_pairs,
 )
 from ssodiag.diag.errors import InputError
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.text import error_text
 from ssodiag.diag.limits import MAX_HAR_ENTRIES, MAX_TEXT_EXCERPT
 from ssodiag.diag.model import Cookie, ErrorPage, Flow, FlowHop, Initiation, MessageKind, SamlMessage
@@ -453,8 +454,8 @@ def read_har(data: bytes | dict | Iterable[Any], source: str) -> HarContent:
 # A `\uD800`-`\uDFFF` escape that is not half of a surrogate pair (RFC 8259 §8.2 allows it) decodes to a string no
 # UTF-8 writer accepts, so one such value in a HAR URL crashed every written report. Pairs are kept; a lone half
 # becomes U+FFFD. (An escaped backslash before `u` is read as the same pattern: only that literal text changes.)
-SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a pair
-                               rb"|\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # a lone half
+SURROGATE_ESCAPE = LazyRegex(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a pair
+                              rb"|\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # a lone half
 
 
 def _pair_or_replacement(match: re.Match[bytes]) -> bytes:

@@ -5,18 +5,18 @@ every Destination "wrong". What the capture shows wins, and the user is told.
 """
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ssodiag.diag.errors import InputError
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.text import clip
 
 if TYPE_CHECKING:
     from ssodiag.diag.model import Evidence
 
 # Keycloak's broker endpoint names the IdP alias: /realms/REALM/broker/ALIAS/endpoint (IdentityBrokerService).
-_BROKER_ALIAS = re.compile(r"/broker/([^/?#;]+)/endpoint")
+_BROKER_ALIAS = LazyRegex(r"/broker/([^/?#;]+)/endpoint")
 
 
 def check_atlan_url(atlan: str | None) -> None:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from ssodiag.diag.broker import BROKER_STOP_CHECK
 from ssodiag.diag.har import RECAPTURE_WITH_POST
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.model import (
     Finding, Flow, FlowHop, InputKind, LoadedInput, MessageKind, SamlMessage, SignatureVerdict, Status, Verdict, VerdictStatus,
 )
@@ -46,7 +47,7 @@ def judge_run(findings: Sequence[Finding], messages: Sequence[SamlMessage],
 
 
 # Where an IdP posts the SAMLResponse: Keycloak's broker endpoint, or an ACS path as most SPs name it.
-_ACS_PATH = re.compile(r"/broker/[^/]+/endpoint|/acs\b|/saml2?/(?:sp/)?(?:acs|consume|post)", re.IGNORECASE)
+_ACS_PATH = LazyRegex(r"/broker/[^/]+/endpoint|/acs\b|/saml2?/(?:sp/)?(?:acs|consume|post)", re.IGNORECASE)
 
 
 def _bodiless_acs_post(flows: Sequence[Flow]) -> FlowHop | None:

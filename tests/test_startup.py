@@ -3,6 +3,7 @@ runs; and no command loads pydantic (typer 0.29 imports it to coerce option valu
 Asserted by what is imported, not by the clock (bench/bench_whole_process.py measures the time)."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,100 @@ def test_a_message_alone_loads_no_module_it_does_not_need(tmp_path, module):
     done = subprocess.run([sys.executable, "-c", probe, "analyze", str(tmp_path / "response.xml"), "-f", "json",
                            "--fail-on", "never"], capture_output=True, text=True, timeout=120)
     assert done.stdout.splitlines()[-2:] == ["exit 0", f"no {module}"], done.stdout[-300:] + done.stderr[-300:]
+
+
+# Typer reads every command's parameters from its function's signature and type hints: `analyze` builds its own
+# (and the root's --version option's), and imports none of the modules of the commands it does not run.
+BUILT_PROBE = """
+import sys
+import typer.main
+
+read = []
+get_params = typer.main.get_params_from_function
+typer.main.get_params_from_function = lambda function: read.append(function.__name__) or get_params(function)
+from ssodiag.diag.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as exc:
+    print("exit", exc.code)
+print(" ".join(sorted(set(read))))
+print(" ".join(sorted(m for m in sys.modules if m.startswith("ssodiag.diag."))))
+"""
+
+
+def test_analyze_builds_only_its_own_command(tmp_path):
+    (tmp_path / "response.xml").write_bytes(TestIdP().signed_response())
+    done = subprocess.run([sys.executable, "-c", BUILT_PROBE, "analyze", str(tmp_path / "response.xml"), "-f", "json",
+                           "--fail-on", "never"], capture_output=True, text=True, timeout=120)
+    exit_line, read, modules = done.stdout.splitlines()[-3:]
+    assert exit_line == "exit 0", done.stdout[-300:] + done.stderr[-300:]
+    assert read.split() == ["_root", "_version", "analyze"]
+    assert not {"ssodiag.diag.batch", "ssodiag.diag.diff", "ssodiag.diag.ticket",
+                "ssodiag.diag.groupsync_cli"} & set(modules.split())
+
+
+def test_the_help_still_lists_every_command_in_order():
+    done = subprocess.run([sys.executable, "-c", BUILT_PROBE, "--help"], capture_output=True, text=True, timeout=120)
+    listed = [line.split()[0] for line in done.stdout.split("Commands:\n", 1)[1].splitlines() if line.startswith("  ")]
+    assert listed == ["batch", "diff", "analyze", "demo", "sanitize", "decode", "explain", "checks", "groupsync"]
+
+
+# Compiling a regular expression is pure Python: a run compiles the patterns of our modules it uses, and no other
+# (those stay LazyRegex until used). Used = one of the pattern's methods was called during the run. --no-redact, as
+# in the benchmark: redacting loads its own patterns, and uses them.
+REGEX_PROBE = """
+import re, sys
+compiled, used = {}, set()
+compile_pattern = re.compile
+
+def spy(pattern, flags=0):
+    found = compile_pattern(pattern, flags)
+    caller = sys._getframe(1).f_code.co_filename
+    if "ssodiag" in caller or "/diag/" in caller or "/checks/" in caller or "/reports/" in caller:
+        compiled.setdefault(id(found), (found, caller.rsplit("/", 2)[-2:]))
+    return found
+
+def watch(frame, event, arg):
+    if event == "c_call" and isinstance(getattr(arg, "__self__", None), re.Pattern):
+        used.add(id(arg.__self__))
+
+re.compile = spy
+sys.setprofile(watch)
+from ssodiag.diag.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as exc:
+    sys.setprofile(None)
+    print("exit", exc.code)
+print(repr(sorted((where, p.pattern) for key, (p, where) in compiled.items() if key not in used)))
+"""
+
+
+@pytest.mark.parametrize("kind", ["response", "login HAR"])
+def test_a_run_compiles_only_the_patterns_it_uses(tmp_path, kind):
+    from tests.harbuild import HarBuilder, post_body
+    from tests.idp import ACS_URL
+
+    idp = TestIdP()
+    if kind == "response":
+        evidence = tmp_path / "response.xml"
+        evidence.write_bytes(idp.signed_response())
+    else:
+        har = HarBuilder()
+        har.add("POST", ACS_URL, body=post_body("SAMLResponse", idp.signed_response(), "relay"))
+        evidence = tmp_path / "login.har"
+        evidence.write_bytes(har.bytes())
+    done = subprocess.run([sys.executable, "-c", REGEX_PROBE, "analyze", str(evidence), "-f", "json", "--no-redact",
+                           "--fail-on", "never"], capture_output=True, text=True, timeout=120)
+    exit_line, unused = done.stdout.splitlines()[-2:]
+    assert exit_line == "exit 0", done.stdout[-300:] + done.stderr[-300:]
+    assert unused == "[]", f"compiled at import but not used (make them LazyRegex): {unused}"
+
+
+def test_a_lazy_regex_compiles_on_first_use_and_acts_as_the_pattern():
+    from ssodiag.diag.lazyre import LazyRegex
+
+    lazy = LazyRegex(r"b(\d+)", re.IGNORECASE)
+    assert lazy.pattern == r"b(\d+)" and "search" not in vars(lazy)
+    assert lazy.search("aB12").group(1) == "12" and lazy.sub("-", "b1 B2") == "- -"
+    assert lazy.fullmatch("x") is None and lazy.groups == 1 and "search" in vars(lazy)
