@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
@@ -107,6 +106,8 @@ def write_file(path: Path | str, text: str | bytes | Iterable[str], *, mode: int
     The rename replaces a symbolic link at ``path`` rather than following it (rename(2)), and the check before it
     refuses one, so a link planted at the output name never redirects the report.
     """
+    import tempfile  # only when a file is written: a report to stdout skips it (and the random module it loads)
+
     path = Path(path)
     if path.is_symlink():
         raise InputError(f"{path}: is a symbolic link; ssodiag does not write through links")
