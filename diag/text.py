@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from ssodiag.diag.lazyre import LazyRegex
 from ssodiag.diag.limits import MAX_TEXT_EXCERPT
 
 CLIP_MARK = "…"
@@ -18,10 +19,10 @@ MAX_ERROR_TEXT = 200  # characters of a library's error message inside ours
 # reads as another string, Unicode TR #36 §2.2 / CVE-2021-42574). They are shown as `\uXXXX` escapes instead.
 _UNSAFE_BEYOND_C0 = ("\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
                      "\ud800-\udfff")
-_UNSAFE = re.compile(f"[\x00-\x1f{_UNSAFE_BEYOND_C0}]")
+_UNSAFE = LazyRegex(f"[\x00-\x1f{_UNSAFE_BEYOND_C0}]")
 # The same less line feed and tab, which multi-line text keeps (a JSON report has one per line: not matched, not
 # called back for).
-_UNSAFE_IN_BLOCK = re.compile(f"[\x00-\x08\x0b-\x1f{_UNSAFE_BEYOND_C0}]")
+_UNSAFE_IN_BLOCK = LazyRegex(f"[\x00-\x08\x0b-\x1f{_UNSAFE_BEYOND_C0}]")
 
 
 def _escape(match: re.Match[str]) -> str:
