@@ -161,7 +161,7 @@ def broker_step_checks(number: int) -> tuple[str, ...]:
 def login_path_pattern() -> re.Pattern[str] | None:
     """Every declared vendor login path in one pattern, or None when no vendor declares one."""
     parts = [d.login_paths.pattern for d in declarations() if d.login_paths is not None]
-    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE) if parts else None
+    return LazyRegex("|".join(f"(?:{p})" for p in parts), re.IGNORECASE) if parts else None
 
 
 def phrase(*texts: str, raw: str | None = None) -> str:

@@ -64,7 +64,7 @@ def login_path() -> re.Pattern[str]:
     from ssodiag.diag.connectors import login_path_pattern
 
     vendors = login_path_pattern()
-    return re.compile(LOGIN_PATH + (f"|{vendors.pattern}" if vendors else ""), re.IGNORECASE)
+    return LazyRegex(LOGIN_PATH + (f"|{vendors.pattern}" if vendors else ""), re.IGNORECASE)
 
 # Keycloak's login-theme sentences (messages_en.properties): what Atlan's login shows. Vendor error texts are
 # declared by each vendor's module (diag.connectors); :func:`known_error_text` joins both.
