@@ -1,6 +1,7 @@
 """DiagContext: the parsed evidence plus the resolved expectations, handed once to every check."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -203,20 +204,23 @@ class DiagContext(Struct, frozen=True, dict=True):  # dict: room for its cached_
 
     # ----------------------------------------------------------------- needs
     def has(self, need: Need) -> bool:
-        ev = self.evidence
-        return {
-            Need.RESPONSE: bool(self.responses),
-            Need.AUTHN_REQUEST: bool(self.authn_requests),
-            Need.MESSAGE: bool(ev.messages),
-            Need.FLOW: bool(ev.flows),
-            Need.URL: bool(ev.urls),
-            Need.IDP_METADATA: bool(self.idp_entities),
-            Need.IDP_TRUST: bool(self.trusted_certificates or self.expect.idp_fingerprints),
-            Need.IDP_ENTITY_ID: bool(self.idp_entity_id),
-            Need.SP_ENTITY_ID: bool(self.sp_entity_id),
-            Need.ACS_URL: bool(self.acs_urls),
-            Need.REQUEST_ID: bool(self.request_id),
-            Need.ERROR_PAGE: bool(ev.error_pages),
-            Need.GROUP_MAPPINGS: self.expect.group_mappings is not None,
-            Need.KEYCLOAK_IDP: self.expect.keycloak_idp is not None,
-        }[need]
+        return _HAS[need](self)
+
+
+# Whether the context holds what a need names: only the asked one is worked out (the runner asks for every check).
+_HAS: dict[Need, Callable[[DiagContext], bool]] = {
+    Need.RESPONSE: lambda ctx: bool(ctx.responses),
+    Need.AUTHN_REQUEST: lambda ctx: bool(ctx.authn_requests),
+    Need.MESSAGE: lambda ctx: bool(ctx.evidence.messages),
+    Need.FLOW: lambda ctx: bool(ctx.evidence.flows),
+    Need.URL: lambda ctx: bool(ctx.evidence.urls),
+    Need.IDP_METADATA: lambda ctx: bool(ctx.idp_entities),
+    Need.IDP_TRUST: lambda ctx: bool(ctx.trusted_certificates or ctx.expect.idp_fingerprints),
+    Need.IDP_ENTITY_ID: lambda ctx: bool(ctx.idp_entity_id),
+    Need.SP_ENTITY_ID: lambda ctx: bool(ctx.sp_entity_id),
+    Need.ACS_URL: lambda ctx: bool(ctx.acs_urls),
+    Need.REQUEST_ID: lambda ctx: bool(ctx.request_id),
+    Need.ERROR_PAGE: lambda ctx: bool(ctx.evidence.error_pages),
+    Need.GROUP_MAPPINGS: lambda ctx: ctx.expect.group_mappings is not None,
+    Need.KEYCLOAK_IDP: lambda ctx: ctx.expect.keycloak_idp is not None,
+}
