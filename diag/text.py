@@ -74,7 +74,8 @@ def quoted(value: object, limit: int = QUOTED_MAX) -> str:
     becomes `'`, so the span cannot be closed early)."""
     if value is None:
         return "(none)"
-    return f"`{clip(str(value).replace('`', chr(39)), limit)}`"
+    text = str(value).replace("`", "'")
+    return f"`{clip(text, limit)}`"
 
 
 def error_text(exc: BaseException, limit: int = MAX_ERROR_TEXT) -> str:
