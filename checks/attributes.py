@@ -19,7 +19,7 @@ from ssodiag.diag.context import DiagContext
 from ssodiag.diag.connectors import ATLAN_SAML_GUIDE, active
 from ssodiag.diag.model import Assertion, Attribute, Finding, SamlMessage, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
-from ssodiag.diag.text import quoted
+from ssodiag.diag.text import clip, quoted
 
 REQUIRED = ("email", "firstName", "lastName")  # every IdP guide of Atlan's asks for these three
 GROUPS = "memberOf"  # the claim Atlan's group mappings read (saml-group-idp-mapper attribute.name)
@@ -137,12 +137,14 @@ def required_attributes_filled(ctx: DiagContext, spec: CheckSpec) -> Iterator[Fi
                             f"ATTR001).", source=msg.source, locator=f"{locator}/AttributeStatement")
             return
         for attribute in judged:
-            where = dict(source=msg.source, locator=f"{locator}/AttributeStatement/Attribute[@Name='{attribute.name}']")
+            # judged by its FriendlyName, the Name is any text the IdP sent: bounded like every untrusted value
+            where = dict(source=msg.source,
+                         locator=f"{locator}/AttributeStatement/Attribute[@Name='{clip(attribute.name)}']")
             if any(v.strip() for v in attribute.values):
-                yield spec.passed(f"Attribute `{attribute.name}` has a value.", seen=str(len(attribute.values)),
+                yield spec.passed(f"Attribute {quoted(attribute.name)} has a value.", seen=str(len(attribute.values)),
                                   **where)
             else:
-                yield spec.fail(f"Attribute `{attribute.name}` of assertion {quoted(assertion.id)} is empty "
+                yield spec.fail(f"Attribute {quoted(attribute.name)} of assertion {quoted(assertion.id)} is empty "
                                 f"({len(attribute.values)} values, all blank).", seen="(empty)", **where)
 
     yield from each_assertion(ctx, spec, judge)

@@ -176,3 +176,17 @@ def test_an_email_nameid_gives_the_email():
     (finding,) = attribute_findings("ATTR001", with_attributes(email=None),
                                     name_id_format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
     assert finding.status is Status.PASS and "`email` from the emailAddress NameID" in finding.message
+
+
+@pytest.mark.parametrize("values", [["alice@example.test"], [" "]])
+def test_an_attribute_judged_by_its_friendly_name_shows_its_name_bounded(values):
+    """Judged because its FriendlyName is `email`, the attribute's Name is any text the IdP sent: in the finding it
+    is quoted (a backtick cannot close the span early) and cut like every untrusted value."""
+    name = "`" + "n" * 20_000
+    attributes = dict(with_attributes(email=None), placeholder=values)
+    xml = TestIdP().response(**window(attributes=attributes)).replace(
+        b'Name="placeholder"', f'Name="{name}" FriendlyName="email"'.encode())
+    (finding,) = [f for f in run("ATTR002", context(message(xml))) if "n" * 50 in f.message]
+    assert finding.status is (Status.PASS if values[0].strip() else Status.FAIL)
+    assert len(finding.message) < 400 and len(finding.locator) < 600, (len(finding.message), len(finding.locator))
+    assert "`'nnn" in finding.message  # the backtick inside became ', so the span opens once and closes once
