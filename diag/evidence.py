@@ -85,7 +85,7 @@ def load_evidence(sources: Sequence[str], *, stdin: BinaryIO | None = None,
         name = "stdin" if path == STDIN else label
         pasted = path != STDIN and is_pasted_value(path)
         if pasted:
-            name = f"argument {number} ({'URL' if '://' in path else 'pasted value'})"
+            name = _pasted_name(number, path)
         try:
             if path == STDIN:
                 result = _read_stdin(stdin)
@@ -116,6 +116,12 @@ def is_pasted_value(argument: str) -> bool:
     if text.startswith("<") and text.endswith(">"):
         return True
     return len(text) >= MIN_PASTED_VALUE and bool(_ENCODED_TEXT.fullmatch(text)) and bool(_ENCODED_RUN.search(text))
+
+
+def _pasted_name(number: int, argument: str) -> str:
+    """What the report calls a pasted argument: a URL when it is one (XML and form bodies hold `://` too)."""
+    text = argument.strip().strip(_PASTE_QUOTES).lstrip().lower()
+    return f"argument {number} ({'URL' if text.startswith(('https://', 'http://')) else 'pasted value'})"
 
 
 def _load_file(path: str) -> _Parsed:

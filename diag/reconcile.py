@@ -1,7 +1,7 @@
 """The user's own options checked against the evidence, before anything is judged.
 
 A wrong option would otherwise be blamed on the IdP: `--alias Okta` when the capture shows `/broker/okta/` makes
-every Destination "wrong". What the capture shows wins, and the user is told.
+every Destination "wrong". What the evidence shows wins, and the user is told where it shows it.
 """
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def _broker_urls(evidence: Evidence) -> list[str]:
     return [url for url in urls if _BROKER_ALIAS.search(url)]
 
 
-def captured_aliases(evidence: Evidence) -> list[str]:
-    """The IdP aliases the capture's broker URLs show, most used first."""
+def evidence_aliases(evidence: Evidence) -> list[str]:
+    """The IdP aliases the evidence's broker URLs show, most used first."""
     counts: dict[str, int] = {}
     for url in _broker_urls(evidence):
         for alias in _BROKER_ALIAS.findall(url):
@@ -61,12 +61,27 @@ def reconcile_atlan(atlan: str | None, evidence: Evidence) -> tuple[str | None, 
     return atlan, None
 
 
+def _alias_origin(evidence: Evidence, alias: str) -> str:
+    """Where the evidence shows ``alias``, in words the user recognises: the capture (a HAR or SAML-tracer export),
+    else the message field and the input holding it (a message file, stdin, or an argument pasted as a URL or value:
+    its name says so, e.g. `argument 1 (pasted value)`)."""
+    captured = {h.message_index for f in evidence.flows for h in f.hops}
+    if any(alias in _BROKER_ALIAS.findall(h.url) for f in evidence.flows for h in f.hops):
+        return "the capture"
+    for index, msg in enumerate(evidence.messages):
+        for field, url in (("Destination", msg.destination), ("AssertionConsumerServiceURL", msg.acs_url)):
+            if url and alias in _BROKER_ALIAS.findall(url):
+                return "the capture" if index in captured else f"the {msg.kind.value}'s {field} in {msg.source}"
+    return "the evidence"
+
+
 def reconcile_alias(atlan: str | None, alias: str | None, evidence: Evidence) -> tuple[str | None, str | None]:
-    """The alias to judge with, the capture's when it shows one, and what to tell the user about it (or None)."""
-    seen = captured_aliases(evidence) if atlan is not None else []
+    """The alias to judge with, the evidence's when it shows one, and what to tell the user about it (or None)."""
+    seen = evidence_aliases(evidence) if atlan is not None else []
     if not seen or alias == seen[0]:
         return alias, None
+    origin = _alias_origin(evidence, seen[0])
     if alias is None:
-        return seen[0], f"--alias taken from the capture: {seen[0]}"
-    return seen[0], (f"--alias {alias} contradicts the capture, whose broker URLs show /broker/{seen[0]}/ (aliases "
-                     f"are case-sensitive): judging with {seen[0]}")
+        return seen[0], f"--alias taken from {origin}: {seen[0]}"
+    return seen[0], (f"--alias {alias} contradicts {origin}, which shows /broker/{seen[0]}/ (aliases are "
+                     f"case-sensitive): judging with {seen[0]}")

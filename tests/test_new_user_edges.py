@@ -115,6 +115,23 @@ def test_alias_comes_from_the_capture_and_a_contradicting_option_is_said(idp, tm
     assert json.loads(alone.stdout)["expectations"]["acs_urls"][0] == f"{SP}/broker/okta/endpoint"
 
 
+def test_an_alias_read_from_a_message_names_that_message_not_a_capture(idp, tmp_path, monkeypatch):
+    # a Response pasted as the argument, or saved in a file, is no capture: the note says where the alias was read
+    monkeypatch.chdir(tmp_path)
+    acs = f"{SP}/broker/okta/endpoint"
+    response = idp.signed_response(audiences=[SP], destination=acs, recipient=acs).decode()
+    (tmp_path / "response.xml").write_text(response)
+    args = ("--atlan", ATLAN, "-f", "json", "--no-redact", "--fail-on", "never")
+    pasted = invoke("analyze", response, *args)
+    assert "--alias taken from the Response's Destination in argument 1 (pasted value): okta" in pasted.stderr
+    assert json.loads(pasted.stdout)["inputs"][0]["source"] == "argument 1 (pasted value)"  # XML holds `://` too
+    saved = invoke("analyze", "response.xml", "--alias", "Okta", *args)
+    assert ("--alias Okta contradicts the Response's Destination in response.xml, which shows /broker/okta/"
+            in saved.stderr)
+    assert "capture" not in pasted.stderr + saved.stderr
+    assert json.loads(saved.stdout)["expectations"]["acs_urls"][0] == acs
+
+
 @pytest.mark.parametrize("atlan", ["http://acme.atlan.com", "HTTPS://ACME.Atlan.com", "https://acme.atlan.com:443",
                                    "https://acme.atlan.com/home"])
 def test_another_spelling_of_the_atlan_url_is_not_blamed_on_the_idp(idp, tmp_path, atlan):
