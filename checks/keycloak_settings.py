@@ -28,7 +28,8 @@ def _where(config: BrokerConfig, setting: str) -> dict:
 
 
 @check(id="KC020", title="Keycloak's signing certificate is unusable (expired, not yet valid, unreadable or none)",
-       severity=Severity.CRITICAL, requires={Need.KEYCLOAK_IDP}, docs=source_url("SAMLEndpoint.java:252-269"),
+       severity=Severity.CRITICAL, timed=True, requires={Need.KEYCLOAK_IDP},
+       docs=source_url("SAMLEndpoint.java:252-269"),
        remediation="Paste the IdP's current signing certificate (or re-import its metadata) in Atlan's SSO settings; "
                    "during a rollover keep the old and the new one.")
 def signing_certificate_usable(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:

@@ -51,8 +51,9 @@ def cert_name(cert: Certificate) -> str:
     return f"signing certificate {quoted(cert.subject)} (SHA-256 {cert.sha256[:16]}…)"
 
 
-@check(id="MD001", title="Metadata validUntil has passed", severity=Severity.HIGH, requires={Need.IDP_METADATA},
-       docs=METADATA_SPEC, remediation="Download fresh metadata from the IdP and upload it to Atlan's SSO settings.")
+@check(id="MD001", title="Metadata validUntil has passed", severity=Severity.HIGH, timed=True,
+       requires={Need.IDP_METADATA}, docs=METADATA_SPEC,
+       remediation="Download fresh metadata from the IdP and upload it to Atlan's SSO settings.")
 def metadata_valid_until(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """validUntil (SAML metadata §2.3.1/§2.3.2) ends the document's validity: a consumer must not use it after
     that (python3-saml settings lint `expired_xml`). cacheDuration is noted: it tells how often to refresh.
@@ -123,7 +124,7 @@ def metadata_signing_cert_present(ctx: DiagContext, spec: CheckSpec) -> Iterator
 
 
 @check(id="MD004", title="IdP signing certificate is expired, not yet valid, or expiring soon",
-       severity=Severity.HIGH, requires={Need.IDP_METADATA}, docs=METADATA_SPEC,
+       severity=Severity.HIGH, timed=True, requires={Need.IDP_METADATA}, docs=METADATA_SPEC,
        remediation="Rotate the IdP signing certificate (or activate the new one), then upload the new metadata to "
                    "Atlan before the old certificate expires.")
 def metadata_cert_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:

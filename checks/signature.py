@@ -292,7 +292,7 @@ def key_long_enough(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 
 
 @check(id="SIG008", title="Signing certificate is expired, not yet valid, or expiring soon", severity=Severity.HIGH,
-       requires={Need.RESPONSE}, docs="https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5",
+       timed=True, requires={Need.RESPONSE}, docs="https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5",
        remediation="Renew the IdP signing certificate (keep the old one active during the rollover), then upload the "
                    "new metadata/certificate in Atlan before the old one expires.")
 def certificate_in_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:

@@ -35,7 +35,7 @@ def window_problem(at: datetime, skew: timedelta, not_before: datetime | None,
 
 
 @check(id="SAML004", title="IssueInstant is missing, in the future, or long past", severity=Severity.MEDIUM,
-       requires={Need.RESPONSE}, docs=SPEC,
+       timed=True, requires={Need.RESPONSE}, docs=SPEC,
        remediation="Sync the IdP server clock with NTP; if the message was saved long after the login, pass --at "
                    "with the time of the failed login.")
 def issue_instant_sane(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
@@ -52,7 +52,7 @@ def issue_instant_sane(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 
 
 @check(id="SAML007", title="Assertion is outside its NotBefore / NotOnOrAfter window", severity=Severity.HIGH,
-       requires={Need.RESPONSE}, docs=SPEC,
+       timed=True, requires={Need.RESPONSE}, docs=SPEC,
        remediation="Sync the IdP and SP clocks with NTP and retry the login; if the message was saved later, pass "
                    "--at with the time of the failed login. Keycloak shows `Login timeout. Please sign in again.`")
 def conditions_window(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
@@ -91,7 +91,7 @@ def conditions_window(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 
 
 @check(id="SAML009", title="SubjectConfirmationData NotOnOrAfter is missing or passed", severity=Severity.HIGH,
-       requires={Need.RESPONSE}, docs=PROFILES,
+       timed=True, requires={Need.RESPONSE}, docs=PROFILES,
        remediation="Sync the IdP and SP clocks with NTP and retry; if the login took longer than the IdP allows, "
                    "raise the IdP's assertion lifetime; if the message was saved later, pass --at with the time of "
                    "the failed login.")
@@ -132,7 +132,7 @@ def bearer_not_expired(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 
 
 @check(id="SAML019", title="AuthnStatement SessionNotOnOrAfter has passed", severity=Severity.MEDIUM,
-       requires={Need.RESPONSE}, docs=SPEC,
+       timed=True, requires={Need.RESPONSE}, docs=SPEC,
        remediation="Raise the IdP's session lifetime for the app, sync clocks, and sign in again (pass --at with the "
                    "time of the failed login if the message was saved later).")
 def session_not_expired(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:

@@ -8,7 +8,7 @@ before symptoms and the worst first). A model of the SP's login steps can build 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from ssodiag.diag.broker import BROKER_STOP_CHECK
 from ssodiag.diag.model import Answer, Finding, FixStep, LoadedInput, Status, Verdict, VerdictStatus
@@ -20,6 +20,10 @@ MAX_STEPS = 6
 ANSWER_BASES = ("finding", "verdict")  # Answer.basis: the top failing finding, or the verdict when nothing is to fix
 
 AGAIN = "Sign in again the same way (same user, started from the same place) and save a new HAR of the attempt."
+# After a finding judged at a stand-in for the login time (no --at, no capture time): --at decides it, no new login
+AT_LOGIN_TIME = ("Run the same command again with `--at` set to the time of the failed login (from the ticket, e.g. "
+                 "`--at 2026-11-28T14:05:00Z`): the evidence carries no login time, so `{check}` was judged at a "
+                 "stand-in for it (see its message).")
 STILL_FAILING = ("If the user still cannot sign in, capture a HAR of the failing attempt from Atlan's login page to "
                  "the error and run `ssodiag analyze` on it.")
 
@@ -28,8 +32,10 @@ def steps_of(remediation: str) -> list[str]:
     """A remediation text as steps, one sentence each (the last ones joined when there are more than MAX_STEPS)."""
     sentences: list[str] = []
     for sentence in (s.strip() for s in _SENTENCE_END.split(remediation.strip())):
-        if sentences and sentence.startswith("(") and sentence.endswith(")"):
-            sentences[-1] += " " + sentence  # "(see SIG004)" belongs to the step before it
+        if sentences and (sentence.startswith("(") and sentence.endswith(")") or sentences[-1].count("`") % 2):
+            # "(see SIG004)" belongs to the step before it, and so does the rest of a quoted page text
+            # ("Keycloak shows `Login timeout. Please sign in again.`")
+            sentences[-1] += " " + sentence
         elif sentence:
             sentences.append(sentence)
     if len(sentences) > MAX_STEPS:
@@ -52,24 +58,31 @@ def _fix_for(finding: Finding) -> tuple[FixStep, ...]:
     return tuple(FixStep(text, values if index == 0 else ()) for index, text in enumerate(texts))
 
 
-def build_answer(findings: Sequence[Finding], verdict: Verdict, inputs: Sequence[LoadedInput] = ()) -> Answer:
-    """The answer from the verdict and the sorted findings."""
+def build_answer(findings: Sequence[Finding], verdict: Verdict, inputs: Sequence[LoadedInput] = (),
+                 stand_in_time: Collection[str] = ()) -> Answer:
+    """The answer from the verdict and the sorted findings. ``stand_in_time``: the checks judged at a stand-in for
+    an unknown login time (their result may change with --at, so running with it is what to do next)."""
     top = next((f for f in findings if f.check_id == verdict.top_check_id and f.status in (Status.FAIL, Status.WARN)),
                None)
+    at_first = top is not None and top.check_id in stand_in_time
     if verdict.status is VerdictStatus.FAIL and top is not None:
         others = len({f.check_id for f in findings if f.status is Status.FAIL} - {top.check_id})
         more = f" ({others} other problem{'s' if others != 1 else ''} below)" if others else ""
         after = [AGAIN, f"Run `ssodiag analyze` on it: `{top.check_id}` ({top.title}) is no longer reported, and the "
                         "browser ends in Atlan, not on an error page."]
+        if at_first:
+            after = [AT_LOGIN_TIME.format(check=top.check_id),
+                     f"If `{top.check_id}` is still reported, make the fix; then {AGAIN[0].lower()}{AGAIN[1:]}",
+                     after[1]]
         if others:
             after.append("If the login still fails, fix the next problem listed below the same way.")
         # for an Atlan login the broker model says where it stops, in full ("Atlan stops at step 7: …")
         headline = top.message.rstrip(".") if top.check_id == BROKER_STOP_CHECK else top.title
         return Answer(f"This login fails: {headline}{more}.", _fix_for(top), tuple(after), top.check_id)
     if verdict.status is VerdictStatus.WARN and top is not None:
-        return Answer(verdict.summary, _fix_for(top),
-                      (f"Run `ssodiag analyze` on a new capture: `{top.check_id}` is no longer reported.",),
-                      top.check_id)
+        after = (AT_LOGIN_TIME.format(check=top.check_id) if at_first else
+                 f"Run `ssodiag analyze` on a new capture: `{top.check_id}` is no longer reported.")
+        return Answer(verdict.summary, _fix_for(top), (after,), top.check_id)
     if verdict.status is VerdictStatus.INCOMPLETE:
         unread = [i for i in inputs if i.error]
         steps = tuple(FixStep(f"Give `{i.source}` again as a file ssodiag reads (HAR, SAML-tracer export, SAML "

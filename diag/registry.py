@@ -86,6 +86,9 @@ class CheckSpec(Struct, frozen=True):
     symptom: bool = False
     # The check names where the login stops (Atlan's broker): its failure is the answer, listed before all others.
     headline: bool = False
+    # The check judges the evidence at the login's instant (DiagContext.instant_for): with no --at and no capture
+    # time that instant is a stand-in (the Response's IssueInstant, else now), so --at may change its result.
+    timed: bool = False
 
     @property
     def description(self) -> str:
@@ -105,14 +108,15 @@ REGISTRY: dict[str, CheckSpec] = {}
 
 
 def check(*, id: str, title: str, severity: Severity, remediation: str, connector: Connector = Connector.GENERIC,
-          requires: Iterable[Need] = (), docs: str | None = None, symptom: bool = False, headline: bool = False):
+          requires: Iterable[Need] = (), docs: str | None = None, symptom: bool = False, headline: bool = False,
+          timed: bool = False):
     """Register a check function in :data:`REGISTRY` under a stable, never-reused id."""
 
     def register(func):
         if id in REGISTRY:
             raise ValueError(f"check id {id} registered twice")
         REGISTRY[id] = CheckSpec(id, title, severity, connector, frozenset(requires), remediation, docs, func,
-                                 symptom, headline)
+                                 symptom, headline, timed)
         return func
 
     return register

@@ -134,9 +134,10 @@ def analyze(evidence: Evidence, expect: Expectations, *, now: datetime | None = 
         # the users of this evidence only: population-wide warnings (a group nobody has) would mislead here
         plan = simulate(expect.group_mappings, expect.atlan_users, idp_from_evidence(evidence), population=False)
     verdict = judge_run(findings, evidence.messages, evidence.inputs, evidence.flows)
+    stand_in_time = {cid for cid, spec in registry.items() if spec.timed} if ctx.login_time_unknown else set()
     return RunResult(tool_version=__version__, evidence=evidence, expectations=expect, resolved=resolved,
                      detections=detections, findings=tuple(findings), verdict=verdict,
-                     answer=build_answer(findings, verdict, evidence.inputs), groupsync=plan,
+                     answer=build_answer(findings, verdict, evidence.inputs, stand_in_time), groupsync=plan,
                      judgement=Judgement(mode, why), broker=ctx.predictions, judged_at=ctx.instant_for())
 
 

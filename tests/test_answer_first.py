@@ -203,3 +203,53 @@ def test_an_atlan_login_with_a_generic_idp_links_atlans_saml_guide(tmp_path):
     strict = json.loads(runner.invoke(app, args).stdout)
     assert strict["judgement"]["mode"] == "strict"
     assert all(f["docs"] != ATLAN_SAML_GUIDE for f in strict["findings"] if f["check_id"].startswith("SAML"))
+
+
+def test_after_a_check_judged_without_the_login_time_the_next_step_is_to_run_with_at(tmp_path):
+    # a pasted Response carries no login time: the time checks judge at its IssueInstant and say so; what to check
+    # next is the same command with --at, not a new HAR (a new login proves nothing about the login that failed)
+    from datetime import timedelta
+
+    from ssodiag.diag.answer import AGAIN
+
+    idp = TestIdP(cert_valid_from=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    issued = datetime(2026, 11, 28, 14, 5, tzinfo=timezone.utc)
+    acs = "https://acme.atlan.com/auth/realms/default/broker/okta/endpoint"
+    fields = dict(issue_instant=issued, audiences=["https://acme.atlan.com/auth/realms/default"], destination=acs,
+                  recipient=acs, not_on_or_after=issued + timedelta(minutes=5),
+                  sc_not_on_or_after=issued + timedelta(minutes=5))
+    (tmp_path / "idp.pem").write_text(idp.cert_pem)
+    (tmp_path / "healthy.xml").write_bytes(idp.signed_response(**fields, not_before=issued))
+    # NotBefore 2 s after the Response's IssueInstant: outside the window at the IssueInstant, inside at the login
+    (tmp_path / "late.xml").write_bytes(idp.signed_response(**fields, not_before=issued + timedelta(seconds=2)))
+
+    def answer(name, *more):
+        r = runner.invoke(app, ["analyze", str(tmp_path / name), "--idp-cert", str(tmp_path / "idp.pem"), "-f", "json",
+                                "--no-redact", "--fail-on", "never", *more])
+        doc = json.loads(r.stdout)
+        return doc["verdict"], doc["answer"]["check_after"]
+
+    verdict, after = answer("healthy.xml")
+    assert (verdict["status"], verdict["top_check_id"]) == ("warn", "SAML004")
+    assert after[0].startswith("Run the same command again with `--at`") and "`SAML004`" in after[0]
+    assert not [line for line in after if "HAR" in line or "new capture" in line]
+    verdict, after = answer("late.xml")
+    assert (verdict["status"], verdict["top_check_id"]) == ("fail", "SAML007")
+    assert after[0].startswith("Run the same command again with `--at`") and "`SAML007`" in after[0]
+    assert "If `SAML007` is still reported" in after[1]  # only then a new login
+    # the advice holds: judged at the login, nothing of the time window is left
+    login = (issued + timedelta(seconds=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert answer("healthy.xml", "--at", login)[0]["status"] == "pass"
+    assert answer("late.xml", "--at", login)[0]["status"] == "pass"
+    # with the login time known (--at), a time failure is fixed and checked with a new login, as any other
+    early = issued.strftime("%Y-%m-%dT%H:%M:%SZ")
+    verdict, after = answer("late.xml", "--at", early)
+    assert verdict["status"] == "fail" and after[0] == AGAIN  # Atlan's broker now decides its step 19: KC010
+
+
+def test_a_quoted_page_text_is_not_split_into_steps():
+    # SAML007's fix ended in two steps "Keycloak shows `Login timeout." and "Please sign in again.`"
+    from ssodiag.diag.answer import steps_of
+
+    assert steps_of("Sync the clocks and retry. Keycloak shows `Login timeout. Please sign in again.`") == [
+        "Sync the clocks and retry.", "Keycloak shows `Login timeout. Please sign in again.`"]
