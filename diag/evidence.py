@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Sequence
-from typing import BinaryIO
+from collections.abc import Callable, Sequence
+from typing import BinaryIO, TypeVar
 
 from msgspec import Struct
 from msgspec.structs import replace
@@ -47,16 +47,17 @@ _ENCODED_RUN = LazyRegex(r"[^\s]{40}")
 _SAML_PARAM_NAME = LazyRegex(r"S\s*A\s*M\s*L\s*R\s*e\s*(?:q\s*u\s*e\s*s\s*t|s\s*p\s*o\s*n\s*s\s*e)")
 # Quotes a value picks up when copied out of JSON, a shell command or code; base64 and URLs never hold them.
 _PASTE_QUOTES = "\"'`"
-# Several messages pasted into one text file, one after another, separated by a blank line.
 # A URL alone (a launch link the user opened, e.g. PingFederate's startSSO.ping): no SAML message, but its host and
 # parameters name the IdP and are judged as a launch URL.
 _BARE_URL = LazyRegex(r"https?://[^\s\"'<>`]+", re.IGNORECASE)
+# Several messages pasted into one text file, one after another, separated by a blank line.
 _BLANK_LINE = LazyRegex(r"\r?\n[ \t]*\r?\n")
-MAX_DOCUMENTS_PER_TEXT = 50
+MAX_DOCUMENTS_PER_TEXT = 50  # each part is read, and a part of XML re-read when joined: bound the work
 MIN_PASTED_VALUE = 100  # shorter arguments are file names, even when shaped like base64
 MAX_ARGUMENT_VALUE = 2 * 1024 * 1024  # an operating system passes far less on a command line anyway
 MAX_MULTI_DOCUMENT_BYTES = 2 * 1024 * 1024
-MAX_SKIPPED_NAMED = 10  # skipped capture entries named in the input's detail; the rest are counted  # each split is re-parsed: bound the work to a few pasted messages
+MAX_SKIPPED_NAMED = 10  # skipped capture entries named in the input's detail; the rest are counted
+T = TypeVar("T")
 
 
 class _Parsed(Struct, frozen=True):
@@ -216,32 +217,17 @@ def _detect_and_parse(data: bytes, source: str) -> _Parsed:
 
 
 def _several_documents(data: bytes, source: str) -> _Parsed | None:
-    """The documents of a text holding several, or None when it does not split into documents we can all read.
-
-    XML may itself contain blank lines, so consecutive parts are joined until they parse as one document.
-    """
+    """The documents of a text holding several, or None when it does not split into documents we can all read."""
     if len(data) > MAX_MULTI_DOCUMENT_BYTES or data.removeprefix(_UTF8_BOM).lstrip()[:1] in (b"{", b"["):
         return None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None
-    parts = [p.strip() for p in _BLANK_LINE.split(text) if p.strip()]
-    if not 2 <= len(parts) <= MAX_DOCUMENTS_PER_TEXT:
+    documents = pasted_documents(text, lambda document: _detect_one(document.encode("utf-8"), source))
+    if documents is None:
         return None
-    found: list[_Parsed] = []
-    pending: list[str] = []
-    for part in parts:
-        pending.append(part)
-        try:
-            found.append(_detect_one("\n\n".join(pending).encode("utf-8"), source))
-        except InputError:
-            if not pending[0].startswith("<"):
-                return None
-            continue
-        pending = []
-    if pending or len(found) < 2:
-        return None
+    found = [parsed for _, _, parsed in documents]
     return _Parsed(
         InputKind.SAML_MESSAGE if any(p.messages for p in found) else found[0].kind,
         f"{len(found)} documents: " + "; ".join(p.detail for p in found[:5]) + ("; …" if len(found) > 5 else ""),
@@ -250,6 +236,35 @@ def _several_documents(data: bytes, source: str) -> _Parsed | None:
         certificates=tuple(c for p in found for c in p.certificates),
         error_pages=tuple(e for p in found for e in p.error_pages),
     )
+
+
+def pasted_documents(text: str, read: Callable[[str], T]) -> list[tuple[int, int, T]] | None:
+    """The documents of a text of several pasted one after another, separated by blank lines, as (start, end,
+    ``read(text[start:end])``) in order; None when a part cannot be read (``read`` raises InputError) or there are
+    not 2 to MAX_DOCUMENTS_PER_TEXT. XML may itself contain blank lines, so consecutive parts starting with one that
+    begins with `<` are joined, as pasted, until they read as one document. `analyze` and `sanitize` both split
+    with this, so a sanitized copy holds the documents that analyze reads."""
+    parts: list[tuple[int, int]] = []
+    start = 0
+    for end, next_start in [(m.start(), m.end()) for m in _BLANK_LINE.finditer(text)] + [(len(text), len(text))]:
+        part = text[start:end]
+        if part.strip():
+            parts.append((start + len(part) - len(part.lstrip()), start + len(part.rstrip())))
+        start = next_start
+    if not 2 <= len(parts) <= MAX_DOCUMENTS_PER_TEXT:
+        return None
+    found: list[tuple[int, int, T]] = []
+    first: int | None = None
+    for start, end in parts:
+        first = start if first is None else first
+        try:
+            found.append((first, end, read(text[first:end])))
+        except InputError:
+            if not text.startswith("<", first):
+                return None
+            continue
+        first = None
+    return found if first is None and len(found) >= 2 else None
 
 
 def _detect_one(data: bytes, source: str) -> _Parsed:

@@ -30,7 +30,7 @@ from ssodiag.diag.broker import STATE_PART
 from ssodiag.diag.capture_stream import har_entries, tracer_requests, tracer_timestamp
 from ssodiag.diag.decode import LAYER_BASE64, LAYER_URL, decode_saml_value, encode_saml_value
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.evidence import is_pasted_value
+from ssodiag.diag.evidence import is_pasted_value, pasted_documents
 from ssodiag.diag.files import open_file
 from ssodiag.diag.har import MAX_RAW_SEARCH_CHARS, find_known_error, har_body, status_code
 from ssodiag.diag.limits import MAX_CAPTURE_BYTES, MAX_FILE_BYTES
@@ -52,10 +52,9 @@ _FORM_FIELD = re.compile(
     r"""(<input\b[^>]*?\bname\s*=\s*["']?(SAMLRequest|SAMLResponse)\b[^>]*?\bvalue\s*=\s*)(["'])(.*?)\3"""
     r"""|(<input\b[^>]*?\bvalue\s*=\s*)(["'])(.*?)\6([^>]*?\bname\s*=\s*["']?(?:SAMLRequest|SAMLResponse)\b)""",
     re.IGNORECASE | re.DOTALL)
-# Pasted evidence: a URL inside other text (a log line), several pastes one per paragraph, quotes picked up when a
-# value was copied out of JSON or a shell command.
+# Pasted evidence: a URL inside other text (a log line), quotes picked up when a value was copied out of JSON or a
+# shell command.
 _URL = re.compile(r"(https?://[^\s\"'<>`]+)")
-_PARAGRAPHS = re.compile(r"(\r?\n[ \t]*\r?\n)")
 _PASTE_QUOTES = "\"'`"
 _FORM_START = ("SAMLRequest=", "SAMLResponse=", "RelayState=")
 # A credential header copied with a URL (a log line, a curl command): its value goes.
@@ -145,15 +144,18 @@ class Sanitizer:
     # ----------------------------------------------------------------- pasted evidence
     def pasted(self, text: str) -> str:
         """A text of pasted evidence, each message written back in its own form: one message, or several one per
-        paragraph (as ``analyze`` reads such a file)."""
+        paragraph, split as ``analyze`` splits such a file (XML holding blank lines stays one document)."""
         try:
             return self._pasted_one(text)
         except InputError:
-            parts = _PARAGRAPHS.split(text)
-            if len(parts) < 3:
+            documents = pasted_documents(text, self._pasted_one)
+            if documents is None:
                 raise
-        return "".join(part if index % 2 or not part.strip() else self._pasted_one(part)
-                       for index, part in enumerate(parts))
+        out, done = [], 0
+        for start, end, sanitized_document in documents:
+            out += [text[done:start], sanitized_document]  # the blank lines between documents, as pasted
+            done = end
+        return "".join(out) + text[done:]
 
     def _pasted_one(self, text: str) -> str:
         core = text.strip()

@@ -271,6 +271,26 @@ def test_a_single_message_is_written_back_in_its_own_encoding_and_diagnoses_the_
     _same_diagnosis(original, _ticket_copy(tmp_path / "sanitized", name, {"message.txt": safe}))
 
 
+def test_a_file_of_pasted_values_is_split_as_analyze_splits_it_even_where_xml_holds_blank_lines(tmp_path):
+    # analyze joined the paragraphs of a pretty-printed Response until they parsed; sanitize split at every blank
+    # line and refused the file ("malformed XML: Premature end of data")
+    xml, _ = _sample_response("okta-failure")
+    issuer_end = xml.index(b"</saml:Issuer>") + len(b"</saml:Issuer>")  # the Response's: outside the signed assertion
+    spaced = (xml[:issuer_end] + b"\n  \n" + xml[issuer_end:]).decode()
+    text = f"{spaced}\n\n{_b64(xml)}\n"
+    source = tmp_path / "pasted.txt"
+    source.write_text(text)
+    before = load_evidence([str(source)])
+    assert before.inputs[0].detail == "2 documents: SAML Response (raw XML); SAML Response (base64)"
+    safe = _sanitize(source, tmp_path / "safe.txt")
+    _assert_nothing_planted(safe)
+    first, blank, second = safe.partition("\n\n")
+    assert "\n  \n" in first and first.startswith("<!-- ssodiag-sanitized:") and "\n" not in second.strip()
+    after = load_evidence([str(tmp_path / "safe.txt")])
+    assert after.inputs[0].detail == before.inputs[0].detail
+    assert all(m.sanitized and _marked(m.raw_xml) for m in after.messages)
+
+
 def test_a_signed_redirect_url_stays_a_url_and_its_signature_is_not_checked(tmp_path):
     idp = TestIdP()
     request = idp.authn_request(id="_req1")
