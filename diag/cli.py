@@ -404,11 +404,11 @@ def sanitize(
       ssodiag sanitize saml-tracer.json -o safe.json --redaction-key key.json
       ssodiag sanitize response.b64 -o safe.b64
     """
-    from ssodiag.diag.evidence import is_pasted_value, load_evidence
+    from ssodiag.diag.evidence import NOT_RECOGNISED, is_pasted_value, load_evidence
     from ssodiag.diag.model import Expectations
     from ssodiag.diag.redact import receipt_line, redactor_for, write_key_map
     from ssodiag.diag.runner import analyze as run_analysis
-    from ssodiag.diag.sanitize import keep_relay_state_shape, sanitized
+    from ssodiag.diag.sanitize import READS, keep_relay_state_shape, sanitized
 
     path = evidence
     try:
@@ -417,8 +417,8 @@ def sanitize(
         check_outputs(output, redaction_key, [path])
         ev = load_evidence([path])  # the personal values are read from the diagnosis of the real evidence
         [loaded] = ev.inputs
-        if loaded.error:
-            raise InputError(loaded.error)
+        if loaded.error:  # text that is none of the forms (prose without a SAML value) is refused, never copied
+            raise InputError(f"{loaded.error}; {READS}" if loaded.error.endswith(NOT_RECOGNISED) else loaded.error)
         local_paths = [] if is_pasted_value(path) else [path]
         redactor = redactor_for(run_analysis(ev, Expectations()), local_paths=local_paths)
         keep_relay_state_shape(redactor, [m.relay_state for m in ev.messages])

@@ -50,6 +50,12 @@ _PASTE_QUOTES = "\"'`"
 # A URL alone (a launch link the user opened, e.g. PingFederate's startSSO.ping): no SAML message, but its host and
 # parameters name the IdP and are judged as a launch URL.
 _BARE_URL = LazyRegex(r"https?://[^\s\"'<>`]+", re.IGNORECASE)
+# The tokens diag.redact puts for personal values (`<email-0123456789ab>`): text, even where it opens a document.
+_REDACTION_TOKEN = LazyRegex(rb"<[a-z]+-[0-9a-f]{12}>")
+# A value inside other text (a pasted e-mail or ticket): a run of the base64, base64url or URL-encoding alphabet as
+# long as encoded SAML's, continued on the next lines where a mail program or a decoder wrapped it.
+_EMBEDDED_VALUE = LazyRegex(r"[A-Za-z0-9+/=_%-]{40,}+(?:\r?\n[ \t]*+[A-Za-z0-9+/=_%-]++)*+")
+MAX_EMBEDDED_CANDIDATES = 200  # runs tried as a SAML value in one text: a page of minified script holds many
 # Several messages pasted into one text file, one after another, separated by a blank line.
 _BLANK_LINE = LazyRegex(r"\r?\n[ \t]*\r?\n")
 MAX_DOCUMENTS_PER_TEXT = 50  # each part is read, and a part of XML re-read when joined: bound the work
@@ -276,7 +282,15 @@ def _detect_one(data: bytes, source: str) -> _Parsed:
     if _HTML_START.match(head):
         return _from_page(data.decode("utf-8", errors="replace"), source)
     if looks_like_xml(data):
-        return _from_xml(data, source)
+        try:
+            return _from_xml(data, source)
+        except InputError:
+            # no XML but words: a sanitized e-mail or error text may open with a redaction token (`<page-…>`)
+            words = _from_words(data.decode("utf-8-sig", errors="replace"), source) \
+                if _REDACTION_TOKEN.match(head) else None
+            if words is None:
+                raise
+            return words
     if head.startswith(b"-----BEGIN") or len(data) <= MAX_CERT_FILE_BYTES and is_certificate_bytes(data):
         # PEM armour: a certificate, or load_certificates says which other block it is (a key, a CSR, ...)
         certs = load_certificates(data, source)
@@ -297,9 +311,56 @@ def _detect_one(data: bytes, source: str) -> _Parsed:
         return _from_value(stripped, source)
     if _BARE_URL.fullmatch(stripped):
         return _from_url(stripped, source)
-    if find_known_error(text):
-        return _from_page(text, source)
-    raise InputError(NOT_RECOGNISED, source)
+    words = _from_words(text, source)
+    if words is None:
+        raise InputError(NOT_RECOGNISED, source)
+    return words
+
+
+def _from_words(text: str, source: str) -> _Parsed | None:
+    """Text of words (a pasted e-mail or ticket, an error text): the SAML values in it and the error it quotes, or
+    None when it holds neither."""
+    values = embedded_values(text, lambda value: _from_value(value, source)) if len(text) <= MAX_MULTI_DOCUMENT_BYTES \
+        else []
+    if values:
+        return _from_prose(text, source, [parsed for _, _, parsed in values])
+    return _from_page(text, source) if find_known_error(text) else None
+
+
+def embedded_values(text: str, read: Callable[[str], T]) -> list[tuple[int, int, T]]:
+    """The encoded SAML values inside other text (a pasted e-mail or ticket, a log line, a page), as (start, end,
+    ``read(text[start:end])``): each run that looks encoded and that ``read`` accepts (it raises InputError for what
+    is no SAML value). A value wrapped over lines is one run: lines as wide as its first, then one shorter line if
+    ``read`` takes it (a word on the next line is no part of it). `analyze` reads these values and `sanitize`
+    re-encodes them with this one function, so both see the same ones."""
+    found: list[tuple[int, int, T]] = []
+    for tried, match in enumerate(_EMBEDDED_VALUE.finditer(text)):
+        if tried == MAX_EMBEDDED_CANDIDATES or len(found) == MAX_DOCUMENTS_PER_TEXT:
+            break
+        lines = match.group().splitlines(keepends=True)
+        width = len(lines[0].strip())
+        whole = next((n for n, line in enumerate(lines) if len(line.strip()) != width), len(lines))
+        shorter = whole < len(lines) and len(lines[whole].strip()) < width  # a wrapped value's last line
+        for count in (whole + 1, whole) if shorter else (whole,):
+            value = "".join(lines[:count]).rstrip()
+            try:
+                found.append((match.start(), match.start() + len(value), read(value)))
+                break
+            except InputError:
+                continue
+    return found
+
+
+def _from_prose(text: str, source: str, values: list[_Parsed]) -> _Parsed:
+    """Text holding SAML values among other words (a pasted e-mail or ticket): its messages, and the error it quotes
+    when it quotes a known one."""
+    match = find_known_error(text)
+    said = f'; quotes "{match.group(0)}"' if match else ""
+    return _Parsed(
+        InputKind.SAML_MESSAGE if any(p.messages for p in values) else InputKind.METADATA,
+        "text holding " + "; ".join(p.detail for p in values[:5]) + ("; …" if len(values) > 5 else "") + said,
+        messages=tuple(m for p in values for m in p.messages), metadata=tuple(m for p in values for m in p.metadata),
+        error_pages=(ErrorPage(source=source, text=error_excerpt(text)),) if match else ())
 
 
 def _from_json(data: bytes, source: str) -> _Parsed:

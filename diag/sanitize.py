@@ -30,7 +30,7 @@ from ssodiag.diag.broker import STATE_PART
 from ssodiag.diag.capture_stream import har_entries, tracer_requests, tracer_timestamp
 from ssodiag.diag.decode import LAYER_BASE64, LAYER_URL, decode_saml_value, encode_saml_value
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.evidence import is_pasted_value, pasted_documents
+from ssodiag.diag.evidence import NOT_RECOGNISED, embedded_values, is_pasted_value, pasted_documents
 from ssodiag.diag.files import open_file
 from ssodiag.diag.har import MAX_RAW_SEARCH_CHARS, find_known_error, har_body, status_code
 from ssodiag.diag.limits import MAX_CAPTURE_BYTES, MAX_FILE_BYTES
@@ -39,6 +39,8 @@ from ssodiag.diag.redact import SECRET, Redactor, is_secret_key
 from ssodiag.diag.saml import SANITIZED_COMMENT
 from ssodiag.diag.xmlparse import parse_xml
 
+READS = ("sanitize reads HAR files, SAML-tracer exports, SAML messages (XML or encoded, alone, in a URL or form body, "
+         "or in a text such as a pasted e-mail) and error pages")
 MARKER = {"sanitized": True}
 COMMENT = ("Sanitized by ssodiag: cookies, credentials and unrelated bodies removed, personal values in SAML messages "
            "replaced by tokens; signatures no longer verify.")
@@ -56,6 +58,7 @@ _FORM_FIELD = re.compile(
 # shell command.
 _URL = re.compile(r"(https?://[^\s\"'<>`]+)")
 _PASTE_QUOTES = "\"'`"
+_ENCODED_VALUE = re.compile(r"[A-Za-z0-9+/=_%\-\s]+")  # a value alone: no word around it
 _FORM_START = ("SAMLRequest=", "SAMLResponse=", "RelayState=")
 # A credential header copied with a URL (a log line, a curl command): its value goes.
 _SECRET_HEADER_LINE = re.compile(r"(?i)\b((?:set-)?cookie|(?:proxy-)?authorization)(\s*:\s*)[^\r\n'\"]+")
@@ -128,7 +131,9 @@ class Sanitizer:
         return redacted.replace("<", "%3C").replace(">", "%3E")
 
     def page(self, text: str) -> str:
-        """An auto-post page or error page: SAML fields re-encoded, the rest redacted as the reports are."""
+        """Text that may hold SAML messages (an auto-post page, an error page, a log line, a pasted e-mail): the
+        values of its SAML form fields and the encoded values in its text re-encoded, the rest redacted as the
+        reports are."""
         kept: list[str] = []
 
         def park(match: re.Match[str]) -> str:
@@ -138,8 +143,18 @@ class Sanitizer:
             kept.append(html.escape(self.saml_value(html.unescape(match.group(7)))))
             return f"{match.group(5)}{match.group(6)}\0{len(kept) - 1}\0{match.group(6)}{match.group(8)}"
 
-        parked = self.r.text(_FORM_FIELD.sub(park, text))
+        text = _FORM_FIELD.sub(park, text)
+        pieces, done = [], 0
+        for start, end, value in embedded_values(text, self._embedded_value):
+            kept.append(value)
+            pieces += [text[done:start], f"\0{len(kept) - 1}\0"]
+            done = end
+        parked = self.r.text("".join(pieces) + text[done:])
         return re.sub(r"\0(\d+)\0", lambda m: kept[int(m.group(1))], parked)
+
+    def _embedded_value(self, value: str) -> str:
+        """An encoded value found in text, re-encoded in its own form and wrapped as it was."""
+        return _wrapped_like(self.saml_value(value, url_encoded=True), value)
 
     # ----------------------------------------------------------------- pasted evidence
     def pasted(self, text: str) -> str:
@@ -170,13 +185,18 @@ class Sanitizer:
         elif core.startswith(_FORM_START):  # a form body, maybe wrapped over lines as it was copied
             pairs = self.pairs(parse_qsl("".join(core.split()), keep_blank_values=True))
             out = urlencode(pairs, quote_via=quote, safe="<>@")
-        else:
+        elif _ENCODED_VALUE.fullmatch(core):  # a value alone, maybe wrapped over lines
             out = _wrapped_like(self.saml_value(core, url_encoded=True), core)
+        else:  # words around values (a pasted e-mail or ticket): what `analyze` read in it is re-encoded
+            if not embedded_values(core, self._embedded_value):
+                raise InputError(NOT_RECOGNISED, self.source)
+            out = self.page(core)
         return f"{lead}{quote_mark}{out}{quote_mark}{trail}"
 
     def _around_urls(self, text: str) -> str:
-        """Text pasted with a URL (a log line, a curl command): credential headers emptied, the rest redacted."""
-        return self.r.text(_SECRET_HEADER_LINE.sub(rf"\1\2{SECRET}", text))
+        """Text pasted with a URL (a log line, a curl command): credential headers emptied, values it holds
+        re-encoded, the rest redacted."""
+        return self.page(_SECRET_HEADER_LINE.sub(rf"\1\2{SECRET}", text))
 
     # ----------------------------------------------------------------- capture parts (HAR, SAML-tracer)
     def headers(self, headers: Any) -> Any:
@@ -347,8 +367,7 @@ def sanitized(path: str, kind: InputKind | None, redactor: Redactor) -> Iterable
         s = Sanitizer(redactor, source)
         return [s.page(text) if kind is InputKind.ERROR_PAGE else s.pasted(text)]
     what = kind.value if kind is not None else "not recognised"
-    raise InputError(f"sanitize reads HAR files, SAML-tracer exports, SAML messages, URLs and error pages; this "
-                     f"input is {what} (nothing personal to remove: share it as it is)", path)
+    raise InputError(f"{READS}; this input is {what} (nothing personal to remove: share it as it is)", path)
 
 
 def _capture_file(path: str, sanitize: Callable[[BinaryIO, Redactor, str], Iterator[str]],

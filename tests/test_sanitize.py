@@ -102,7 +102,7 @@ def test_metadata_is_refused_in_one_line(tmp_path):
     source = SAMPLES / "okta-healthy" / "okta-metadata.xml"
     result = CliRunner().invoke(app, ["sanitize", str(source), "-o", str(tmp_path / "out.xml")])
     assert result.exit_code == 2
-    assert "URLs and error pages; this input is metadata" in result.stderr
+    assert "and error pages; this input is metadata (nothing personal to remove" in result.stderr
     assert "Traceback" not in result.output and not (tmp_path / "out.xml").exists()
 
 
@@ -289,6 +289,43 @@ def test_a_file_of_pasted_values_is_split_as_analyze_splits_it_even_where_xml_ho
     after = load_evidence([str(tmp_path / "safe.txt")])
     assert after.inputs[0].detail == before.inputs[0].detail
     assert all(m.sanitized and _marked(m.raw_xml) for m in after.messages)
+
+
+def test_a_pasted_email_holding_a_response_is_read_and_sanitized_and_prose_alone_is_refused(tmp_path):
+    # a support engineer pastes the customer's e-mail: before, analyze refused it ("not recognised") and sanitize
+    # either refused it or, when it quoted a known error, copied the SAMLResponse in it unchanged (her NameID, name
+    # and e-mail inside the base64)
+    xml, _ = _sample_response("okta-failure")
+    wrapped = base64.encodebytes(xml).decode()  # 76 columns, as a mail program wraps it
+    text = (f"Hi team,\n\nthe user {EMAIL} cannot sign in, Atlan shows Invalid requester. The SAMLResponse from "
+            f"the browser:\n{wrapped}Thanks\nBob\n")  # a word right under the value is no part of it
+    original = _ticket_copy(tmp_path / "original", "okta-failure", {"mail.txt": text})
+    source = _under_home(tmp_path, "mail.txt")
+    source.write_text(text)
+    before = load_evidence([str(source)])
+    assert before.inputs[0].detail == 'text holding SAML Response (base64); quotes "Invalid requester"'
+    assert [m.raw_xml for m in before.messages] == [xml] and before.error_pages
+    safe = _sanitize(source, tmp_path / "safe.txt")
+    _assert_nothing_planted(safe)
+    value_lines = safe.split("browser:\n")[1].split("Thanks")[0].splitlines()
+    assert len(value_lines) > 1 and {len(line) for line in value_lines[:-1]} == {76}  # wrapped as it was
+    [message] = load_evidence([str(tmp_path / "safe.txt")]).messages
+    assert message.sanitized and _marked(message.raw_xml)
+    _same_diagnosis(original, _ticket_copy(tmp_path / "sanitized", "okta-failure", {"mail.txt": safe}))
+    # the error text alone: its sanitized copy opens with a redaction token (`<page-…>`) and is still that error,
+    # not "malformed XML"
+    said = tmp_path / "said.txt"
+    said.write_text(f"Hi team, the user {EMAIL} cannot sign in. Atlan shows Invalid requester.\n")
+    safe_said = _sanitize(said, tmp_path / "said-safe.txt")
+    assert safe_said.startswith("<") and EMAIL not in safe_said
+    [page] = load_evidence([str(tmp_path / "said-safe.txt")]).inputs
+    assert (page.error, page.kind.value, page.detail) == (None, "error-page", 'error page: "Invalid requester"')
+    prose = tmp_path / "prose.txt"
+    prose.write_text(f"Hi team, the user {EMAIL} cannot sign in since Monday. Thanks, Bob\n")
+    refused = CliRunner().invoke(app, ["sanitize", str(prose), "-o", str(tmp_path / "prose-safe.txt")])
+    assert refused.exit_code == 2 and not (tmp_path / "prose-safe.txt").exists()
+    assert len(refused.stderr.strip().splitlines()) == 1 and "not recognised" in refused.stderr
+    assert "in a text such as a pasted e-mail" in refused.stderr and "error pages" in refused.stderr
 
 
 def test_a_signed_redirect_url_stays_a_url_and_its_signature_is_not_checked(tmp_path):
