@@ -259,7 +259,9 @@ def capture_lacks_saml_post(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
 # Keycloak's broker endpoint for SP-initiated logins, `/auth/realms/{realm}/broker/{alias}/endpoint` (SAMLEndpoint.java
 # 172-210 in atlanhq/keycloak-identity 20.0.2; Atlan's guides print it as the SP-initiated assertion URL).
 _SP_INITIATED_ACS_PATH = LazyRegex(r"^(?:/auth)?/realms/[^/]+/broker/[^/]+/endpoint/?$")
-# Atlan's PingFederate guide lists both assertion URLs: "To use both IdP- and SP-initiated SSO, add both the URLs".
+# Atlan's PingFederate guide lists both assertion URLs: "To use both IdP- and SP-initiated SSO, add both the URLs",
+# the one Atlan page that names the IdP-initiated one. Where another IdP's console fix leads (Okta, Google, Entra),
+# diag.connectors.tailor links that IdP's Atlan guide instead.
 ATLAN_BOTH_ACS_URLS = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
                        "integration-with-pingfederate-using-saml")
 

@@ -239,7 +239,7 @@ class Tenant(Struct, frozen=True):
     sp_entity_id: str
     acs_sp: str
     acs_idp: str
-    origin: str  # "--atlan/--alias", "the capture", or "placeholders"
+    origin: str  # "--atlan/--alias", "the evidence" (its broker URLs), or "placeholders"
 
     def fill(self, template: str) -> str:
         filled = template.format_map({"atlan": self.atlan, "alias": self.alias, "sp_entity_id": self.sp_entity_id,
@@ -263,8 +263,8 @@ PLACEHOLDERS = Tenant(atlan=PLACEHOLDER_ATLAN, alias=PLACEHOLDER_ALIAS,
                       origin="the catalogue")  # fills the fixes shown in `ssodiag checks list`
 
 
-def _atlan_in_capture(ctx: DiagContext) -> tuple[str, str] | None:
-    """(Atlan base URL, alias) from the broker endpoint the capture posted to or asked for, if there is one."""
+def _atlan_in_evidence(ctx: DiagContext) -> tuple[str, str] | None:
+    """(Atlan base URL, alias) from the broker endpoint the evidence posted to or asked for, if there is one."""
     ev = ctx.evidence
     urls = [m.destination for m in ev.messages] + [m.acs_url for m in ev.messages]
     urls += [sc.recipient for m in ev.messages for a in m.assertions for sc in a.subject_confirmations]
@@ -281,8 +281,8 @@ def tenant(ctx: DiagContext) -> Tenant:
     expect = ctx.expect
     if expect.atlan_url and expect.atlan_alias:
         base, alias, origin = expect.atlan_url, expect.atlan_alias, "--atlan/--alias"
-    elif (seen := _atlan_in_capture(ctx)) is not None:
-        (base, alias), origin = seen, "the capture"
+    elif (seen := _atlan_in_evidence(ctx)) is not None:
+        (base, alias), origin = seen, "the evidence"
     else:
         base, alias, origin = PLACEHOLDER_ATLAN, PLACEHOLDER_ALIAS, "placeholders"
     entity, (acs_sp, acs_idp) = atlan_endpoints(base, alias)
@@ -307,9 +307,10 @@ def active(ctx: DiagContext) -> list[ConnectorDeclaration]:
 def tailor(findings: Iterable[Finding], ctx: DiagContext) -> list[Finding]:
     """Generic findings that failed or warned, led by how to make their fix in the console of each connector in play
     (the vendor's console decides the concrete values, the generic advice follows); a finding the vendor documents as
-    harmless becomes a skip that says why. A finding whose link is a specification PDF links the setup guide of the
-    IdP in play instead (Atlan's generic SAML 2.0 guide for an Atlan login with no vendor in play): the guide shows
-    where the value the fix names is set, a 90-page PDF does not."""
+    harmless becomes a skip that says why; one that linked another IdP's setup guide links the guide of the IdP whose
+    console fix leads. A finding whose link is a specification PDF links the setup guide of the IdP in play instead
+    (Atlan's generic SAML 2.0 guide for an Atlan login with no vendor in play): the guide shows where the value the
+    fix names is set, a 90-page PDF does not."""
     from ssodiag.diag.judgement import ATLAN
 
     decls = active(ctx)
@@ -319,15 +320,21 @@ def tailor(findings: Iterable[Finding], ctx: DiagContext) -> list[Finding]:
     values = tenant(ctx)
     # the IdP's guide (not a proxy's); for an Atlan login with no vendor in play, Atlan's generic SAML 2.0 guide
     guide = next((d.docs for d in decls if d.proxy_host_suffix is None), ATLAN_SAML_GUIDE if atlan_login else None)
+    vendor_guides = {d.docs for d in DECLARATIONS.values() if d.proxy_host_suffix is None}
     tailored = []
     for f in findings:
         if f.status in (Status.FAIL, Status.WARN):
             harmless = [d.not_judged[f.check_id] for d in decls if f.check_id in d.not_judged]
-            extra = [f"In {d.title}: {values.fill(d.fixes[f.check_id])}" for d in decls if f.check_id in d.fixes]
+            fixers = [d for d in decls if f.check_id in d.fixes]
+            extra = [f"In {d.title}: {values.fill(d.fixes[f.check_id])}" for d in fixers]
             if harmless:
                 f = replace(f, status=Status.SKIP, message=f"Not blamed: {harmless[0]}. {f.message}")
             elif extra:
                 f = replace(f, remediation=" ".join([*extra, f.remediation]))
+                # a check that links another IdP's guide (KC002: Atlan's PingFederate guide, the one Atlan page
+                # naming both ACS URLs) links the guide of the IdP whose console fix now leads instead
+                if f.docs in vendor_guides and f.docs != fixers[0].docs and fixers[0].proxy_host_suffix is None:
+                    f = replace(f, docs=fixers[0].docs)
             if guide and f.status is not Status.SKIP and f.docs and f.docs.lower().endswith(".pdf"):
                 f = replace(f, docs=guide)
         tailored.append(f)

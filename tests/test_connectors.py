@@ -199,6 +199,8 @@ def test_google_dashboard_launch_to_sp_endpoint(tmp_path):
     # PingFederate lists both ACS URLs and makes the IdP-initiated one the default
     ("ping", "https://sso.acme.example:9031", "https://sso.acme.example:9031/idp/startSSO.ping?PartnerSpId=x",
      "In PingFederate: "),
+    ("azure", "https://sts.windows.net/0b6a3f7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b/",
+     "https://myapps.microsoft.com/signin/atlan/0b6a3f7e", "In Entra ID: "),
 ])
 def test_dashboard_launch_answer_leads_with_the_vendor_fix(tmp_path, alias, issuer, launch, vendor_step):
     idp = TestIdP(entity_id=issuer)
@@ -214,6 +216,23 @@ def test_dashboard_launch_answer_leads_with_the_vendor_fix(tmp_path, alias, issu
     # the generic advice follows, and does not tell a one-field console to keep the SP-initiated URL
     assert any(step.startswith("Make Atlan's IdP-initiated URL") for step in steps[1:])
     assert not any("(keep the SP-initiated one too)" in step for step in steps)
+    # the link is the guide of the IdP whose console the fix is made in, not Atlan's PingFederate guide for all
+    [idp_guide] = [d.docs for d in declarations() if vendor_step == f"In {d.title}: "]
+    assert next(f for f in failing(result) if f.check_id == "KC002").docs == idp_guide
+
+
+def test_a_launch_from_an_idp_of_no_known_vendor_links_the_page_naming_both_acs_urls(tmp_path):
+    # no vendor guide to link: Atlan's PingFederate guide is the one Atlan page that names both ACS URLs
+    from ssodiag.checks.keycloak import ATLAN_BOTH_ACS_URLS
+
+    idp = TestIdP(entity_id="https://idp.corp.example/saml")
+    entity, acs, _ = endpoints("corp")
+    response = idp.signed_response(in_response_to=None, destination=acs, recipient=acs, audiences=[entity])
+    har = HarBuilder(start=utc_now())
+    har.add("POST", acs, status=400, body=post_body("SAMLResponse", response, ""))
+    result, _ = run(tmp_path, har, "corp", idp)
+    assert not result.detections
+    assert next(f for f in failing(result) if f.check_id == "KC002").docs == ATLAN_BOTH_ACS_URLS
 
 
 # --------------------------------------------------------------------------- PingFederate
