@@ -19,7 +19,9 @@ from msgspec.structs import replace
 from ssodiag.diag.certs import is_certificate_bytes, load_certificates
 from ssodiag.diag.decode import decode_saml_value, looks_like_xml, parse_saml_params
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.capture_stream import capture_key, har_entries, tracer_requests, tracer_timestamp
+from ssodiag.diag.capture_stream import (
+    capture_key, har_entries, mapped_har_entries, tracer_requests, tracer_timestamp,
+)
 from ssodiag.diag.files import open_file, read_at_most
 from ssodiag.diag.har import (
     MAX_COOKIES, MAX_URLS, HarContent, error_excerpt, find_known_error, load_json, page_text, read_har, saml_form,
@@ -144,7 +146,9 @@ def _load_stream(fh: BinaryIO, source: str) -> _Parsed:
     fh.seek(body_start)
     key = capture_key(fh) if head[body_start:].lstrip()[:1] == b"{" else None
     if key == "log":
-        return _from_capture(read_har(har_entries(fh, source), source), InputKind.HAR, "HAR")
+        entries = mapped_har_entries(fh)
+        return _from_capture(read_har(har_entries(fh, source) if entries is None else entries, source),
+                             InputKind.HAR, "HAR")
     if key == "requests":
         content = read_saml_tracer(tracer_requests(fh, source), source,
                                    timestamp=functools.partial(tracer_timestamp, fh, body_start))

@@ -25,8 +25,9 @@ from operator import attrgetter
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import msgspec
 from lxml import etree
-from msgspec import Struct
+from msgspec import Raw, Struct
 from msgspec.structs import replace
 
 from ssodiag.diag.decode import (
@@ -423,7 +424,7 @@ def _correlate(messages: Sequence[SamlMessage]) -> tuple[tuple[tuple[str, str], 
 
 def read_har(data: bytes | dict | Iterable[Any], source: str) -> HarContent:
     """Read a HAR into messages, flow, error pages and URLs: from bytes of JSON, the parsed object, or its
-    ``log.entries`` items one at a time (:func:`ssodiag.diag.capture_stream.har_entries`).
+    ``log.entries`` items (:class:`HarEntry` views or parsed items: :func:`ssodiag.diag.capture_stream.har_entries`).
 
     Entries are read leniently: one that is not a HAR entry is skipped, and named with the reason."""
     if isinstance(data, (bytes, dict)):
@@ -437,8 +438,9 @@ def read_har(data: bytes | dict | Iterable[Any], source: str) -> HarContent:
     exchanges: list[Exchange] = []
     skipped: list[str] = []
     budget = PageScanBudget()
-    for index, entry in enumerate(data, start=1):  # numbered from 1, as browsers' network panels number them
-        exchange = _har_exchange(index, entry, budget)
+    for index, item in enumerate(data, start=1):  # numbered from 1, as browsers' network panels number them
+        entry = item if isinstance(item, HarEntry) else har_entry(item)
+        exchange = _har_exchange(index, entry, budget) if isinstance(entry, HarEntry) else entry
         if isinstance(exchange, str):
             skipped.append(f"entry {index} ({exchange})")
         else:
@@ -475,6 +477,95 @@ def load_json(data: bytes, source: str) -> Any:
         raise InputError("JSON is nested too deeply", source) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"invalid JSON: {error_text(exc)}", source) from None
+
+
+# --------------------------------------------------------------------------- an entry decoded by msgspec
+
+
+# A HAR entry as the reading sees it: only the keys it uses, each of the type browsers write. The mapped reading
+# (:func:`ssodiag.diag.capture_stream.mapped_har_entries`) has msgspec decode a whole file into these, skipping every
+# other key without building it; values few entries need (bodies, headers, cookies, form data: the fields typed Raw)
+# stay raw JSON until asked for, since a "Preserve log" session is mostly 20 KB script bodies nothing reads. A parsed
+# entry (the streamed reading, a parsed document) is turned into the same views by :func:`har_entry`, where a value
+# of another type reads as absent and a Raw field holds the parsed value, so both readings mean the same.
+
+
+def _json(value: Any) -> Any:
+    """The value of a Raw field: raw JSON parsed, or the value a parsed entry already gave it."""
+    return msgspec.json.decode(value) if isinstance(value, Raw) else value
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class HarBody(Struct, gc=False):
+    """``response.content``."""
+
+    mimeType: str | None = None
+    text: Raw = None  # type: ignore[assignment]  # a JSON string, parsed only for a page
+    encoding: str | None = None
+
+    @classmethod
+    def of(cls, value: Any) -> HarBody | None:
+        if not isinstance(value, dict):
+            return None
+        return cls(_str(value.get("mimeType")), value.get("text"), _str(value.get("encoding")))
+
+
+class HarRequest(Struct, gc=False):
+    method: str | None = None
+    url: str | None = None
+    headers: Raw = None  # type: ignore[assignment]
+    postData: Raw = None  # type: ignore[assignment]
+    cookies: Raw = None  # type: ignore[assignment]
+
+    @classmethod
+    def of(cls, value: Any) -> HarRequest:
+        if not isinstance(value, dict):
+            return cls()
+        return cls(_str(value.get("method")), _str(value.get("url")), value.get("headers"),
+                   value.get("postData"), value.get("cookies"))
+
+
+class HarResponse(Struct, gc=False):
+    status: int | None = None
+    headers: Raw = None  # type: ignore[assignment]
+    redirectURL: str | None = None
+    content: HarBody | None = None
+    cookies: Raw = None  # type: ignore[assignment]
+
+    @classmethod
+    def of(cls, value: Any) -> HarResponse | None:
+        if not isinstance(value, dict):
+            return None
+        status = value.get("status")
+        return cls(status if isinstance(status, int) and not isinstance(status, bool) else None,
+                   value.get("headers"), _str(value.get("redirectURL")), HarBody.of(value.get("content")),
+                   value.get("cookies"))
+
+
+class HarEntry(Struct, gc=False):
+    request: HarRequest  # required: the mapped reading leaves an entry without one to the streamed reading
+    response: HarResponse | None = None
+    startedDateTime: str | None = None
+    resource_type: str | None = msgspec.field(default=None, name="_resourceType")  # Chrome's, Edge's
+
+
+def har_entry(item: Any) -> HarEntry | str:
+    """A parsed ``log.entries`` item as a :class:`HarEntry`, or why it is not a HAR entry."""
+    if not isinstance(item, dict):
+        return f"a JSON {type(item).__name__.replace('dict', 'object').replace('str', 'string')}, not an object"
+    return HarEntry(HarRequest.of(item.get("request")), HarResponse.of(item.get("response")),
+                    _str(item.get("startedDateTime")), _str(item.get("_resourceType")))
+
+
+class HarLog(Struct, gc=False):
+    entries: list[HarEntry]
+
+
+class HarFile(Struct, gc=False):
+    log: HarLog
 
 
 def _string(value: Any) -> str:
@@ -523,40 +614,41 @@ def redirect_target(url: str, location: str | None) -> str | None:
     return urljoin(url, location.strip())[:MAX_BODY_CHARS] if location else None
 
 
-def _har_exchange(index: int, entry: Any, budget: PageScanBudget) -> Exchange | str:
+NO_RESPONSE = HarResponse()
+NO_BODY = HarBody()
+
+
+def _har_exchange(index: int, entry: HarEntry, budget: PageScanBudget) -> Exchange | str:
     """The exchange an entry describes, or why it is not a HAR entry."""
-    if not isinstance(entry, dict):
-        return f"a JSON {type(entry).__name__.replace('dict', 'object').replace('str', 'string')}, not an object"
-    request, response = _object(entry.get("request")), _object(entry.get("response"))
-    url = _string(request.get("url"))
+    request, response = entry.request, entry.response or NO_RESPONSE
+    url = request.url
     if not url:
         return "no request.url"
-    status = status_code(response.get("status"))
-    headers = response.get("headers")
-    # Headers are searched only when their answer is used: a Location only on a redirect (is_redirect), an
-    # Accept only when the content type does not already say the body is a page.
-    location = (redirect_target(url, _string(response.get("redirectURL")) or header(headers, "location"))
+    status = status_code(response.status)
+    # Headers are read and searched only when their answer is used: a Location only on a redirect (is_redirect),
+    # a Content-Type without a mimeType, an Accept only when the content type does not already say it is a page.
+    location = (redirect_target(url, response.redirectURL or header(_json(response.headers), "location"))
                 if is_redirect(status) else None)
-    content = _object(response.get("content"))
-    mime = (_string(content.get("mimeType")) or (header(headers, "content-type") or "")).lower()
-    resource_type = entry.get("_resourceType")
-    if isinstance(resource_type, str):  # Chrome / Edge say what the request was for
-        is_document = resource_type == "document"
+    content = response.content or NO_BODY
+    mime = (content.mimeType or header(_json(response.headers), "content-type") or "").lower()
+    if entry.resource_type is not None:  # Chrome / Edge say what the request was for
+        is_document = entry.resource_type == "document"
     else:
         is_document = ("html" in mime or "text/plain" in mime
-                       or (header(request.get("headers"), "accept") or "").startswith("text/html"))
+                       or (header(_json(request.headers), "accept") or "").startswith("text/html"))
     failed = status is not None and status >= 400
     # A sign-in form shows its error from a failed API call (Okta's widget: a 401 JSON with "E0000004"), so a
     # failed JSON answer is read too; it counts only if it holds a known error text (_error_page).
-    page = har_body(content) if is_document or (failed and "json" in mime) else None
+    page = har_body(_json(content.text), content.encoding) if is_document or (failed and "json" in mime) else None
     page_form = saml_form(page) if page else None
     if page is not None and not failed and not (budget.allows(page, index)
                                                 and find_known_error(page, MAX_RAW_SEARCH_CHARS)):
         page = None  # neither failed nor showing a known error: not kept, so memory follows the error pages only
     # Most requests of a session post nothing and carry no cookie: those are not looked into
-    post, sent, received = request.get("postData"), request.get("cookies"), response.get("cookies")
-    return Exchange(index=index, time=parse_instant(_string(entry.get("startedDateTime")) or None),
-                    method=_string(request.get("method")).upper()[:16] or "GET", url=url, status=status,
+    post = _json(request.postData)
+    sent, received = _json(request.cookies), _json(response.cookies)
+    return Exchange(index=index, time=parse_instant(entry.startedDateTime or None),
+                    method=(request.method or "").upper()[:16] or "GET", url=url, status=status,
                     location=location, form=_har_form(post) if isinstance(post, dict) else None,
                     is_document=is_document, page=page, page_form=page_form,
                     cookies=_har_cookies(url, sent, received) if sent or received else ())
@@ -593,12 +685,12 @@ def _har_form(post: dict) -> SamlParams | None:
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def har_body(content: dict) -> str | None:
-    """The body as text; None when it is missing or binary (an image, or a compression we cannot undo)."""
-    text = content.get("text")
+def har_body(text: Any, encoding: Any) -> str | None:
+    """The body (``content.text`` and ``.encoding`` of a HAR response) as text; None when it is missing or binary
+    (an image, or a compression we cannot undo)."""
     if not isinstance(text, str) or not text:
         return None
-    if content.get("encoding") == "base64":
+    if encoding == "base64":
         try:
             raw = base64.b64decode(text[:MAX_PAGE_CHARS // 3 * 4], validate=False)
         except (binascii.Error, ValueError):

@@ -246,7 +246,7 @@ class Sanitizer:
         """A response body is kept (redacted) when the diagnosis reads it: a SAML auto-post page, a failed
         response, or a page showing a known error text; scripts, styles and data are not searched."""
         out = {k: v for k, v in content.items() if k not in ("text", "encoding")}
-        body = har_body(content)
+        body = har_body(content.get("text"), content.get("encoding"))
         if body is None:
             return out
         mime = str(content.get("mimeType", "")).lower()

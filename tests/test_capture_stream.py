@@ -1,6 +1,7 @@
-"""Captures are read one entry at a time: a customer-sized HAR or SAML-tracer export loads within a memory bound,
-entries that are not HAR entries are skipped by name, the entry bound is one clear line, standard input is read
-like a file, and no SAML carrier is lost to the streamed reading."""
+"""Captures are read without holding them as Python objects: a customer-sized HAR or SAML-tracer export loads within
+a memory bound, entries that are not HAR entries are skipped by name, the entry bound is one clear line, standard
+input is read like a file, no SAML carrier is lost to the streamed reading, and a HAR read from its memory map means
+exactly what the streamed reading of it means."""
 from __future__ import annotations
 
 import base64
@@ -9,9 +10,14 @@ import json
 import resource
 import subprocess
 import sys
+from pathlib import Path
 
-from ssodiag.diag.capture_stream import _LoneSurrogatesReplaced
+import msgspec
 import pytest
+from lxml import etree
+
+from ssodiag.diag import capture_stream
+from ssodiag.diag.capture_stream import _LoneSurrogatesReplaced, har_entries, mapped_har_entries
 
 from ssodiag.diag import evidence as evidence_module
 from ssodiag.diag.evidence import load_evidence
@@ -123,10 +129,11 @@ IDP_SSO = "https://idp.example.test/sso"
 KEYCLOAK_PAGE = "<html><body><span class='kc-feedback-text'>Invalid requester</span></body></html>"
 
 
-def _every_carrier(shape: str) -> HarBuilder:
+def _every_carrier(shape: str, lone_surrogate: bool = True) -> HarBuilder:
     """A capture with a SAML message in each place a browser records one, and an error page of each kind, every
     one of them among script entries whose bodies hold escapes (pairs, a lone half) that cut the reader's chunks."""
-    filler = "var s = '\u00e9\U0001f600\ud800';" * 4000  # 100 KB of script, with a lone surrogate half
+    # 100 KB of script, with a lone surrogate half
+    filler = ("var s = '\u00e9\U0001f600" + ("\ud800" if lone_surrogate else "") + "';") * 4000
     har = HarBuilder(shape=shape)
 
     def scripts():
@@ -260,3 +267,104 @@ def test_stdin_is_read_as_a_file_is(monkeypatch):
     monkeypatch.setattr(evidence_module, "MAX_CAPTURE_BYTES", 4096)
     [loaded] = load_evidence(["-"], stdin=io.BytesIO(har.bytes())).inputs
     assert loaded.error == "stdin: input is over the 4096-byte limit"
+
+
+# --------------------------------------------------------------------------- the mapped reading
+
+SAMPLES = sorted(Path(evidence_module.__file__).parent.joinpath("samples").glob("*/*.har"))
+
+
+def _comparable(content) -> object:
+    """A reading's result as plain data: parsed XML trees compare by identity, their bytes by value."""
+    return msgspec.to_builtins(content, enc_hook=lambda node: etree.tostring(node))
+
+
+def _readings(path: Path) -> tuple[object, object]:
+    """(the mapped reading, the streamed reading) of the HAR at ``path``, as plain data; the mapped one None when it
+    leaves the file to the streamed one."""
+    with open(path, "rb") as fh:
+        mapped = mapped_har_entries(fh)
+        assert fh.tell() == 0
+        streamed = read_har(har_entries(fh, str(path)), str(path))
+    return (None if mapped is None else _comparable(read_har(mapped, str(path)))), _comparable(streamed)
+
+
+@pytest.mark.parametrize("capture", [*SAMPLES, "chrome", "firefox"], ids=str)
+def test_a_har_as_browsers_write_it_is_mapped_and_means_what_the_streamed_reading_means(tmp_path, capture):
+    if isinstance(capture, Path):
+        path = capture
+    else:
+        path = tmp_path / "session.har"
+        path.write_bytes(_every_carrier(capture, lone_surrogate=False).bytes())
+    mapped, streamed = _readings(path)
+    assert mapped is not None, "left to the streamed reading"
+    assert mapped == streamed
+    assert streamed["messages"] or streamed["error_pages"]  # the comparison is over something
+
+
+def _entry(doc: dict, n: int) -> dict:
+    return doc["log"]["entries"][n]
+
+
+@pytest.mark.parametrize("change", [
+    lambda doc: _entry(doc, 1)["response"].update(status="302"),  # a number as a string
+    lambda doc: _entry(doc, 1)["request"].update(url=["https://a.example/"]),
+    lambda doc: _entry(doc, 1).update(_resourceType=None, startedDateTime=1764322200),
+    lambda doc: _entry(doc, 1)["response"].update(content="gone"),
+    lambda doc: doc["log"]["entries"].insert(1, 7),  # an entry that is no object
+    lambda doc: doc["log"]["entries"].insert(1, {"comment": "no request"}),
+    lambda doc: _entry(doc, 1).update(request=None),
+    lambda doc: _entry(doc, 1)["request"].update(url="https://a.example/?q=\ud800"),  # a lone surrogate half
+], ids=["status-string", "url-array", "time-number", "content-string", "not-object", "no-request",
+        "request-null", "lone-surrogate"])
+def test_a_har_the_mapped_reading_refuses_is_streamed_and_read_leniently(tmp_path, change):
+    """A value of a type browsers do not write makes the mapped reading leave the file to the streamed one, which
+    reads such a value as absent, as a parsed document is read."""
+    har = _every_carrier("chrome", lone_surrogate=False)
+    doc = har.har()
+    change(doc)
+    path = tmp_path / "odd.har"
+    path.write_text(json.dumps(doc))
+    mapped, streamed = _readings(path)
+    assert mapped is None
+    evidence = load_evidence([str(path)])
+    assert evidence.inputs[0].error is None and len(evidence.messages) == 4
+    assert streamed == _comparable(read_har(path.read_bytes(), str(path)))
+
+
+def test_the_mapped_reading_is_bounded_before_it_builds_anything(tmp_path, monkeypatch):
+    """Past MAX_MAPPED_BYTES, or with more possible entries than MAX_HAR_ENTRIES (counted as "request" keys before
+    decoding: a hostile file of millions of tiny entries would otherwise be built whole), the file is streamed."""
+    path = tmp_path / "session.har"
+    path.write_bytes(_every_carrier("chrome", lone_surrogate=False).bytes())
+    entries = len(json.loads(path.read_bytes())["log"]["entries"])
+    with open(path, "rb") as fh:
+        assert mapped_har_entries(fh) is not None
+        monkeypatch.setattr(capture_stream, "MAX_HAR_ENTRIES", entries - 1)
+        assert mapped_har_entries(fh) is None
+        monkeypatch.setattr(capture_stream, "MAX_HAR_ENTRIES", entries)
+        assert mapped_har_entries(fh) is not None
+        monkeypatch.setattr(capture_stream, "MAX_MAPPED_BYTES", path.stat().st_size - 1)
+        assert mapped_har_entries(fh) is None
+
+
+def test_a_har_with_a_byte_order_mark_is_mapped_from_after_it(tmp_path):
+    har = _every_carrier("firefox", lone_surrogate=False)
+    (tmp_path / "bom.har").write_bytes(b"\xef\xbb\xbf" + har.bytes())
+    evidence = load_evidence([str(tmp_path / "bom.har")])
+    assert evidence.inputs[0].error is None and len(evidence.messages) == 4
+    with open(tmp_path / "bom.har", "rb") as fh:
+        fh.seek(3)
+        assert mapped_har_entries(fh) is not None
+
+
+def test_analyze_reads_a_browsers_har_from_its_memory_map(tmp_path, monkeypatch):
+    """The streamed reading is only for what the mapped one leaves: were it used for every HAR, each would take
+    about three times as long (bench/bench_whole_process.py)."""
+    def streamed(*args):
+        raise AssertionError("streamed")
+
+    monkeypatch.setattr(evidence_module, "har_entries", streamed)
+    (tmp_path / "login.har").write_bytes(_every_carrier("chrome", lone_surrogate=False).bytes())
+    evidence = load_evidence([str(tmp_path / "login.har")])
+    assert evidence.inputs[0].error is None and len(evidence.messages) == 4
