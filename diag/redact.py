@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ssodiag.diag.har import known_error_text
-from ssodiag.diag.model import Certificate, RunResult
+from ssodiag.diag.model import Certificate, RunResult, SamlMessage
 
 if TYPE_CHECKING:  # the group-sync model loads only with a plan to redact: nothing else here needs it
     from ssodiag.diag.groupsync import SyncPlan
@@ -403,16 +403,7 @@ def redactor_for(result: RunResult, *, local_paths: Iterable[str] = (), key: byt
     ev = result.evidence
     _remember_paths(r, local_paths)
     for message in ev.messages:
-        r.remember(message.relay_state, "relaystate")
-        for assertion in message.assertions:
-            if assertion.name_id is not None:
-                r.remember(assertion.name_id.value, "nameid")
-            for attribute in assertion.attributes:
-                for value in attribute.values:
-                    if attribute.name in GROUP_ATTRIBUTES:
-                        r.keep(value)
-                    else:
-                        r.remember(value, "attr")
+        remember_message(r, message)
     for flow in ev.flows:
         for hop in flow.hops:
             r.remember(hop.relay_state, "relaystate")
@@ -433,6 +424,21 @@ def redactor_for(result: RunResult, *, local_paths: Iterable[str] = (), key: byt
             if name and _EMAIL_RE.search(name):
                 r.remember(name, "subject")
     return r
+
+
+def remember_message(r: Redactor, message: SamlMessage) -> None:
+    """The personal values of one message: its RelayState, NameIDs and attribute values (group names are kept:
+    they are configuration)."""
+    r.remember(message.relay_state, "relaystate")
+    for assertion in message.assertions:
+        if assertion.name_id is not None:
+            r.remember(assertion.name_id.value, "nameid")
+        for attribute in assertion.attributes:
+            for value in attribute.values:
+                if attribute.name in GROUP_ATTRIBUTES:
+                    r.keep(value)
+                else:
+                    r.remember(value, "attr")
 
 
 def _remember_paths(r: Redactor, paths: Iterable[str]) -> None:

@@ -35,8 +35,8 @@ from ssodiag.diag.files import open_file
 from ssodiag.diag.har import MAX_RAW_SEARCH_CHARS, find_known_error, har_body, status_code
 from ssodiag.diag.limits import MAX_CAPTURE_BYTES, MAX_FILE_BYTES
 from ssodiag.diag.model import InputKind
-from ssodiag.diag.redact import SECRET, Redactor, is_secret_key
-from ssodiag.diag.saml import SANITIZED_COMMENT
+from ssodiag.diag.redact import SECRET, Redactor, is_secret_key, remember_message
+from ssodiag.diag.saml import SANITIZED_COMMENT, parse_message
 from ssodiag.diag.xmlparse import parse_xml
 
 READS = ("sanitize reads HAR files, SAML-tracer exports, SAML messages (XML or encoded, alone, in a URL or form body, "
@@ -153,7 +153,10 @@ class Sanitizer:
         return re.sub(r"\0(\d+)\0", lambda m: kept[int(m.group(1))], parked)
 
     def _embedded_value(self, value: str) -> str:
-        """An encoded value found in text, re-encoded in its own form and wrapped as it was."""
+        """An encoded value found in text, re-encoded in its own form and wrapped as it was. Its personal values are
+        learnt first: analyze reads no value in a captured page's text, so the diagnosis did not name them."""
+        xml, _ = decode_saml_value(value, self.source)
+        remember_message(self.r, parse_message(xml, source=self.source))
         return _wrapped_like(self.saml_value(value, url_encoded=True), value)
 
     # ----------------------------------------------------------------- pasted evidence

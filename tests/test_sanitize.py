@@ -328,6 +328,29 @@ def test_a_pasted_email_holding_a_response_is_read_and_sanitized_and_prose_alone
     assert "in a text such as a pasted e-mail" in refused.stderr and "error pages" in refused.stderr
 
 
+def test_a_saml_value_in_a_captured_pages_text_is_re_encoded_without_its_personal_values(tmp_path):
+    # an error page that prints the SAMLResponse it refused (not in a form, so analyze does not read it): sanitize
+    # copied it unchanged, the user's name and e-mail inside the base64
+    idp = TestIdP()
+    response = idp.signed_response(name_id="zebulon.quux@corp.example", attributes={
+        "email": ["zebulon.quux@corp.example"], "firstName": ["Zebulon"], "lastName": ["Quuxington"]})
+    har = HarBuilder()
+    har.add("POST", "https://acme.atlan.com/auth/realms/default/broker/okta/endpoint", status=400,
+            html=f"<html><body><h1>Invalid requester</h1><pre>SAMLResponse:\n{base64.encodebytes(response).decode()}"
+                 "</pre></body></html>")
+    source = tmp_path / "login.har"
+    source.write_bytes(har.bytes())
+    safe = _sanitize(source, tmp_path / "safe.har")
+    [entry] = json.loads(safe)["log"]["entries"]
+    page = entry["response"]["content"]["text"]
+    value = page.split("SAMLResponse:\n")[1].split("</pre>")[0]
+    xml = base64.b64decode(value)
+    assert _marked(xml) and b"Invalid requester" in page.encode()
+    for personal in (b"zebulon", b"Zebulon", b"Quuxington"):
+        assert personal not in xml and personal.decode() not in safe
+    assert max(len(line) for line in value.splitlines()) == 76  # wrapped as the page had it
+
+
 def test_a_signed_redirect_url_stays_a_url_and_its_signature_is_not_checked(tmp_path):
     idp = TestIdP()
     request = idp.authn_request(id="_req1")
