@@ -17,6 +17,7 @@ from ssodiag.diag.broker import (
     CLIENT_NOT_FOUND, INTERNAL_ERROR, INVALID_REQUEST, INVALID_REQUESTER, INVALID_RESPONSE, INVALID_SIGNATURE,
     LOGIN_TIMEOUT, UNEXPECTED_IDP_ERROR, UPDATE_PROFILE, after_accepted_response, sentence_pattern,
 )
+from ssodiag.diag.connectors import ATLAN_PING_GUIDE
 from ssodiag.diag.context import ATLAN_IDP_INITIATED_SUFFIX, DiagContext
 from ssodiag.diag.har import RECAPTURE_WITH_POST, short_url
 from ssodiag.diag.lazyre import LazyRegex
@@ -259,11 +260,6 @@ def capture_lacks_saml_post(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findi
 # Keycloak's broker endpoint for SP-initiated logins, `/auth/realms/{realm}/broker/{alias}/endpoint` (SAMLEndpoint.java
 # 172-210 in atlanhq/keycloak-identity 20.0.2; Atlan's guides print it as the SP-initiated assertion URL).
 _SP_INITIATED_ACS_PATH = LazyRegex(r"^(?:/auth)?/realms/[^/]+/broker/[^/]+/endpoint/?$")
-# Atlan's PingFederate guide lists both assertion URLs: "To use both IdP- and SP-initiated SSO, add both the URLs",
-# the one Atlan page that names the IdP-initiated one. Where another IdP's console fix leads (Okta, Google, Entra),
-# diag.connectors.tailor links that IdP's Atlan guide instead.
-ATLAN_BOTH_ACS_URLS = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
-                       "integration-with-pingfederate-using-saml")
 
 
 def _is_sp_initiated_endpoint(url: str) -> bool:
@@ -280,8 +276,10 @@ IDP_INITIATED_FIX = ("Make Atlan's IdP-initiated URL {url} the ACS / Reply URL t
                      "login from Atlan's login page.")
 
 
+# Linked for every IdP: Atlan's PingFederate guide is the one Atlan page naming both ACS URLs; where another IdP's
+# console fix leads (Okta, Google, Entra), diag.connectors.tailor links that IdP's Atlan guide instead.
 @check(id="KC002", title="IdP-initiated login posted to the SP-initiated endpoint", severity=Severity.HIGH,
-       requires={Need.RESPONSE}, docs=ATLAN_BOTH_ACS_URLS,
+       requires={Need.RESPONSE}, docs=ATLAN_PING_GUIDE,
        remediation=IDP_INITIATED_FIX.format(url="`…/broker/ALIAS/endpoint/clients/atlan-saml`"))
 def idp_initiated_to_sp_endpoint(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """An unsolicited Response (no InResponseTo: IdP-initiated, SAML profiles §4.1.5) delivered to Keycloak's

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ssodiag.diag.certs import MIN_KEY_BITS, Validity, key_too_short, validity_at
+from ssodiag.diag.connectors import ATLAN_PING_GUIDE
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Certificate, EntityMetadata, Finding, Metadata, RoleDescriptor, Severity
 from ssodiag.diag.registry import CheckSpec, Need, check
@@ -21,8 +22,6 @@ BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 BINDING_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 MAX_ENTITY_ID_CHARS = 1024  # SAML metadata §2.3.2: entityID is at most 1024 characters
 METADATA_SPEC = "https://docs.oasis-open.org/security/saml/v2.0/saml-metadata-2.0-os.pdf"
-ATLAN_PING = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
-              "integration-with-pingfederate-using-saml")
 
 
 def metadata_documents(ctx: DiagContext) -> tuple[Metadata, ...]:
@@ -154,7 +153,7 @@ def metadata_cert_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Findin
 
 
 @check(id="MD005", title="IdP signing certificate is signed with SHA-1", severity=Severity.MEDIUM,
-       requires={Need.IDP_METADATA}, docs=ATLAN_PING,
+       requires={Need.IDP_METADATA}, docs=ATLAN_PING_GUIDE,
        remediation="Issue the IdP signing certificate with SHA-256 or SHA-512 (Atlan's PingFederate guide: "
                    "`Invalid signature` otherwise) and upload the new metadata.")
 def metadata_cert_not_sha1(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:

@@ -15,7 +15,7 @@ from msgspec import Struct
 
 from ssodiag.checks.common import page_checks, vendor_page_findings
 from ssodiag.diag.connectors import (
-    ConnectorDeclaration, Signal, SignalKind, VendorError, declare, phrase, tenant,
+    ATLAN_PING_GUIDE, ConnectorDeclaration, Signal, SignalKind, VendorError, declare, phrase, tenant,
 )
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.lazyre import LazyRegex
@@ -31,8 +31,6 @@ PF_IDP_ENDPOINTS = ("https://docs.pingidentity.com/pingfederate/latest/developer
 PF_SERVICE_ERRORS = ("https://docs.pingidentity.com/pingfederate/latest/administrators_reference_guide/"
                      "pf_resolv_service_rel_errors.html")
 PF_TRACKING = "https://docs.pingidentity.com/r/en-us/pingfederate-100/tuq1564003028869"
-ATLAN_PING_GUIDE = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
-                    "integration-with-pingfederate-using-saml")
 
 SP_CONNECTION = "PingFederate administrative console → Applications → SP Connections → the Atlan connection"
 # PingFederate's built-in IdP endpoints (they cannot be changed), by their exact, case-sensitive path.

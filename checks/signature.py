@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ssodiag.diag.certs import MIN_KEY_BITS, Validity, key_too_short, serial_is_positive, validity_at
+from ssodiag.diag.connectors import ATLAN_PING_GUIDE
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Certificate, Finding, SamlMessage, Severity, SignatureReport, SignatureVerdict
 from ssodiag.diag.registry import CheckSpec, Need, check
@@ -21,8 +22,6 @@ from ssodiag.diag.text import quoted
 
 DSIG = "https://www.w3.org/TR/xmldsig-core1/"
 SAML_CORE = "https://docs.oasis-open.org/security/saml/v2.0/saml-core-2.0-os.pdf"
-ATLAN_PING = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
-              "integration-with-pingfederate-using-saml")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -244,7 +243,7 @@ def algorithm_supported(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
             yield spec.passed(f"{_name(msg)} uses supported algorithms ({shown}).", seen=shown, **_where(msg))
 
 
-@check(id="SIG006", title="Signed with SHA-1", severity=Severity.HIGH, requires={Need.RESPONSE}, docs=ATLAN_PING,
+@check(id="SIG006", title="Signed with SHA-1", severity=Severity.HIGH, requires={Need.RESPONSE}, docs=ATLAN_PING_GUIDE,
        remediation="Switch the IdP's signing algorithm to SHA-256 (or SHA-512: OneLogin \"SAML Signature Algorithm\" "
                    "SHA-512) for both signature and digest.")
 def not_sha1(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:

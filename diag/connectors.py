@@ -228,6 +228,10 @@ PLACEHOLDER_ATLAN = "https://TENANT.atlan.com"
 # Atlan's guide for an IdP it has no page of its own for (generic SAML 2.0): where the certificate, entity ID, ACS URL
 # and attribute names of a fix are entered on Atlan's side.
 ATLAN_SAML_GUIDE = "https://ask.atlan.com/hc/en-us/articles/6751945317777-How-to-enable-SAML-2-0-for-SSO"
+# Atlan's PingFederate guide: also the one Atlan page that names both ACS URLs ("To use both IdP- and SP-initiated
+# SSO, add both the URLs") and that SHA-1 certificates fail ("Invalid signature"), whatever the IdP.
+ATLAN_PING_GUIDE = ("https://docs.atlan.com/product/integrations/identity-management/sso/references/"
+                    "integration-with-pingfederate-using-saml")
 PLACEHOLDER_ALIAS = "ALIAS"
 
 

@@ -223,7 +223,7 @@ def test_dashboard_launch_answer_leads_with_the_vendor_fix(tmp_path, alias, issu
 
 def test_a_launch_from_an_idp_of_no_known_vendor_links_the_page_naming_both_acs_urls(tmp_path):
     # no vendor guide to link: Atlan's PingFederate guide is the one Atlan page that names both ACS URLs
-    from ssodiag.checks.keycloak import ATLAN_BOTH_ACS_URLS
+    from ssodiag.diag.connectors import ATLAN_PING_GUIDE
 
     idp = TestIdP(entity_id="https://idp.corp.example/saml")
     entity, acs, _ = endpoints("corp")
@@ -232,7 +232,7 @@ def test_a_launch_from_an_idp_of_no_known_vendor_links_the_page_naming_both_acs_
     har.add("POST", acs, status=400, body=post_body("SAMLResponse", response, ""))
     result, _ = run(tmp_path, har, "corp", idp)
     assert not result.detections
-    assert next(f for f in failing(result) if f.check_id == "KC002").docs == ATLAN_BOTH_ACS_URLS
+    assert next(f for f in failing(result) if f.check_id == "KC002").docs == ATLAN_PING_GUIDE
 
 
 # --------------------------------------------------------------------------- PingFederate
