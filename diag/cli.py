@@ -158,8 +158,9 @@ def build_expectations(
                                        alias)
         alias = tenant_idp.alias or alias
     if (atlan is None) != (alias is None) and not (atlan is None and tenant_idp is not None):
-        raise InputError("--atlan and --alias go together (the alias is shown on Atlan's SSO page; with a capture "
-                         "of the login, --atlan alone is enough)")
+        raise InputError("--atlan and --alias go together (the alias is shown on Atlan's SSO page; with evidence "
+                         "that shows Atlan's broker URL, a capture of the login or a message sent to it, --atlan alone "
+                         "is enough)")
     certs = tuple(c for p in idp_cert for c in load_certificates(read_file(p, "--idp-cert"), f"--idp-cert {p}"))
     sp_certs = tuple(c for p in sp_cert for c in load_certificates(read_file(p, "--sp-cert"), f"--sp-cert {p}"))
     metadata = tuple(parse_metadata(read_file(p, "--idp-metadata"), f"--idp-metadata {p}") for p in idp_metadata)
