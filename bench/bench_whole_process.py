@@ -8,8 +8,9 @@ for; the benchmark warns when the interpreter does.
 - `ssodiag --help` against `python -c "import typer"` (the floor of any typer command line);
 - `ssodiag analyze` of 200 signed Responses (one process, every check) against python3-saml's strict
   `is_valid` of the same 200 files (one process);
-- `ssodiag analyze` of a 100 MB HAR (a "Preserve log" session: one login among script bodies, once plain `x` and once
-  script text with quotes, line feeds and non-ASCII as browsers save it) against a process that only runs
+- `ssodiag analyze` of a 100 MB HAR (a "Preserve log" session: one login among script bodies, once plain `x`, once
+  script text with quotes, line feeds and non-ASCII as browsers save it, and once that script text in entries of
+  Chrome's shape written indented as Chrome's "Export HAR" does) against a process that only runs
   `json.load` on the same file, the same against a HAR of the login alone (the cost of any analyze before the
   capture's size counts), and the 100 MB HAR's reading taken apart inside this process (CPU seconds of `json.load`;
   of the streamed reading: ijson's C parser alone, with the lone-surrogate rewrite, and with `read_har`; of the
@@ -99,12 +100,12 @@ def measure(ours: list[str], theirs: list[str]) -> tuple[tuple[float, float, flo
     return ours_median, theirs_median
 
 
-def session_har(path: Path, idp: TestIdP, body: str) -> Path:
-    """One login among script requests with 20 KB bodies (``body`` repeated) and 20 headers each, HAR_BYTES in all;
-    returns a HAR of the login alone, written beside it."""
+def session_har(path: Path, idp: TestIdP, body: str, chrome: bool) -> Path:
+    """One login among script requests with 20 KB bodies (``body`` repeated) and 20 headers each, HAR_BYTES in all
+    (entries of Chrome's shape, indented, with ``chrome``); returns a HAR of the login alone, written beside it."""
     har = HarBuilder()
     har.add("POST", ACS_URL, body=post_body("SAMLResponse", idp.signed_response(), "relay"))
-    write_session_har(path, har.entries[0], HAR_BYTES, body_chars=20_000, headers=20, body=body)
+    write_session_har(path, har.entries[0], HAR_BYTES, body_chars=20_000, headers=20, body=body, chrome=chrome)
     login = path.with_name("login.har")
     login.write_bytes(har.bytes())
     return login
@@ -147,7 +148,7 @@ def har_reading_parts(path: Path, bodies: str) -> str:
 
     cpu = [median_seconds(f, REPEAT, clock=time.process_time)
            for f in (load, parse_only, streamed, read, mapped, read_mapped)]
-    return (f"| HAR of {path.stat().st_size / 1e6:.0f} MB, {bodies} bodies | "
+    return (f"| HAR of {path.stat().st_size / 1e6:.0f} MB, {bodies} | "
             + " | ".join(f"{seconds:.3f}" for seconds in cpu) + " |")
 
 
@@ -193,15 +194,16 @@ def main() -> int:
                                [sys.executable, "-c", PYTHON3_SAML, str(cert), *map(str, files)])
         print(row(f"{RESPONSES} signed Responses", ours, theirs, "python3-saml strict is_valid"), flush=True)
         parts = []
-        for bodies, body in (("plain", "x"), ("script", SCRIPT_TEXT)):
-            har = folder / f"session-{bodies}.har"
-            login = session_har(har, idp, body)
-            if bodies == "plain":  # what any analyze costs before the capture's size counts
+        for bodies, body, chrome in (("plain bodies", "x", False), ("script bodies", SCRIPT_TEXT, False),
+                                     ("script bodies, Chrome's export", SCRIPT_TEXT, True)):
+            har = folder / f"session-{len(parts)}.har"
+            login = session_har(har, idp, body, chrome)
+            if body == "x":  # what any analyze costs before the capture's size counts
                 ours, theirs = measure(analyze + [str(login)], [sys.executable, "-c", JSON_LOAD, str(login)])
                 print(row(f"HAR of the login alone ({login.stat().st_size / 1e3:.0f} KB)", ours, theirs,
                           "`json.load`"), flush=True)
             ours, theirs = measure(analyze + [str(har)], [sys.executable, "-c", JSON_LOAD, str(har)])
-            print(row(f"HAR of {har.stat().st_size / 1e6:.0f} MB, {bodies} bodies", ours, theirs, "`json.load`"),
+            print(row(f"HAR of {har.stat().st_size / 1e6:.0f} MB, {bodies}", ours, theirs, "`json.load`"),
                   flush=True)
             parts.append(har_reading_parts(har, bodies))
         print("\n| in this process (CPU s) | json.load | streamed: ijson items | + lone-surrogate rewrite | "

@@ -176,18 +176,28 @@ SCRIPT_TEXT = ('function render(e){var t="<div class=\\"card\\">"+e.title+"</div
 
 
 def write_session_har(path, login_entry: dict, target_bytes: int, body_chars: int, headers: int = 0,
-                      body: str = "x") -> None:
+                      body: str = "x", chrome: bool = False) -> None:
     """A "Preserve log" session written entry by entry (never held whole): ``login_entry`` first, then script
     requests with ``body_chars``-character bodies (``body`` repeated) and ``headers`` headers each, until the file is
-    ``target_bytes``."""
+    ``target_bytes``. Plain entries by default; with ``chrome``, entries of Chrome's shape (HarBuilder's: timings,
+    cookie lists, ``_resourceType``...) written indented, as Chrome's "Export HAR" writes them."""
     pairs = [{"name": f"x-header-{i}", "value": "v" * 40} for i in range(headers)]
     text = (body * (body_chars // len(body) + 1))[:body_chars]
-    script = json.dumps({"startedDateTime": "2026-11-28T09:30:01.000Z",
-                         "request": {"method": "GET", "url": "https://cdn.example.test/app.js", "headers": pairs},
-                         "response": {"status": 200, "headers": pairs,
-                                      "content": {"mimeType": "text/javascript", "text": text}}},
-                        ensure_ascii=False).encode()
-    login = json.dumps(login_entry).encode()
+    if chrome:
+        builder = HarBuilder(shape="chrome")
+        builder.add("GET", "https://cdn.example.test/app.js", resource_type="script")
+        entry = builder.entries[0]
+        entry["request"]["headers"] += pairs
+        entry["response"]["headers"] += pairs
+        entry["response"]["content"]["text"] = text
+    else:
+        entry = {"startedDateTime": "2026-11-28T09:30:01.000Z",
+                 "request": {"method": "GET", "url": "https://cdn.example.test/app.js", "headers": pairs},
+                 "response": {"status": 200, "headers": pairs, "content": {"mimeType": "text/javascript",
+                                                                           "text": text}}}
+    indent = 2 if chrome else None
+    script = json.dumps(entry, ensure_ascii=False, indent=indent).encode()
+    login = json.dumps(login_entry, indent=indent).encode()
     with open(path, "wb") as out:
         out.write(b'{"log": {"version": "1.2", "entries": [' + login)
         written = len(login)
