@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.hostile import (  # noqa: E402
-    empty_entries_har, inflating_redirects_har, nested_signatures_har, text_flood,
+    empty_entries_har, escaped_key_entries_har, inflating_redirects_har, nested_signatures_har, text_flood,
 )
 from tests.idp import TestIdP  # noqa: E402
 
@@ -53,6 +53,7 @@ def main() -> int:
                                                                                inflating_redirects_har(500)),
         "HAR of 40 Responses with 9 nested signatures each": ("nested.har", nested_signatures_har(idp, 40)),
         "HAR of 63 MB of empty entries": ("empty.har", empty_entries_har(63)),
+        "HAR of 63 MB of tiny entries, their request key escaped": ("escaped.har", escaped_key_entries_har(63)),
         "60 MB of text": ("text.txt", text_flood(60)),
     }
     over = 0

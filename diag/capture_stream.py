@@ -32,8 +32,11 @@ TRACER_REQUESTS = "requests.item"
 # A HAR larger than this is streamed rather than mapped: the mapping's pages count in the process's resident memory
 MAX_MAPPED_BYTES = 256 * 1024 * 1024
 # Every entry the mapped reading builds has a "request" key: counting the key bounds the entries (and their memory)
-# before anything is built, also for a hostile file of millions of tiny entries.
+# before anything is built, also for a hostile file of millions of tiny entries. A key may also be written with
+# escapes ("re\u0071uest" is "request" to any JSON parser), so each escape of a lower-case letter counts as one more
+# possible entry: browsers escape only quotes, backslashes and control characters, so a capture has few.
 REQUEST_KEY = b'"request"'
+ESCAPED_LETTER = LazyRegex(rb"\\u00[67]")
 
 ESCAPE_PAIR_BYTES = len(rb"\ud83d\ude00")
 # The first 4 bytes of any surrogate escape (\ud800-\udfff): a chunk without them holds none, and can end only
@@ -135,17 +138,26 @@ def mapped_har_entries(fh: BinaryIO) -> list[HarEntry] | None:
         mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):  # no file descriptor (io.UnsupportedOperation is an OSError)
         return None
-    found, at = 0, mapped.find(REQUEST_KEY, start)
-    while at >= 0:
-        found += 1
-        if found > MAX_HAR_ENTRIES:
-            return None  # the streamed reading says how many is too many, in bounded memory
-        at = mapped.find(REQUEST_KEY, at + len(REQUEST_KEY))
+    if _possible_entries(mapped, start) > MAX_HAR_ENTRIES:
+        return None  # the streamed reading says how many is too many, in bounded memory
     try:
         # the views' raw values point into the mapping, which stays open as long as one of them lives
         return msgspec.json.decode(memoryview(mapped)[start:], type=HarFile).log.entries
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
+
+
+def _possible_entries(mapped: mmap.mmap, start: int) -> int:
+    """How many entries the HAR in ``mapped`` may have, at most (counted up to one over MAX_HAR_ENTRIES)."""
+    found, at = 0, mapped.find(REQUEST_KEY, start)
+    while at >= 0 and found <= MAX_HAR_ENTRIES:
+        found += 1
+        at = mapped.find(REQUEST_KEY, at + len(REQUEST_KEY))
+    for _ in ESCAPED_LETTER.finditer(mapped, start):
+        if found > MAX_HAR_ENTRIES:
+            break
+        found += 1
+    return found
 
 
 def tracer_requests(fh: BinaryIO, source: str) -> Iterator[Any]:

@@ -179,6 +179,13 @@ def empty_entries_har(megabytes: int = 63) -> bytes:
     return b'{"log": {"entries": [' + b",".join([b"{}"] * count) + b"]}}"
 
 
+def escaped_key_entries_har(megabytes: int = 63) -> bytes:
+    """Tiny entries whose "request" key is written with an escape ("re\\u0071uest"): any JSON parser reads the key,
+    a byte search for it finds none."""
+    entry = rb'{"re\u0071uest":{}}'
+    return b'{"log": {"entries": [' + b",".join([entry] * (megabytes * 1024 * 1024 // (len(entry) + 1))) + b"]}}"
+
+
 def text_flood(megabytes: int = 60) -> bytes:
     """Prose-like text with no SAML in it, the size of a large log file."""
     words = random.Random(5).choices(["login", "failed", "user", "the", "request", "token", "session", "error"],

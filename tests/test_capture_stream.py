@@ -349,6 +349,24 @@ def test_the_mapped_reading_is_bounded_before_it_builds_anything(tmp_path, monke
         assert mapped_har_entries(fh) is None
 
 
+def test_a_request_key_written_with_escapes_counts_against_the_bound(tmp_path):
+    """"re\\u0071uest" is "request" to msgspec: tiny entries keyed so are no cheaper to build, and a byte search for
+    the key misses them. Within the bound they are read as any entry; over it they are refused in one line."""
+    entry = rb'{"re\u0071uest": {"url": "https://a.example/"}}'
+    path = tmp_path / "escaped.har"
+    for count in (MAX_HAR_ENTRIES, MAX_HAR_ENTRIES + 1):
+        path.write_bytes(b'{"log": {"entries": [' + b",".join([entry] * count) + b"]}}")
+        with open(path, "rb") as fh:
+            mapped = mapped_har_entries(fh)
+        [loaded] = load_evidence([str(path)]).inputs
+        if count <= MAX_HAR_ENTRIES:
+            assert mapped is not None and {e.request.url for e in mapped} == {"https://a.example/"}
+            assert loaded.error is None
+        else:
+            assert mapped is None
+            assert loaded.error is not None and f"more than {MAX_HAR_ENTRIES} entries" in loaded.error
+
+
 def test_a_har_with_a_byte_order_mark_is_mapped_from_after_it(tmp_path):
     har = _every_carrier("firefox", lone_surrogate=False)
     (tmp_path / "bom.har").write_bytes(b"\xef\xbb\xbf" + har.bytes())
