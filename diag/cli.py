@@ -423,8 +423,13 @@ def sanitize(
         local_paths = [] if is_pasted_value(path) else [path]
         redactor = redactor_for(run_analysis(ev, Expectations()), local_paths=local_paths)
         keep_relay_state_shape(redactor, [m.relay_state for m in ev.messages])
-        write_file(output, sanitized(path, loaded.kind, redactor))
+        removed_words: list[str] = []
+        write_file(output, sanitized(path, loaded.kind, redactor, removed_words))
         note(f"sanitized {loaded.kind.value} written to {output}")
+        if removed_words:  # a pasted e-mail or ticket
+            words, places = sum(len(run.split()) for run in removed_words), len(removed_words)
+            note(f"removed {words} word{'s' * (words != 1)} of the pasted text in {places} place{'s' * (places != 1)}: "
+                 "only its SAML values and the error texts analyze reads are kept")
         if redaction_key is not None:
             write_key_map(redactor, redaction_key)
             note(f"redaction key written to {redaction_key} (keep it private: it holds the real values)")

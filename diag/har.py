@@ -191,16 +191,18 @@ def saml_form(html: str) -> SamlParams | None:
 
 def error_excerpt(text: str) -> str:
     """At most MAX_TEXT_EXCERPT characters of ``text``, around the first known error string if there is one."""
+    start, end = excerpt_bounds(text)
+    return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+
+def excerpt_bounds(text: str) -> tuple[int, int]:
+    """Where :func:`error_excerpt` cuts ``text``: the part of it the excerpt shows (a cut is marked with "…")."""
     if len(text) <= MAX_TEXT_EXCERPT:
-        return text
+        return 0, len(text)
     match = find_known_error(text)
     start = max(0, match.start() - MAX_TEXT_EXCERPT // 3) if match else 0
-    lead = "…" if start else ""
-    room = MAX_TEXT_EXCERPT - len(lead)
-    excerpt = text[start:start + room]
-    if start + room < len(text):
-        excerpt = excerpt[:-1] + "…"
-    return lead + excerpt
+    end = start + MAX_TEXT_EXCERPT - (1 if start else 0)
+    return start, end - 1 if end < len(text) else end
 
 
 def page_text(body: str) -> str:

@@ -2,7 +2,8 @@
 
 Reads a HAR or a SAML-tracer export (one entry at a time: memory follows the largest entry, not the file), or a
 single message (raw XML, an encoded value, a form body, a URL or an auto-post page; a text file may hold several,
-one per paragraph) and writes it back in the same form.
+one per paragraph) and writes it back in the same form. A pasted e-mail or ticket keeps only what the diagnosis
+reads in it (its SAML values and the error texts it quotes): its other words are removed, not redacted.
 
 Common HAR sanitizers delete the SAMLResponse, which destroys the evidence. Here credentials are removed (cookies,
 Authorization headers, bearer/JWT tokens, secret form fields and query values) and response bodies that are neither
@@ -17,6 +18,7 @@ algorithm is still evidence); its message's comment says they no longer verify. 
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -32,7 +34,10 @@ from ssodiag.diag.decode import LAYER_BASE64, LAYER_URL, decode_saml_value, enco
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.evidence import NOT_RECOGNISED, embedded_values, is_pasted_value, pasted_documents
 from ssodiag.diag.files import open_file
-from ssodiag.diag.har import MAX_RAW_SEARCH_CHARS, find_known_error, har_body, status_code
+from ssodiag.diag.har import (
+    KEYCLOAK_ERROR_TEXT, MAX_RAW_SEARCH_CHARS, error_excerpt, excerpt_bounds, find_known_error, har_body,
+    status_code,
+)
 from ssodiag.diag.limits import MAX_CAPTURE_BYTES, MAX_FILE_BYTES
 from ssodiag.diag.model import InputKind
 from ssodiag.diag.redact import SECRET, Redactor, is_secret_key, remember_message
@@ -45,6 +50,9 @@ MARKER = {"sanitized": True}
 COMMENT = ("Sanitized by ssodiag: cookies, credentials and unrelated bodies removed, personal values in SAML messages "
            "replaced by tokens; signatures no longer verify.")
 REMOVED_BODY = "response body removed by ssodiag sanitize (not a SAML or error page)"
+# Stands for each run of words of a pasted e-mail or ticket, which no rule can tell apart from a person's name, phone
+# or title. Not "[" or "<": a copy that opens with it must still read as text, not as JSON or XML.
+REMOVED_WORDS = "(words removed by ssodiag sanitize)"
 SAML_KEYS = ("SAMLRequest", "SAMLResponse")
 _SECRET_HEADERS = {"cookie", "set-cookie", "authorization", "proxy-authorization"}
 _DSIG = "http://www.w3.org/2000/09/xmldsig#"
@@ -76,9 +84,10 @@ def keep_relay_state_shape(redactor: Redactor, relay_states: Iterable[str | None
 
 
 class Sanitizer:
-    def __init__(self, redactor: Redactor, source: str) -> None:
+    def __init__(self, redactor: Redactor, source: str, removed_words: list[str] | None = None) -> None:
         self.r = redactor
         self.source = source
+        self.removed_words = [] if removed_words is None else removed_words  # the runs of pasted words left out
 
     # ----------------------------------------------------------------- SAML messages
     def xml(self, xml: bytes) -> bytes:
@@ -131,9 +140,8 @@ class Sanitizer:
         return redacted.replace("<", "%3C").replace(">", "%3E")
 
     def page(self, text: str) -> str:
-        """Text that may hold SAML messages (an auto-post page, an error page, a log line, a pasted e-mail): the
-        values of its SAML form fields and the encoded values in its text re-encoded, the rest redacted as the
-        reports are."""
+        """Text that may hold SAML messages (an auto-post page, an error page, a log line): the values of its SAML
+        form fields and the encoded values in its text re-encoded, the rest redacted as the reports are."""
         kept: list[str] = []
 
         def park(match: re.Match[str]) -> str:
@@ -190,11 +198,35 @@ class Sanitizer:
             out = urlencode(pairs, quote_via=quote, safe="<>@")
         elif _ENCODED_VALUE.fullmatch(core):  # a value alone, maybe wrapped over lines
             out = _wrapped_like(self.saml_value(core, url_encoded=True), core)
-        else:  # words around values (a pasted e-mail or ticket): what `analyze` read in it is re-encoded
-            if not embedded_values(core, self._embedded_value):
-                raise InputError(NOT_RECOGNISED, self.source)
-            out = self.page(core)
+        else:  # words around values (a pasted e-mail or ticket): only what `analyze` reads in it is kept
+            offset = len(lead) + len(quote_mark)
+            out = self._prose(core, [(start - offset, end - offset) for start, end in _error_texts_read(text)])
         return f"{lead}{quote_mark}{out}{quote_mark}{trail}"
+
+    def _prose(self, text: str, error_texts: list[tuple[int, int]]) -> str:
+        """A pasted e-mail or ticket reduced to what the diagnosis reads in it: each SAML value (re-encoded, wrapped
+        as it was) and each error text at ``error_texts`` (spans of ``text``, redacted as reports are); every other
+        run of words becomes REMOVED_WORDS, the blank space around it kept. Free words cannot be told apart from a
+        person's name, phone number or job title, so none is kept."""
+        values = embedded_values(text, self._embedded_value)
+        if not values:
+            raise InputError(NOT_RECOGNISED, self.source)
+        kept = values + [(start, end, self.r.text(text[start:end])) for start, end in error_texts
+                         if 0 <= start and end <= len(text) and not any(s < end and start < e for s, e, _ in values)]
+        out, done = [], 0
+        for start, end, written in sorted(kept) + [(len(text), len(text), "")]:
+            out += [self._words_removed(text[done:start], first=done == 0, last=start == len(text)), written]
+            done = end
+        return "".join(out)
+
+    def _words_removed(self, words: str, *, first: bool, last: bool) -> str:
+        """REMOVED_WORDS for the words, with the blank space (line breaks) before and after them; a space apart
+        from a kept text that the words touched ("Invalid requester. Thanks")."""
+        if not words.strip():
+            return words
+        self.removed_words.append(words.strip())
+        before, after = words[:len(words) - len(words.lstrip())], words[len(words.rstrip()):]
+        return f"{before or ('' if first else ' ')}{REMOVED_WORDS}{after or ('' if last else ' ')}"
 
     def _around_urls(self, text: str) -> str:
         """Text pasted with a URL (a log line, a curl command): credential headers emptied, values it holds
@@ -326,6 +358,43 @@ class Sanitizer:
             return None
 
 
+def _error_texts_read(text: str) -> list[tuple[int, int]]:
+    """Where a pasted text shows the error texts ``analyze`` reads in it, overlapping ones joined: the error page it
+    makes of the text is the excerpt around the first known error (diag.har.error_excerpt), and the checks match
+    their own patterns in that excerpt. Nothing when the text quotes no known error (analyze reads no page in it)."""
+    if find_known_error(text) is None:
+        return []
+    start, end = excerpt_bounds(text)
+    excerpt = error_excerpt(text)  # text[start:end], with "…" where it is cut
+    shift = start - (1 if start else 0)
+    spans: list[tuple[int, int]] = []
+    for found_start, found_end in sorted((max(m.start() + shift, start), min(m.end() + shift, end))
+                                         for pattern in _page_text_readers() for m in pattern.finditer(excerpt)):
+        if found_end <= found_start:  # an empty match, or only the "…" of a cut
+            continue
+        if spans and found_start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(found_end, spans[-1][1]))
+        else:
+            spans.append((found_start, found_end))
+    return spans
+
+
+@functools.cache
+def _page_text_readers() -> tuple[re.Pattern[str], ...]:
+    """Every pattern the diagnosis matches in an error page's text, each on its own (one alternation stops at its
+    first alternative that matches, which may be shorter than a check's match): the known error texts, each vendor's
+    errors and page signals, and Keycloak's sentences as KC001 and the broker model read them (with their full stop:
+    "Invalid response from identity provider.")."""
+    from ssodiag.checks.keycloak import TABLE
+    from ssodiag.diag.broker import PAGE_STEPS, sentence_pattern
+    from ssodiag.diag.connectors import SignalKind, declarations
+
+    vendors = [e.pattern for d in declarations() for e in d.errors]
+    vendors += [s.pattern for d in declarations() for s in d.detection_signals() if s.kind is SignalKind.PAGE]
+    return (*(re.compile(p, re.IGNORECASE) for p in KEYCLOAK_ERROR_TEXT), *vendors,
+            *(row.pattern for row in TABLE), *(sentence_pattern(page.text) for page in PAGE_STEPS))
+
+
 def _query_pairs(url: str) -> list[tuple[str, str]]:
     return parse_qsl(urlsplit(url).query, keep_blank_values=True)
 
@@ -354,9 +423,11 @@ def _wrapped_like(value: str, original: str) -> str:
 # --------------------------------------------------------------------------- the forms of evidence
 
 
-def sanitized(path: str, kind: InputKind | None, redactor: Redactor) -> Iterable[str]:
+def sanitized(path: str, kind: InputKind | None, redactor: Redactor,
+              removed_words: list[str] | None = None) -> Iterable[str]:
     """The sanitized copy of the evidence at ``path`` (a file, or a pasted value given as the argument), as text
-    in pieces. ``kind`` is what ``analyze`` detected it to be."""
+    in pieces. ``kind`` is what ``analyze`` detected it to be. ``removed_words`` receives each run of words of a
+    pasted e-mail or ticket that the copy leaves out."""
     if kind is InputKind.HAR:
         return _capture_file(path, sanitize_har, redactor)
     if kind is InputKind.SAML_TRACER:
@@ -367,7 +438,7 @@ def sanitized(path: str, kind: InputKind | None, redactor: Redactor) -> Iterable
         else:
             with open_file(path, max_bytes=MAX_FILE_BYTES) as fh:
                 source, text = path, fh.read().decode("utf-8-sig", errors="replace")
-        s = Sanitizer(redactor, source)
+        s = Sanitizer(redactor, source, removed_words)
         return [s.page(text) if kind is InputKind.ERROR_PAGE else s.pasted(text)]
     what = kind.value if kind is not None else "not recognised"
     raise InputError(f"{READS}; this input is {what} (nothing personal to remove: share it as it is)", path)

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote
 
 import pytest
+from lxml import etree
 from typer.testing import CliRunner
 
 from ssodiag.diag.batch import summary_row
@@ -19,7 +20,7 @@ from ssodiag.diag.cli import app
 from ssodiag.diag.demo import SAMPLES, STORIES
 from ssodiag.diag.evidence import load_evidence
 from ssodiag.diag.redact import Redactor
-from ssodiag.diag.sanitize import sanitize_har, sanitize_tracer
+from ssodiag.diag.sanitize import REMOVED_WORDS, sanitize_har, sanitize_tracer
 from ssodiag.diag.ticket import folder_ticket, ticket_result
 from ssodiag.reports.document import build_document
 from tests.harbuild import (
@@ -307,7 +308,8 @@ def test_a_pasted_email_holding_a_response_is_read_and_sanitized_and_prose_alone
     assert [m.raw_xml for m in before.messages] == [xml] and before.error_pages
     safe = _sanitize(source, tmp_path / "safe.txt")
     _assert_nothing_planted(safe)
-    value_lines = safe.split("browser:\n")[1].split("Thanks")[0].splitlines()
+    assert "Bob" not in safe and "Thanks" not in safe  # the words around the value are removed
+    value_lines = safe.split(f"{REMOVED_WORDS}\n")[1].split(f"\n{REMOVED_WORDS}")[0].splitlines()
     assert len(value_lines) > 1 and {len(line) for line in value_lines[:-1]} == {76}  # wrapped as it was
     [message] = load_evidence([str(tmp_path / "safe.txt")]).messages
     assert message.sanitized and _marked(message.raw_xml)
@@ -326,6 +328,84 @@ def test_a_pasted_email_holding_a_response_is_read_and_sanitized_and_prose_alone
     assert refused.exit_code == 2 and not (tmp_path / "prose-safe.txt").exists()
     assert len(refused.stderr.strip().splitlines()) == 1 and "not recognised" in refused.stderr
     assert "in a text such as a pasted e-mail" in refused.stderr and "error pages" in refused.stderr
+
+
+def _customer_email(value: str) -> str:
+    """A customer's e-mail to support holding a SAMLResponse wrapped at 76 columns, signed with name and phone."""
+    wrapped = "\n".join(value[i:i + 76] for i in range(0, len(value), 76))
+    return ("Hi support,\n\nJohn Carpenter here from ACME Corp (phone +1 415 555 0199). Our users see Invalid "
+            f"requester when logging in.\nHere is the SAMLResponse from the browser:\n\n{wrapped}\n\nThanks,\n"
+            "John Carpenter\nSenior IT Admin, ACME Corp\njohn.carpenter@acme.example\n")
+
+
+def test_a_pasted_email_keeps_only_the_saml_value_and_the_error_it_quotes(tmp_path):
+    # the words around the value went through the report redactor, which replaces only the values it knows (the
+    # Response's, e-mail addresses, tokens): the customer's name, phone number and job title stayed in the copy
+    response = TestIdP().signed_response()
+    text = _customer_email(_b64(response))
+    (tmp_path / "original").mkdir()
+    source = tmp_path / "original" / "mail.txt"
+    source.write_text(text)
+    (tmp_path / "sanitized").mkdir()
+    result = CliRunner().invoke(app, ["sanitize", str(source), "-o", str(tmp_path / "sanitized" / "mail.txt")])
+    assert result.exit_code == 0, result.output
+    safe = (tmp_path / "sanitized" / "mail.txt").read_text()
+    value_lines = [line for line in safe.splitlines() if re.fullmatch(r"[A-Za-z0-9+/=]+", line)]
+    words = "\n".join(line for line in safe.splitlines() if line not in value_lines)
+    for personal in ("John", "Carpenter", "415", "555", "0199", "Senior", "ACME Corp", "phone", "Hi support"):
+        assert personal not in words
+    for personal in ("Carpenter", "Senior", "ACME Corp", "john.carpenter"):
+        assert personal not in safe
+    value = "\n".join(value_lines)  # each run of words is one mark; the lines between them are kept
+    assert safe == f"{REMOVED_WORDS} Invalid requester {REMOVED_WORDS}\n\n{value}\n\n{REMOVED_WORDS}\n"
+    assert "removed 35 words of the pasted text in 3 places" in result.stderr
+    # the value, in its place and width, is the same Response with its personal values replaced
+    assert len(value_lines) > 1 and {len(line) for line in value_lines[:-1]} == {76}
+    xml = _marked(base64.b64decode("".join(value_lines)))
+    original, sanitized = etree.fromstring(response), etree.fromstring(xml)
+    assert [(e.tag, sorted(e.attrib)) for e in sanitized.iter()] == [(e.tag, sorted(e.attrib)) for e in original.iter()]
+    changed = {(a.text, b.text) for a, b in zip(original.iter(), sanitized.iter()) if a.text != b.text}
+    assert {before for before, _ in changed} == {"alice@example.test", "Alice", "Liddell"}
+    assert all(after.startswith("<") for _, after in changed) and b"alice" not in xml.lower()
+    # analyze reads the same in both: the Response and the error the customer quotes, and the same diagnosis
+    before, after = (load_evidence([str(p)]) for p in (source, tmp_path / "sanitized" / "mail.txt"))
+    assert after.inputs[0].detail == before.inputs[0].detail == \
+        'text holding SAML Response (base64); quotes "Invalid requester"'
+    assert [(m.kind, m.binding, m.encoding_layers, m.id) for m in after.messages] == [
+        (m.kind, m.binding, m.encoding_layers, m.id) for m in before.messages]
+    _same_diagnosis(tmp_path / "original", tmp_path / "sanitized")
+    said = lambda ticket: [f.message for f in ticket_result(folder_ticket(ticket)).findings  # noqa: E731
+                           if f.check_id == "KC001"]
+    assert said(tmp_path / "sanitized") == said(tmp_path / "original") != []
+
+
+@pytest.mark.parametrize("quoted, kept, dropped", [
+    # Keycloak's sentence with its full stop (KC001 and the broker model read it so)
+    ("the page said Invalid response from identity provider. and nothing else",
+     "Invalid response from identity provider.", "nothing else"),
+    # a vendor's sentence, read by its own pattern
+    ("Okta shows: Sorry, you can't access Atlan because you are not assigned this app in Okta. Any idea?",
+     "not assigned this app in Okta", "Sorry"),
+    # analyze reads the page around the first error only: an error quoted far below it stays out, else it would
+    # come within that reach once the words between are removed, and change the diagnosis
+    ("Atlan shows Invalid requester." + " We tried again on every browser we have." * 8 + " Then Page has expired.",
+     "Invalid requester", "Page has expired"),
+])
+def test_a_pasted_email_keeps_each_error_text_as_the_checks_read_it(quoted, kept, dropped, tmp_path):
+    text = f"Hello, Jane Roe from Initech.\n{quoted}\n{_b64(TestIdP().signed_response())}\nJane\n"
+    (tmp_path / "original").mkdir()
+    (tmp_path / "original" / "mail.txt").write_text(text)
+    (tmp_path / "sanitized").mkdir()
+    safe = _sanitize(tmp_path / "original" / "mail.txt", tmp_path / "sanitized" / "mail.txt")
+    assert "Jane" not in safe and "Initech" not in safe
+    assert kept in safe and dropped not in safe
+    before, after = (ticket_result(folder_ticket(tmp_path / name)) for name in ("original", "sanitized"))
+    assert before.evidence.error_pages and after.evidence.error_pages
+    seen = lambda result: sorted((f.check_id, f.status.value, f.message) for f in result.findings  # noqa: E731
+                                 if f.check_id.startswith(("KC0", "OKTA", "ENTRA", "GOOGLE", "PING", "DEF")) and
+                                 f.status.value in ("fail", "warn") and "sanitized" not in f.message)
+    assert seen(after) == seen(before) != []
+    _same_diagnosis(tmp_path / "original", tmp_path / "sanitized")
 
 
 def test_a_saml_value_in_a_captured_pages_text_is_re_encoded_without_its_personal_values(tmp_path):
