@@ -17,7 +17,7 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from ssodiag.diag.certs import is_certificate_bytes, load_certificates
-from ssodiag.diag.decode import decode_saml_value, looks_like_xml, parse_saml_params
+from ssodiag.diag.decode import SamlParams, decode_saml_value, looks_like_xml, parse_saml_params
 from ssodiag.diag.errors import InputError
 from ssodiag.diag.capture_stream import (
     capture_key, har_entries, mapped_har_entries, tracer_requests, tracer_timestamp,
@@ -304,11 +304,10 @@ def _detect_one(data: bytes, source: str) -> _Parsed:
         text = data.decode("utf-8-sig")  # a BOM is what Windows editors put before a pasted value
     except UnicodeDecodeError:
         raise InputError(f"binary data, {NOT_RECOGNISED}", source) from None
-    if _SAML_PARAM_NAME.search(text):
-        params = parse_saml_params(text)
-        if params is not None and params.message_value is not None:
-            return _from_value(params.message_value, source, relay_state=params.relay_state,
-                               redirect_signature=params.redirect_signature)
+    params = url_message_params(text)
+    if params is not None:
+        return _from_value(params.message_value, source, relay_state=params.relay_state,
+                           redirect_signature=params.redirect_signature)
     stripped = text.strip().strip(_PASTE_QUOTES).strip()
     # the run is looked for at the start only: prose of any length is turned away without a scan of all of it
     if _ENCODED_RUN.search(stripped, 0, 4096) and _ENCODED_TEXT.fullmatch(stripped):
@@ -319,6 +318,15 @@ def _detect_one(data: bytes, source: str) -> _Parsed:
     if words is None:
         raise InputError(NOT_RECOGNISED, source)
     return words
+
+
+def url_message_params(text: str) -> SamlParams | None:
+    """The SAML parameters of a URL, log line or form body that ``text`` is or holds, when they carry a message: the
+    message is read from them. Text with a URL but no such parameter (an e-mail naming the login page) is words."""
+    if not _SAML_PARAM_NAME.search(text):
+        return None
+    params = parse_saml_params(text)
+    return params if params is not None and params.message_value is not None else None
 
 
 def _from_words(text: str, source: str) -> _Parsed | None:

@@ -32,7 +32,9 @@ from ssodiag.diag.broker import STATE_PART
 from ssodiag.diag.capture_stream import har_entries, tracer_requests, tracer_timestamp
 from ssodiag.diag.decode import LAYER_BASE64, LAYER_URL, decode_saml_value, encode_saml_value
 from ssodiag.diag.errors import InputError
-from ssodiag.diag.evidence import NOT_RECOGNISED, embedded_values, is_pasted_value, pasted_documents
+from ssodiag.diag.evidence import (
+    NOT_RECOGNISED, embedded_values, is_pasted_value, pasted_documents, url_message_params,
+)
 from ssodiag.diag.files import open_file
 from ssodiag.diag.har import (
     KEYCLOAK_ERROR_TEXT, MAX_RAW_SEARCH_CHARS, error_excerpt, excerpt_bounds, find_known_error, har_body,
@@ -190,7 +192,8 @@ class Sanitizer:
         core = core[1:-1] if quote_mark else core
         if core.startswith("<"):
             out = self.page(core) if _FORM_FIELD.search(core) else self.xml(core.encode("utf-8")).decode("utf-8")
-        elif _URL.search(core):  # a URL, alone or in a log line: the URLs are rewritten, the rest redacted
+        elif _URL.fullmatch(core) or _URL.search(core) and url_message_params(core) is not None:
+            # a URL, alone or carrying the message in a log line: the URLs are rewritten, the rest redacted
             out = "".join(self.url(part) if index % 2 else self._around_urls(part)
                           for index, part in enumerate(_URL.split(core)))
         elif core.startswith(_FORM_START):  # a form body, maybe wrapped over lines as it was copied
@@ -383,8 +386,9 @@ def _error_texts_read(text: str) -> list[tuple[int, int]]:
 def _page_text_readers() -> tuple[re.Pattern[str], ...]:
     """Every pattern the diagnosis matches in an error page's text, each on its own (one alternation stops at its
     first alternative that matches, which may be shorter than a check's match): the known error texts, each vendor's
-    errors and page signals, and Keycloak's sentences as KC001 and the broker model read them (with their full stop:
-    "Invalid response from identity provider.")."""
+    errors and page signals, Keycloak's sentences as KC001 and the broker model read them (with their full stop:
+    "Invalid response from identity provider."), and URLs (ENTRA001 compares the one AADSTS50011 names with
+    Atlan's endpoints)."""
     from ssodiag.checks.keycloak import TABLE
     from ssodiag.diag.broker import PAGE_STEPS, sentence_pattern
     from ssodiag.diag.connectors import SignalKind, declarations
@@ -392,7 +396,7 @@ def _page_text_readers() -> tuple[re.Pattern[str], ...]:
     vendors = [e.pattern for d in declarations() for e in d.errors]
     vendors += [s.pattern for d in declarations() for s in d.detection_signals() if s.kind is SignalKind.PAGE]
     return (*(re.compile(p, re.IGNORECASE) for p in KEYCLOAK_ERROR_TEXT), *vendors,
-            *(row.pattern for row in TABLE), *(sentence_pattern(page.text) for page in PAGE_STEPS))
+            *(row.pattern for row in TABLE), *(sentence_pattern(page.text) for page in PAGE_STEPS), _URL)
 
 
 def _query_pairs(url: str) -> list[tuple[str, str]]:

@@ -330,19 +330,21 @@ def test_a_pasted_email_holding_a_response_is_read_and_sanitized_and_prose_alone
     assert "in a text such as a pasted e-mail" in refused.stderr and "error pages" in refused.stderr
 
 
-def _customer_email(value: str) -> str:
+def _customer_email(value: str, signature: str = "") -> str:
     """A customer's e-mail to support holding a SAMLResponse wrapped at 76 columns, signed with name and phone."""
     wrapped = "\n".join(value[i:i + 76] for i in range(0, len(value), 76))
     return ("Hi support,\n\nJohn Carpenter here from ACME Corp (phone +1 415 555 0199). Our users see Invalid "
             f"requester when logging in.\nHere is the SAMLResponse from the browser:\n\n{wrapped}\n\nThanks,\n"
-            "John Carpenter\nSenior IT Admin, ACME Corp\njohn.carpenter@acme.example\n")
+            f"John Carpenter\nSenior IT Admin, ACME Corp\njohn.carpenter@acme.example\n{signature}")
 
 
-def test_a_pasted_email_keeps_only_the_saml_value_and_the_error_it_quotes(tmp_path):
+@pytest.mark.parametrize("signature", ["", "https://acme.example/team/john-carpenter\n"])
+def test_a_pasted_email_keeps_only_the_saml_value_and_the_error_it_quotes(signature, tmp_path):
     # the words around the value went through the report redactor, which replaces only the values it knows (the
-    # Response's, e-mail addresses, tokens): the customer's name, phone number and job title stayed in the copy
+    # Response's, e-mail addresses, tokens): the customer's name, phone number and job title stayed in the copy;
+    # with a URL anywhere in it, the e-mail was even taken for a log line, every word kept but for the URL
     response = TestIdP().signed_response()
-    text = _customer_email(_b64(response))
+    text = _customer_email(_b64(response), signature)
     (tmp_path / "original").mkdir()
     source = tmp_path / "original" / "mail.txt"
     source.write_text(text)
@@ -354,11 +356,11 @@ def test_a_pasted_email_keeps_only_the_saml_value_and_the_error_it_quotes(tmp_pa
     words = "\n".join(line for line in safe.splitlines() if line not in value_lines)
     for personal in ("John", "Carpenter", "415", "555", "0199", "Senior", "ACME Corp", "phone", "Hi support"):
         assert personal not in words
-    for personal in ("Carpenter", "Senior", "ACME Corp", "john.carpenter"):
+    for personal in ("Carpenter", "Senior", "ACME Corp", "john.carpenter", "acme.example/team"):
         assert personal not in safe
     value = "\n".join(value_lines)  # each run of words is one mark; the lines between them are kept
     assert safe == f"{REMOVED_WORDS} Invalid requester {REMOVED_WORDS}\n\n{value}\n\n{REMOVED_WORDS}\n"
-    assert "removed 35 words of the pasted text in 3 places" in result.stderr
+    assert f"removed {36 if signature else 35} words of the pasted text in 3 places" in result.stderr
     # the value, in its place and width, is the same Response with its personal values replaced
     assert len(value_lines) > 1 and {len(line) for line in value_lines[:-1]} == {76}
     xml = _marked(base64.b64decode("".join(value_lines)))
@@ -386,6 +388,11 @@ def test_a_pasted_email_keeps_only_the_saml_value_and_the_error_it_quotes(tmp_pa
     # a vendor's sentence, read by its own pattern
     ("Okta shows: Sorry, you can't access Atlan because you are not assigned this app in Okta. Any idea?",
      "not assigned this app in Okta", "Sorry"),
+    # the URL Entra's error names, which ENTRA001 compares with Atlan's endpoints
+    ("Entra says AADSTS50011: The redirect URI 'https://acme.atlan.com/auth/realms/default/broker/azure/endpoint' "
+     "specified in the request does not match the redirect URIs configured for the application. Help!",
+     "AADSTS50011 (words removed by ssodiag sanitize) https://acme.atlan.com/auth/realms/default/broker/azure/endpoint",
+     "Help"),
     # analyze reads the page around the first error only: an error quoted far below it stays out, else it would
     # come within that reach once the words between are removed, and change the diagnosis
     ("Atlan shows Invalid requester." + " We tried again on every browser we have." * 8 + " Then Page has expired.",
