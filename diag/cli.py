@@ -429,7 +429,7 @@ def sanitize(
         if removed_words:  # a pasted e-mail or ticket
             words, places = sum(len(run.split()) for run in removed_words), len(removed_words)
             note(f"removed {words} word{'s' * (words != 1)} of the pasted text in {places} place{'s' * (places != 1)}: "
-                 "only its SAML values and the error texts analyze reads are kept")
+                 "only what analyze reads in it is kept (SAML values, the error texts it quotes)")
         if redaction_key is not None:
             write_key_map(redactor, redaction_key)
             note(f"redaction key written to {redaction_key} (keep it private: it holds the real values)")

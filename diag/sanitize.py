@@ -18,8 +18,10 @@ algorithm is still evidence); its message's comment says they no longer verify. 
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import html
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -37,7 +39,7 @@ from ssodiag.diag.evidence import (
 )
 from ssodiag.diag.files import open_file
 from ssodiag.diag.har import (
-    KEYCLOAK_ERROR_TEXT, MAX_RAW_SEARCH_CHARS, error_excerpt, excerpt_bounds, find_known_error, har_body,
+    KEYCLOAK_ERROR_TEXT, MAX_RAW_SEARCH_CHARS, error_excerpt, excerpt_bounds, find_known_error, har_body, page_text,
     status_code,
 )
 from ssodiag.diag.limits import MAX_CAPTURE_BYTES, MAX_FILE_BYTES
@@ -202,18 +204,23 @@ class Sanitizer:
         elif _ENCODED_VALUE.fullmatch(core):  # a value alone, maybe wrapped over lines
             out = _wrapped_like(self.saml_value(core, url_encoded=True), core)
         else:  # words around values (a pasted e-mail or ticket): only what `analyze` reads in it is kept
+            values = embedded_values(core, self._embedded_value)
+            if not values:
+                raise InputError(NOT_RECOGNISED, self.source)
             offset = len(lead) + len(quote_mark)
-            out = self._prose(core, [(start - offset, end - offset) for start, end in _error_texts_read(text)])
+            out = self._prose(core, values, [(start - offset, end - offset) for start, end in _error_texts_read(text)])
         return f"{lead}{quote_mark}{out}{quote_mark}{trail}"
 
-    def _prose(self, text: str, error_texts: list[tuple[int, int]]) -> str:
-        """A pasted e-mail or ticket reduced to what the diagnosis reads in it: each SAML value (re-encoded, wrapped
-        as it was) and each error text at ``error_texts`` (spans of ``text``, redacted as reports are); every other
-        run of words becomes REMOVED_WORDS, the blank space around it kept. Free words cannot be told apart from a
-        person's name, phone number or job title, so none is kept."""
-        values = embedded_values(text, self._embedded_value)
-        if not values:
-            raise InputError(NOT_RECOGNISED, self.source)
+    def said(self, text: str) -> str:
+        """Plain text quoting a known error and no SAML value (an e-mail, a ticket): only the error texts analyze
+        reads in it are kept. It reads them in the text's words joined by single spaces (diag.har.page_text)."""
+        return self._prose(text, [], _in_text(text, _error_texts_read(page_text(text))))
+
+    def _prose(self, text: str, values: list[tuple[int, int, str]], error_texts: list[tuple[int, int]]) -> str:
+        """A pasted e-mail or ticket reduced to what the diagnosis reads in it: its SAML ``values`` (as
+        :func:`embedded_values` finds them, re-encoded) and each error text at ``error_texts`` (spans of ``text``,
+        redacted as reports are); every other run of words becomes REMOVED_WORDS, the blank space around it kept.
+        Free words cannot be told apart from a person's name, phone number or job title, so none is kept."""
         kept = values + [(start, end, self.r.text(text[start:end])) for start, end in error_texts
                          if 0 <= start and end <= len(text) and not any(s < end and start < e for s, e, _ in values)]
         out, done = [], 0
@@ -382,6 +389,19 @@ def _error_texts_read(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _in_text(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` of ``text``'s words joined by single spaces (what page_text makes of plain text) as spans of
+    ``text``: a span that ends or starts at a joining space takes the whole blank space it stands for."""
+    words = [word.span() for word in re.finditer(r"\S+", text)]
+    joined = list(itertools.accumulate((end - start + 1 for start, end in words), initial=0))  # where each word is
+
+    def place(position: int) -> int:
+        n = bisect.bisect_right(joined, position) - 1
+        return words[n][0] + position - joined[n] if n < len(words) else len(text)
+
+    return [(place(start), place(end)) for start, end in spans]
+
+
 @functools.cache
 def _page_text_readers() -> tuple[re.Pattern[str], ...]:
     """Every pattern the diagnosis matches in an error page's text, each on its own (one alternation stops at its
@@ -443,7 +463,9 @@ def sanitized(path: str, kind: InputKind | None, redactor: Redactor,
             with open_file(path, max_bytes=MAX_FILE_BYTES) as fh:
                 source, text = path, fh.read().decode("utf-8-sig", errors="replace")
         s = Sanitizer(redactor, source, removed_words)
-        return [s.page(text) if kind is InputKind.ERROR_PAGE else s.pasted(text)]
+        if kind is InputKind.ERROR_PAGE:  # a saved page, or plain text quoting an error: read as analyze reads it
+            return [s.page(text) if text.lstrip().startswith("<") else s.said(text)]
+        return [s.pasted(text)]
     what = kind.value if kind is not None else "not recognised"
     raise InputError(f"{READS}; this input is {what} (nothing personal to remove: share it as it is)", path)
 
