@@ -100,7 +100,7 @@ def measure(ours: list[str], theirs: list[str]) -> tuple[tuple[float, float, flo
     return ours_median, theirs_median
 
 
-def session_har(path: Path, idp: TestIdP, body: str, chrome: bool) -> Path:
+def session_har(path: Path, idp: TestIdP, body: str, chrome: bool = False) -> Path:
     """One login among script requests with 20 KB bodies (``body`` repeated) and 20 headers each, HAR_BYTES in all
     (entries of Chrome's shape, indented, with ``chrome``); returns a HAR of the login alone, written beside it."""
     har = HarBuilder()
