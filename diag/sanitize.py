@@ -2,8 +2,9 @@
 
 Reads a HAR or a SAML-tracer export (one entry at a time: memory follows the largest entry, not the file), or a
 single message (raw XML, an encoded value, a form body, a URL or an auto-post page; a text file may hold several,
-one per paragraph) and writes it back in the same form. A pasted e-mail or ticket keeps only what the diagnosis
-reads in it (its SAML values and the error texts it quotes): its other words are removed, not redacted.
+one per paragraph) and writes it back in the same form. Pasted text (an e-mail or ticket, a log line, a curl
+command) keeps only what the diagnosis reads in it (the URL carrying its message, or its SAML values and the error
+texts it quotes): its other words are removed, not redacted.
 
 Common HAR sanitizers delete the SAMLResponse, which destroys the evidence. Here credentials are removed (cookies,
 Authorization headers, bearer/JWT tokens, secret form fields and query values) and response bodies that are neither
@@ -66,14 +67,14 @@ _FORM_FIELD = re.compile(
     r"""(<input\b[^>]*?\bname\s*=\s*["']?(SAMLRequest|SAMLResponse)\b[^>]*?\bvalue\s*=\s*)(["'])(.*?)\3"""
     r"""|(<input\b[^>]*?\bvalue\s*=\s*)(["'])(.*?)\6([^>]*?\bname\s*=\s*["']?(?:SAMLRequest|SAMLResponse)\b)""",
     re.IGNORECASE | re.DOTALL)
-# Pasted evidence: a URL inside other text (a log line), quotes picked up when a value was copied out of JSON or a
-# shell command.
-_URL = re.compile(r"(https?://[^\s\"'<>`]+)")
+# Pasted evidence: a URL inside other text (a log line, an e-mail), quotes picked up when a value was copied out of
+# JSON or a shell command.
+_URL = re.compile(r"https?://[^\s\"'<>`]+")
 _PASTE_QUOTES = "\"'`"
 _ENCODED_VALUE = re.compile(r"[A-Za-z0-9+/=_%\-\s]+")  # a value alone: no word around it
 _FORM_START = ("SAMLRequest=", "SAMLResponse=", "RelayState=")
-# A credential header copied with a URL (a log line, a curl command): its value goes.
-_SECRET_HEADER_LINE = re.compile(r"(?i)\b((?:set-)?cookie|(?:proxy-)?authorization)(\s*:\s*)[^\r\n'\"]+")
+# SAML parameters outside a URL, as analyze finds them in a request line (`"GET /sso?SAMLRequest=… HTTP/1.1"`).
+_PARAMS = re.compile(r"(?<![^?&\s\"'])(?:SAMLRequest|SAMLResponse|RelayState)=[^\s\"'<>]*")
 
 
 def keep_relay_state_shape(redactor: Redactor, relay_states: Iterable[str | None]) -> None:
@@ -144,7 +145,7 @@ class Sanitizer:
         return redacted.replace("<", "%3C").replace(">", "%3E")
 
     def page(self, text: str) -> str:
-        """Text that may hold SAML messages (an auto-post page, an error page, a log line): the values of its SAML
+        """Text that may hold SAML messages (an auto-post page, an error page): the values of its SAML
         form fields and the encoded values in its text re-encoded, the rest redacted as the reports are."""
         kept: list[str] = []
 
@@ -194,10 +195,11 @@ class Sanitizer:
         core = core[1:-1] if quote_mark else core
         if core.startswith("<"):
             out = self.page(core) if _FORM_FIELD.search(core) else self.xml(core.encode("utf-8")).decode("utf-8")
-        elif _URL.fullmatch(core) or _URL.search(core) and url_message_params(core) is not None:
-            # a URL, alone or carrying the message in a log line: the URLs are rewritten, the rest redacted
-            out = "".join(self.url(part) if index % 2 else self._around_urls(part)
-                          for index, part in enumerate(_URL.split(core)))
+        elif _URL.fullmatch(core) or url_message_params(core) is not None and (
+                _URL.search(core) or not core.startswith(_FORM_START)):
+            # a URL alone, or a text carrying the message in SAML parameters (a log line, a curl command, an e-mail
+            # giving the URL): analyze reads those parameters and no other word of it, so only they are kept
+            out = self._prose(core, [self._message_carrier(core)], [])
         elif core.startswith(_FORM_START):  # a form body, maybe wrapped over lines as it was copied
             pairs = self.pairs(parse_qsl("".join(core.split()), keep_blank_values=True))
             out = urlencode(pairs, quote_via=quote, safe="<>@")
@@ -238,10 +240,22 @@ class Sanitizer:
         before, after = words[:len(words) - len(words.lstrip())], words[len(words.rstrip()):]
         return f"{before or ('' if first else ' ')}{REMOVED_WORDS}{after or ('' if last else ' ')}"
 
-    def _around_urls(self, text: str) -> str:
-        """Text pasted with a URL (a log line, a curl command): credential headers emptied, values it holds
-        re-encoded, the rest redacted."""
-        return self.page(_SECRET_HEADER_LINE.sub(rf"\1\2{SECRET}", text))
+    def _message_carrier(self, text: str) -> tuple[int, int, str]:
+        """What analyze reads in a text carrying SAML parameters, as (start, end, rewritten): the URL whose
+        parameters url_message_params reads (the first that carries a message), or the parameters themselves where
+        they stand outside a URL (a request line `GET /sso?SAMLRequest=…`); a URL alone without a message (a launch
+        link)."""
+        params = url_message_params(text)
+        if params is None:
+            return 0, len(text), self.url(text)
+        position = text.find(params.message_value)
+        if url := next((m for m in _URL.finditer(text) if m.start() <= position < m.end()), None):
+            return url.start(), url.end(), self.url(url.group())
+        if form := next((m for m in _PARAMS.finditer(text) if m.start() <= position < m.end()), None):
+            return form.start(), form.end(), urlencode(self.pairs(parse_qsl(form.group(), keep_blank_values=True)),
+                                                       quote_via=quote, safe="@")
+        # read from the lines joined: a URL broken inside a parameter name by a mail or chat client
+        raise InputError("its SAML parameters are broken over lines: put the URL on one line", self.source)
 
     # ----------------------------------------------------------------- capture parts (HAR, SAML-tracer)
     def headers(self, headers: Any) -> Any:

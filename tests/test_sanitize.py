@@ -434,6 +434,85 @@ def test_a_pasted_email_keeps_each_error_text_as_the_checks_read_it(quoted, kept
     _same_diagnosis(tmp_path / "original", tmp_path / "sanitized")
 
 
+CARRIERS = {  # text around a SAML value in a URL, as people paste it; {url} and {line} stand for the URL, {query}
+    # for its parameters
+    "e-mail": "Hi, John Carpenter here (+1 415 555 0199). Our login fails with Invalid requester, the browser went "
+              "to {url} Thanks,\nJohn Carpenter, Senior IT Admin\n",
+    "log line": "2026-11-28T09:30:01Z INFO GET {url} 302 device=John-Carpenter-MacBook-Pro\n",
+    "curl command": f"curl '{{url}}' -H 'Cookie: KC_SESSION={COOKIE}' -H 'Authorization: Bearer {BEARER}' "
+                    "-H 'X-Forwarded-User: John Carpenter'\n",
+    # the parameters outside a URL, analyze reads them there; the Referer URL is no part of them
+    "request line": '10.0.0.7 - jcarpenter [28/Nov/2026:09:30:01 +0000] "GET /sso?{query} HTTP/1.1" 302 '
+                    '"https://acme.atlan.com/" "Mozilla/5.0 (John Carpenter)"\n',
+    # with no URL at all: sanitize refused what analyze read
+    "request line alone": '10.0.0.7 - jcarpenter [28/Nov/2026:09:30:01 +0000] "GET /sso?{query} HTTP/1.1" 302\n',
+    "e-mail quoting the parameters": "Hi, John Carpenter here (+1 415 555 0199). The browser sent {query} and "
+                                     "then failed.\nJohn Carpenter, Senior IT Admin\n",
+    # analyze reads the first message: a second line is words, and its own user is in them
+    "two log lines": "2026-11-28T09:30:01Z GET {url} 302\n2026-11-28T09:30:02Z GET {url} 302 user=John Carpenter\n",
+}
+
+
+@pytest.mark.parametrize("carrier", list(CARRIERS))
+@pytest.mark.parametrize("kind", ["SAMLRequest", "SAMLResponse"])
+def test_words_around_a_url_carrying_the_message_are_removed_and_analyze_reads_the_same(kind, carrier, tmp_path):
+    # taken for a log line, the text went through the report redactor, which replaces only the values it knows:
+    # the customer's name, phone number and job title stayed; a request line's message was even copied unchanged
+    idp = TestIdP()
+    xml = idp.authn_request(id="_req1") if kind == "SAMLRequest" else idp.signed_response(
+        name_id="zebulon.quux@corp.example", attributes={"firstName": ["Zebulon"], "lastName": ["Quuxington"]})
+    query = redirect_query(kind, xml, "rs1")
+    text = CARRIERS[carrier].format(url=f"https://idp.example.com/sso?{query}", query=query)
+    source, out = tmp_path / "pasted.txt", tmp_path / "safe.txt"
+    source.write_text(text)
+    result = CliRunner().invoke(app, ["sanitize", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    # what analyze reads is kept, in its place: the URL (or the parameters) with the message re-encoded; every
+    # other run of words is one mark
+    safe = out.read_text()
+    kept = re.fullmatch(rf"{re.escape(REMOVED_WORDS)} (\S+) {re.escape(REMOVED_WORDS)}\n", safe).group(1)
+    assert kept.startswith(f"https://idp.example.com/sso?{kind}=" if "url" in CARRIERS[carrier] else f"{kind}=")
+    for personal in ("John", "Carpenter", "415", "0199", "Senior", "jcarpenter", "Mozilla", COOKIE, BEARER):
+        assert personal not in safe.replace(kept, "")
+    assert COOKIE not in kept and BEARER not in kept
+    assert "removed " in result.stderr and " words of the pasted text in 2 places" in result.stderr
+    before, after = (load_evidence([str(p)]) for p in (source, out))
+    assert after.inputs[0].detail == before.inputs[0].detail
+    [original], [sanitized] = before.messages, after.messages
+    assert (sanitized.kind, sanitized.binding, sanitized.encoding_layers, sanitized.id) == (
+        original.kind, original.binding, original.encoding_layers, original.id)
+    assert sanitized.sanitized and _marked(sanitized.raw_xml) and not original.sanitized
+    for personal in (b"zebulon", b"Zebulon", b"Quuxington"):
+        assert personal not in sanitized.raw_xml
+    assert original.relay_state == "rs1" and sanitized.relay_state.startswith("<relaystate-")
+    # the same diagnosis: the verdict and every check's outcome and words, but for the signature checks (sanitized:
+    # not checked) and the NameID each names (a token in the copy)
+    at = original.issue_instant.isoformat()
+
+    def diagnosis(path: Path) -> tuple:
+        doc = json.loads(CliRunner().invoke(app, ["analyze", str(path), "-f", "json", "--no-redact", "--fail-on",
+                                                  "never", "--at", at]).stdout)
+        return doc["verdict"]["status"], doc["verdict"]["top_check_id"], sorted(
+            (f["check_id"], f["status"], None if f["check_id"] == "SAML017" else f["message"])
+            for f in doc["findings"] if not f["check_id"].startswith("SIG"))
+    assert diagnosis(out) == diagnosis(source)
+
+
+def test_a_url_broken_inside_a_parameter_name_is_refused_not_copied(tmp_path):
+    # analyze reads the message from the lines joined; sanitize rewrote the URL up to the break and copied the rest,
+    # the message with the user's NameID in it, unchanged
+    response = TestIdP().signed_response(name_id="zebulon.quux@corp.example")
+    url = f"https://idp.example.com/sso?{redirect_query('SAMLResponse', response, 'rs1')}"
+    cut = url.index("SAMLRes") + len("SAMLRes")
+    source = tmp_path / "wrapped.txt"
+    source.write_text(f"{url[:cut]}\n{url[cut:]}\n")
+    assert load_evidence([str(source)]).messages  # analyze reads it
+    result = CliRunner().invoke(app, ["sanitize", str(source), "-o", str(tmp_path / "safe.txt")])
+    assert result.exit_code == 2 and not (tmp_path / "safe.txt").exists()
+    assert result.stderr.strip().splitlines() == [
+        f"ssodiag: error: {source}: its SAML parameters are broken over lines: put the URL on one line"]
+
+
 def test_a_saml_value_in_a_captured_pages_text_is_re_encoded_without_its_personal_values(tmp_path):
     # an error page that prints the SAMLResponse it refused (not in a form, so analyze does not read it): sanitize
     # copied it unchanged, the user's name and e-mail inside the base64
