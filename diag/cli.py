@@ -433,7 +433,10 @@ def sanitize(
         if redaction_key is not None:
             write_key_map(redactor, redaction_key)
             note(f"redaction key written to {redaction_key} (keep it private: it holds the real values)")
-        note(receipt_line(redactor.receipt()))
+        receipt = redactor.receipt()
+        # words removed and no value replaced: "nothing personal was found" would deny the line above
+        note(receipt_line(receipt) if receipt or not removed_words
+             else "Redaction: nothing personal was found to replace in what was kept.")
     except InputError as exc:
         fail(str(exc))
 

@@ -513,6 +513,24 @@ def test_a_url_broken_inside_a_parameter_name_is_refused_not_copied(tmp_path):
         f"ssodiag: error: {source}: its SAML parameters are broken over lines: put the URL on one line"]
 
 
+def test_the_receipt_agrees_with_the_words_removed(tmp_path):
+    # words removed and no value replaced: the receipt said "nothing personal was found to replace" right under the
+    # line counting the words it removed
+    said = tmp_path / "said.txt"
+    said.write_text("Hi team, John Carpenter here. Atlan shows Invalid requester. Thanks\n")
+    result = CliRunner().invoke(app, ["sanitize", str(said), "-o", str(tmp_path / "said-safe.txt")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[1:] == [
+        "ssodiag: removed 9 words of the pasted text in 2 places: only what analyze reads in it is kept (SAML values, "
+        "the error texts it quotes)",
+        "ssodiag: Redaction: nothing personal was found to replace in what was kept."]
+    # nothing removed and nothing replaced: the receipt as it was
+    url = f"https://idp.example.com/sso?{redirect_query('SAMLRequest', TestIdP().authn_request())}"
+    result = CliRunner().invoke(app, ["sanitize", url, "-o", str(tmp_path / "url-safe.txt")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[1:] == ["ssodiag: Redaction: nothing personal was found to replace."]
+
+
 def test_a_saml_value_in_a_captured_pages_text_is_re_encoded_without_its_personal_values(tmp_path):
     # an error page that prints the SAMLResponse it refused (not in a form, so analyze does not read it): sanitize
     # copied it unchanged, the user's name and e-mail inside the base64
