@@ -152,9 +152,12 @@ def test_ctrl_c_leaves_finished_reports_and_no_half_written_file(tmp_path):
     for n in range(tickets):
         shutil.copytree(SAMPLES / "okta-failure", q / f"T-{n:03d}")
     out = tmp_path / "out"
+    # Ctrl-C is delivered as a terminal does, also when the suite itself runs as a background job of a
+    # non-interactive shell, which starts it (and so this child) with SIGINT ignored
     proc = subprocess.Popen([sys.executable, "-m", "ssodiag", "batch", str(q), "-o", str(out), "-j", "2",
                              "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (out.exists() and any(out.glob("T-*.json"))):
         time.sleep(0.02)
