@@ -61,16 +61,19 @@ def prepare(evidence: Evidence, expect: Expectations, ctx_for_trust: DiagContext
     return replace(evidence, messages=tuple(messages))
 
 
-# What a message marked as sanitized still proves: a signature that verifies was not touched, and wrapping is read from
-# the structure, which sanitizing keeps. The mark is text anyone can write, so it never hides either of them.
-KNOWN_DESPITE_SANITIZING = frozenset({SignatureVerdict.VALID, SignatureVerdict.WRAPPING})
+# What a message marked as sanitized still proves: a signature that verifies was not touched, wrapping is read from
+# the structure, which sanitizing keeps, and a message with no signature at all had none to break. The mark is text
+# anyone can write, so it never hides any of them.
+KNOWN_DESPITE_SANITIZING = frozenset({SignatureVerdict.VALID, SignatureVerdict.WRAPPING, SignatureVerdict.ABSENT})
 
 
 def sanitized_report(report: SignatureReport) -> SignatureReport:
-    """A message of a sanitized capture had its personal values replaced after the IdP signed it: what is signed
-    and with which algorithms stays readable, whether it verifies (or is wrapped) cannot be known."""
+    """A message of a sanitized capture had its personal values replaced after the IdP signed it: what is signed,
+    with which algorithms and the wrapping rules its structure breaks stay readable; whether it verifies cannot be
+    known."""
     return SignatureReport(verdict=SignatureVerdict.NOT_CHECKED, signed_elements=report.signed_elements,
                            algorithm=report.algorithm, digest_algorithm=report.digest_algorithm,
+                           rules_broken=report.rules_broken,
                            embedded_certificates=report.embedded_certificates,
                            reason="not-checked: sanitized (`ssodiag sanitize` replaced personal values after the IdP "
                                   "signed; analyze the original capture to verify the signature)")

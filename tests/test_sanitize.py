@@ -26,7 +26,8 @@ from ssodiag.reports.document import build_document
 from tests.harbuild import (
     RSA_SHA256, HarBuilder, deflate, post_body, redirect_query, tracer_export_of, write_session_har,
 )
-from tests.idp import ACS_URL, TestIdP
+from tests.idp import ACS_URL, SSO_URL, TestIdP, utc_now
+from tests.xsw import xsw7
 
 COOKIE = "planted-session-cookie-8f3a2b"
 BEARER = "plantedBearer0123456789abcdef"
@@ -208,9 +209,12 @@ def _same_diagnosis(original: Path, sanitized: Path) -> None:
     # a healthy login cannot be called healthy without its signature: inconclusive, never a failure
     assert row_after["verdict"] == {"pass": "inconclusive"}.get(row_before["verdict"], row_before["verdict"])
     assert any(m.signature.signed_elements for m in after.evidence.messages)  # what is signed is still read
-    for message in after.evidence.messages:
-        assert message.signature.verdict.value == "not-checked"
-        assert message.signature.reason.startswith("not-checked: sanitized")
+    for original, message in zip(before.evidence.messages, after.evidence.messages, strict=True):
+        if original.signature.verdict.value == "absent":  # no signature to break (an AuthnRequest by Redirect)
+            assert message.signature.verdict.value == "absent"
+        else:
+            assert message.signature.verdict.value == "not-checked"
+            assert message.signature.reason.startswith("not-checked: sanitized")
     summary = after.verdict.summary.lower()
     assert "tamper" not in summary and "wrapping" not in summary
 
@@ -667,3 +671,74 @@ def test_the_sanitized_mark_never_hides_what_the_signature_proves(tamper, verdic
                             "json", "--fail-on", "never"])
     signature = json.loads(r.stdout)["messages"][0]["signature"]
     assert signature["verdict"] == verdict and "sanitized" not in (signature.get("reason") or "")
+
+
+# --------------------------------------------------------------------------- what sanitizing cannot change
+
+# The findings that need a signature to verify: whether it does, and so which key made it. Sanitizing breaks every
+# signature, so on the copy these say "not-checked: sanitized"; every other finding is the original's.
+SIGNATURE_VERIFICATION = {"SIG002", "SIG004", "SIG007", "SIG008", "SIG009", "SIG011"}
+RESPONSES = {
+    "unsigned": lambda idp: idp.response(),
+    "signed on the Assertion only": lambda idp: idp.signed_response("assertion"),
+    "signed on the Response only": lambda idp: idp.signed_response("response"),
+    "wrapped (XSW7, its signature verifies)": lambda idp: xsw7(idp.signed_response()),
+}
+
+
+def _judged(path: Path, cert: Path) -> tuple[dict, dict[tuple[str, str], list[dict]]]:
+    """The JSON report of `analyze` on ``path``, and its findings by (check, locator)."""
+    result = CliRunner().invoke(app, ["analyze", str(path), "--idp-cert", str(cert), "-f", "json", "--no-redact",
+                                      "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    findings: dict[tuple[str, str], list[dict]] = {}
+    for finding in doc["findings"]:
+        findings.setdefault((finding["check_id"], finding["evidence"]["locator"]), []).append(finding)
+    return doc, findings
+
+
+@pytest.mark.parametrize("container", ["file", "HAR"])
+@pytest.mark.parametrize("response", list(RESPONSES))
+def test_a_sanitized_copy_is_judged_as_the_original_but_for_the_signatures_it_broke(response, container, tmp_path):
+    # an unsigned Response has no signature to break: it fails SIG001 in the copy as in the original, and a
+    # Redirect AuthnRequest, unsigned as SPs send them, stays unsigned (normal), not "not checked"
+    idp = TestIdP()
+    xml = RESPONSES[response](idp)
+    source = tmp_path / ("login.har" if container == "HAR" else "response.xml")
+    if container == "HAR":
+        har = HarBuilder(start=utc_now())
+        har.add("GET", f"{SSO_URL}?{redirect_query('SAMLRequest', idp.authn_request(id='_request-1'), 'rs1')}")
+        har.add("POST", ACS_URL, body=post_body("SAMLResponse", xml, "rs1"))
+        source.write_bytes(har.bytes())
+    else:
+        source.write_bytes(xml)
+    cert = tmp_path / "idp.pem"
+    cert.write_text(idp.cert_pem)
+    copy = tmp_path / f"safe{source.suffix}"
+    _sanitize(source, copy)
+    before, before_findings = _judged(source, cert)
+    after, after_findings = _judged(copy, cert)
+
+    # a login that passes cannot pass without its signature: inconclusive; any other verdict is the original's
+    status = before["verdict"]["status"]
+    assert after["verdict"]["status"] == {"pass": "inconclusive"}.get(status, status)
+    assert after["verdict"]["top_check_id"] == before["verdict"]["top_check_id"]
+    signed = set()
+    for original, sanitized in zip(before["messages"], after["messages"], strict=True):
+        if original["signature"]["verdict"] == "absent":
+            assert sanitized["signature"]["verdict"] == "absent"
+        else:
+            signed.add(original["kind"])
+            assert sanitized["signature"]["verdict"] in ("not-checked", original["signature"]["verdict"])
+    assert after_findings.keys() == before_findings.keys()
+    for (check_id, locator), findings in before_findings.items():
+        copied = after_findings[(check_id, locator)]
+        if check_id in SIGNATURE_VERIFICATION and (locator or "").split("/")[0] in signed:
+            assert all("sanitized" in f["message"] for f in copied), copied
+        else:
+            assert [f["status"] for f in copied] == [f["status"] for f in findings], (check_id, findings, copied)
+    if response == "unsigned":
+        assert [f["status"] for f in after_findings[("SIG001", "Response/Signature")]] == ["fail"]
+    if response.startswith("wrapped"):
+        assert [f["status"] for f in after_findings[("SIG003", "Response/Signature")]] == ["fail"]
