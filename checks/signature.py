@@ -11,17 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from msgspec.structs import replace
+
 from ssodiag.diag.certs import MIN_KEY_BITS, Validity, key_too_short, serial_is_positive, validity_at
 from ssodiag.diag.connectors import ATLAN_PING_GUIDE
 from ssodiag.diag.context import DiagContext
 from ssodiag.diag.model import Certificate, Finding, SamlMessage, Severity, SignatureReport, SignatureVerdict
 from ssodiag.diag.registry import CheckSpec, Need, check
-from ssodiag.diag.signature import is_sha1, keyinfo_trusted, unsupported_algorithms
+from ssodiag.diag.signature import (
+    configured_keyinfo_certificates, is_sha1, keyinfo_trusted, unsupported_algorithms,
+)
 from ssodiag.diag.timefmt import before_or_after, format_instant, reference_name
 from ssodiag.diag.text import quoted
 
 DSIG = "https://www.w3.org/TR/xmldsig-core1/"
 SAML_CORE = "https://docs.oasis-open.org/security/saml/v2.0/saml-core-2.0-os.pdf"
+
+# How a finding about the signing certificate names it: the certificate that verified, or, on a sanitized copy whose
+# signature cannot verify, the configured certificate its KeyInfo carries (what the signer would be on the original).
+SIGNED_WITH = "is signed with"
+NAMED_IN_KEYINFO = "names in its KeyInfo"
+NOT_A_PROVEN_SIGNER = (" The signature itself cannot be verified in a sanitized copy (`ssodiag sanitize` replaced "
+                       "personal values after the IdP signed): this is the configured certificate the message names, "
+                       "not a proven signer; analyze the original capture to verify it.")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -59,11 +71,32 @@ def _intact(report: SignatureReport) -> bool:
 
 
 def _each_signer(ctx: DiagContext, spec: CheckSpec,
-                 judge: Callable[[SamlMessage, Certificate], Finding]) -> Iterator[Finding]:
-    """``judge`` of every certificate that signed a Response; a skip for a Response whose signer is unknown."""
+                 judge: Callable[[SamlMessage, Certificate, str], Finding]) -> Iterator[Finding]:
+    """``judge`` of every certificate that signed a Response (``SIGNED_WITH``), or of the configured certificate a
+    sanitized Response names (``NAMED_IN_KEYINFO``, the finding saying it is not a proven signer); a skip for a
+    Response whose signer is unknown."""
     for msg in ctx.responses:
         certs = signing_certificates(msg)
-        yield from (judge(msg, cert) for cert in certs) if certs else (_signer_unknown(spec, msg),)
+        if certs:
+            yield from (judge(msg, cert, SIGNED_WITH) for cert in certs)
+        elif named := _configured_certificate_named(ctx, msg):
+            finding = judge(msg, named, NAMED_IN_KEYINFO)
+            yield replace(finding, message=finding.message + NOT_A_PROVEN_SIGNER)
+        else:
+            yield _signer_unknown(spec, msg)
+
+
+def _configured_certificate_named(ctx: DiagContext, msg: SamlMessage) -> Certificate | None:
+    """On a sanitized message, whose signature cannot verify: the first configured certificate (or one matching a
+    configured fingerprint) its KeyInfo carries, in document order as the original's verified signer is picked.
+    Sanitizing keeps KeyInfo, so on the original this is the certificate that verified, unless the IdP signed with
+    another key; None when KeyInfo carries no configured certificate (which certificate signed stays unknown), and
+    for a copy built like a wrapping attack (which of its signatures a relying party reads is not known either)."""
+    report = msg.signature
+    if not msg.sanitized or report.verdict is not SignatureVerdict.NOT_CHECKED or report.rules_broken:
+        return None
+    named = configured_keyinfo_certificates(report, ctx.trusted_certificates, ctx.expect.idp_fingerprints)
+    return named[0] if named else None
 
 
 def _signer_unknown(spec: CheckSpec, msg: SamlMessage) -> Finding:
@@ -291,14 +324,15 @@ def not_sha1(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
                    "new metadata/certificate in Atlan.")
 def key_long_enough(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """RSA keys under 2048 bits are disallowed for signatures (NIST SP 800-131A) and refused by current Java
-    (jdk.certpath.disabledAlgorithms, which Keycloak runs on). Judged on the key that actually signed.
+    (jdk.certpath.disabledAlgorithms, which Keycloak runs on). Judged on the key that actually signed (on a
+    sanitized copy, on the configured certificate its KeyInfo names, see ``_each_signer``).
     """
-    def judge(msg: SamlMessage, cert: Certificate) -> Finding:
+    def judge(msg: SamlMessage, cert: Certificate, signed: str) -> Finding:
         seen = f"{cert.key_type} {cert.key_bits or '?'} bits"
         if key_too_short(cert):
-            return spec.fail(f"{_name(msg)} is signed with a {seen} key ({describe_certificate(cert)}).",
+            return spec.fail(f"{_name(msg)} {signed} a {seen} key ({describe_certificate(cert)}).",
                              expected=f"at least {MIN_KEY_BITS} bits", seen=seen, **_where(msg))
-        return spec.passed(f"{_name(msg)} is signed with a {seen} key.", seen=seen, **_where(msg))
+        return spec.passed(f"{_name(msg)} {signed} a {seen} key.", seen=seen, **_where(msg))
 
     return _each_signer(ctx, spec, judge)
 
@@ -310,25 +344,25 @@ def key_long_enough(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 def certificate_in_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """The signing certificate's notBefore/notAfter (RFC 5280 §4.1.2.5), judged at the login's instant (--at, the
     capture time, else now). Many SPs refuse expired IdP certificates; within 30 days is a warning to plan the
-    rollover.
+    rollover. A sanitized copy hides no rotation: the configured certificate its KeyInfo names is judged the same way.
     """
-    def judge(msg: SamlMessage, cert: Certificate) -> Finding:
+    def judge(msg: SamlMessage, cert: Certificate, signed: str) -> Finding:
         instant, ref = ctx.instant_for(msg), reference_name(ctx, msg)
         window = f"{format_instant(cert.not_before)} to {format_instant(cert.not_after)}"
         kw = dict(expected=f"valid at {format_instant(instant)}", seen=window, **_where(msg))
         state = validity_at(cert, instant)
         if state is Validity.EXPIRED:
-            return spec.fail(f"{_name(msg)} is signed with a certificate that expired "
+            return spec.fail(f"{_name(msg)} {signed} a certificate that expired "
                              f"{before_or_after(cert.not_after, instant)} {ref} ({describe_certificate(cert)}).", **kw)
         if state is Validity.NOT_YET_VALID:
-            return spec.fail(f"{_name(msg)} is signed with a certificate that is not valid until "
+            return spec.fail(f"{_name(msg)} {signed} a certificate that is not valid until "
                              f"{format_instant(cert.not_before)}, {before_or_after(cert.not_before, instant)} "
                              f"{ref}.", **kw)
         if state is Validity.EXPIRING:
-            return spec.warn(f"{_name(msg)} is signed with a certificate that expires "
+            return spec.warn(f"{_name(msg)} {signed} a certificate that expires "
                              f"{format_instant(cert.not_after)}, within 30 days of {ref}.",
                              severity=Severity.MEDIUM, **kw)
-        return spec.passed(f"{_name(msg)} is signed with a certificate valid {window}.", **kw)
+        return spec.passed(f"{_name(msg)} {signed} a certificate valid {window}.", **kw)
 
     return _each_signer(ctx, spec, judge)
 
@@ -396,11 +430,11 @@ def serial_is_conformant(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]
     have announced they will refuse them. Informational: it breaks nothing yet, it is worth fixing at the next
     rollover.
     """
-    def judge(msg: SamlMessage, cert: Certificate) -> Finding:
+    def judge(msg: SamlMessage, cert: Certificate, signed: str) -> Finding:
         if serial_is_positive(cert):
-            return spec.passed(f"{_name(msg)} is signed with a certificate whose serial number `{cert.serial}` is "
+            return spec.passed(f"{_name(msg)} {signed} a certificate whose serial number `{cert.serial}` is "
                                "positive.", seen=cert.serial, **_where(msg))
-        return spec.fail(f"{_name(msg)} is signed with a certificate whose serial number is `{cert.serial}` (hex), "
+        return spec.fail(f"{_name(msg)} {signed} a certificate whose serial number is `{cert.serial}` (hex), "
                          f"not a positive integer as RFC 5280 requires ({describe_certificate(cert)}).",
                          expected="a positive serial number", seen=cert.serial, **_where(msg))
 

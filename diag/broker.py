@@ -562,6 +562,10 @@ def _document_signature(step: _Step, login: Login, config: BrokerConfig) -> Step
         "Switch the IdP's signature and digest algorithms to SHA-256.")
     if msg.sanitized and keyinfo_trusted(report, keys) is False:  # whether it verifies is unknown, KeyInfo is read
         shown = "; ".join(quoted(c.subject) for c in report.embedded_certificates)
+        if keyinfo_trusted(report, dropped):  # configured, but dropped as the original's verifying signer would be
+            return fail(f"The message's KeyInfo carries {shown}, one of {origin} that Keycloak does not use at the "
+                        "login instant (expired or not yet valid; the signature itself is not checked: a sanitized "
+                        "capture).", "Upload the IdP's current signing certificate in Atlan's SSO settings.")
         return fail(f"The message's KeyInfo carries {shown}, which is none of {origin} (the signature itself is not "
                     "checked: a sanitized capture): the IdP signs with another certificate (a rotation).",
                     "Upload the IdP's current signing certificate (or metadata) in Atlan's SSO settings; during a "

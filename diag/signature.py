@@ -112,9 +112,17 @@ def keyinfo_trusted(report: SignatureReport, trusted: Sequence[Certificate],
     signature cannot be checked (a sanitized capture, whose personal values were replaced after signing)."""
     if not report.embedded_certificates:
         return None
+    return bool(configured_keyinfo_certificates(report, trusted, fingerprints))
+
+
+def configured_keyinfo_certificates(report: SignatureReport, trusted: Sequence[Certificate],
+                                    fingerprints: Sequence[str] = ()) -> tuple[Certificate, ...]:
+    """The certificates the message's KeyInfo carries that are configured ones (same DER, so same SHA-256) or match
+    a configured fingerprint, in document order. Like ``keyinfo_trusted``, it says which certificate the message
+    names, never that it signed."""
     known = {c.sha256 for c in trusted}
-    return any(c.sha256 in known or any(_fingerprint_matches(c, f) for f in fingerprints)
-               for c in report.embedded_certificates)
+    return tuple(c for c in report.embedded_certificates
+                 if c.sha256 in known or any(_fingerprint_matches(c, f) for f in fingerprints))
 
 
 def verify_message(message: SamlMessage, trusted: Sequence[Certificate],

@@ -3,6 +3,7 @@ input untouched; for HARs (read one entry at a time), SAML-tracer exports and si
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import re
@@ -677,7 +678,10 @@ def test_the_sanitized_mark_never_hides_what_the_signature_proves(tamper, verdic
 
 # The findings that need a signature to verify: whether it does, and so which key made it. Sanitizing breaks every
 # signature, so on the copy these say "not-checked: sanitized"; every other finding is the original's.
-SIGNATURE_VERIFICATION = {"SIG002", "SIG004", "SIG007", "SIG008", "SIG009", "SIG011"}
+SIGNATURE_VERIFICATION = {"SIG002", "SIG004", "SIG009"}
+# The findings on the signing certificate: on the copy they judge the configured certificate KeyInfo names, as the
+# original judges the one that verified, and say it is not a proven signer.
+SIGNING_CERTIFICATE = {"SIG007", "SIG008", "SIG011"}
 RESPONSES = {
     "unsigned": lambda idp: idp.response(),
     "signed on the Assertion only": lambda idp: idp.signed_response("assertion"),
@@ -686,10 +690,15 @@ RESPONSES = {
 }
 
 
-def _judged(path: Path, cert: Path) -> tuple[dict, dict[tuple[str, str], list[dict]]]:
-    """The JSON report of `analyze` on ``path``, and its findings by (check, locator)."""
-    result = CliRunner().invoke(app, ["analyze", str(path), "--idp-cert", str(cert), "-f", "json", "--no-redact",
-                                      "--fail-on", "never"])
+def _judged(path: Path, cert: Path, *options: str) -> tuple[dict, dict[tuple[str, str], list[dict]]]:
+    """The JSON report of `analyze` on ``path`` trusting ``cert`` (and ``options``), and its findings by (check,
+    locator)."""
+    return _analyzed(path, "--idp-cert", str(cert), *options)
+
+
+def _analyzed(path: Path, *options: str) -> tuple[dict, dict[tuple[str, str], list[dict]]]:
+    result = CliRunner().invoke(app, ["analyze", str(path), *options, "-f", "json", "--no-redact", "--fail-on",
+                                      "never"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     findings: dict[tuple[str, str], list[dict]] = {}
@@ -737,8 +746,90 @@ def test_a_sanitized_copy_is_judged_as_the_original_but_for_the_signatures_it_br
         if check_id in SIGNATURE_VERIFICATION and (locator or "").split("/")[0] in signed:
             assert all("sanitized" in f["message"] for f in copied), copied
         else:
+            if check_id in SIGNING_CERTIFICATE and (locator or "").split("/")[0] in signed:
+                assert all("not a proven signer" in f["message"] for f in copied if f["status"] != "skip"), copied
             assert [f["status"] for f in copied] == [f["status"] for f in findings], (check_id, findings, copied)
     if response == "unsigned":
         assert [f["status"] for f in after_findings[("SIG001", "Response/Signature")]] == ["fail"]
     if response.startswith("wrapped"):
         assert [f["status"] for f in after_findings[("SIG003", "Response/Signature")]] == ["fail"]
+
+
+# --------------------------------------------------------------------------- the signing certificate of a copy
+
+def _signed_login(tmp_path: Path, idp: TestIdP) -> tuple[Path, Path]:
+    """(a Response ``idp`` signed, its sanitized copy)."""
+    source = tmp_path / "response.xml"
+    source.write_bytes(idp.signed_response())
+    copy = tmp_path / "safe.xml"
+    _sanitize(source, copy)
+    return source, copy
+
+
+def _at(instant: dt.datetime) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize("trust", ["--idp-cert", "--idp-fingerprint"])
+@pytest.mark.parametrize("certificate", ["expired", "healthy"])
+def test_a_sanitized_copy_judges_the_configured_certificate_its_keyinfo_names(certificate, trust, tmp_path):
+    # the IdP signing with an expired certificate (a missed rotation) fails SIG008 on the original: the copy, whose
+    # signature cannot verify, names the same configured certificate in KeyInfo and must fail it too
+    now = utc_now()
+    idp = TestIdP(**{"expired": {"cert_valid_from": now - dt.timedelta(days=400),
+                                 "cert_valid_to": now - dt.timedelta(days=3)}, "healthy": {}}[certificate])
+    source, copy = _signed_login(tmp_path, idp)
+    (tmp_path / "idp.pem").write_text(idp.cert_pem)
+    configured = str(tmp_path / "idp.pem") if trust == "--idp-cert" else hashlib.sha256(idp.cert_der).hexdigest()
+    before, before_findings = _analyzed(source, trust, configured, "--at", _at(now))
+    after, after_findings = _analyzed(copy, trust, configured, "--at", _at(now))
+
+    status = before["verdict"]["status"]
+    assert after["verdict"]["status"] == {"pass": "inconclusive"}.get(status, status)
+    assert after["verdict"]["top_check_id"] == before["verdict"]["top_check_id"]
+    if certificate == "expired":
+        assert (status, before["verdict"]["top_check_id"]) == ("fail", "SIG008")
+    for check_id in sorted(SIGNING_CERTIFICATE):
+        original, copied = before_findings[(check_id, "Response/Signature")], after_findings[(check_id,
+                                                                                              "Response/Signature")]
+        assert [f["status"] for f in copied] == [f["status"] for f in original], (original, copied)
+        assert [f["status"] for f in original] == ["fail" if check_id == "SIG008" and certificate == "expired"
+                                                   else "pass"]
+        assert all(f["message"].startswith(f"Response `{before['messages'][0]['id']}` names in its KeyInfo a ")
+                   and "not a proven signer" in f["message"] for f in copied), copied
+    # which key signed stays unproven: nothing on the copy says its signature is valid or trusted
+    assert after["messages"][0]["signature"]["verdict"] == "not-checked"
+    assert [f["status"] for f in after_findings[("SIG004", "Response/Signature")]] == ["skip"]
+
+
+def test_a_sanitized_copy_naming_no_configured_certificate_keeps_the_skip(tmp_path):
+    # KeyInfo names a certificate nothing configured is: which certificate signed cannot be known on the copy (on
+    # the original, the KeyInfo key that verifies is judged as the untrusted signer)
+    idp, configured = TestIdP(), TestIdP(key_name="successor")
+    source, copy = _signed_login(tmp_path, idp)
+    cert = tmp_path / "configured.pem"
+    cert.write_text(configured.cert_pem)
+    _, findings = _judged(copy, cert)
+    for check_id in sorted(SIGNING_CERTIFICATE):
+        [finding] = findings[(check_id, "Response/Signature")]
+        assert finding["status"] == "skip" and "not-checked: sanitized" in finding["message"], finding
+
+
+def test_atlans_broker_says_the_copys_keyinfo_certificate_is_configured_but_dropped(tmp_path):
+    # two configured certificates, the IdP signing with the expired one: Keycloak drops it at the login instant; the
+    # copy must say so as the original does, not that KeyInfo names an unconfigured certificate (a rotation)
+    now = utc_now()
+    old = TestIdP(cert_valid_from=now - dt.timedelta(days=400), cert_valid_to=now - dt.timedelta(days=3))
+    new = TestIdP(key_name="successor")
+    source, copy = _signed_login(tmp_path, old)
+    for idp, name in ((old, "old.pem"), (new, "new.pem")):
+        (tmp_path / name).write_text(idp.cert_pem)
+    options = ("--idp-cert", str(tmp_path / "old.pem"), "--idp-cert", str(tmp_path / "new.pem"), "--at", _at(now),
+               "--atlan", "https://acme.atlan.com", "--alias", "okta")
+    step7 = []
+    for path in (source, copy):
+        doc, _ = _analyzed(path, *options)
+        [stop] = [f["message"] for f in doc["findings"] if "step 7 (Document signature)" in f["message"]]
+        step7.append(stop)
+    assert all("does not use at the login instant" in stop for stop in step7), step7
+    assert "none of" not in step7[1] and "sanitized" in step7[1]
