@@ -344,7 +344,8 @@ def key_long_enough(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
 def certificate_in_validity(ctx: DiagContext, spec: CheckSpec) -> Iterator[Finding]:
     """The signing certificate's notBefore/notAfter (RFC 5280 §4.1.2.5), judged at the login's instant (--at, the
     capture time, else now). Many SPs refuse expired IdP certificates; within 30 days is a warning to plan the
-    rollover. A sanitized copy hides no rotation: the configured certificate its KeyInfo names is judged the same way.
+    rollover. On a sanitized copy, the configured certificate its KeyInfo names is judged the same way
+    (``_each_signer``).
     """
     def judge(msg: SamlMessage, cert: Certificate, signed: str) -> Finding:
         instant, ref = ctx.instant_for(msg), reference_name(ctx, msg)
